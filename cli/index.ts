@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+/**
+ * `bucket-sync`: the command-line entry point. Each subcommand lives in its own module and
+ * registers itself here; nothing heavy is imported before a subcommand runs.
+ */
+import { Command } from "commander";
+
+const program = new Command("bucket-sync").description(
+  "Keep S3 buckets of different environments in sync (dev into prod as a backup).",
+);
+
+// subcommands: one line each
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`bucket-sync: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 2;
+});

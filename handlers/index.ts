@@ -1,0 +1,88 @@
+/**
+ * The Lambda handlers: thin entry points over the sync engine. `createHandlers` reads the
+ * environment and creates the S3 client once; each handler validates, delegates, returns JSON.
+ *
+ * Deployed two ways (see infra/handlerPackaging.ts): as `aws.lambda.CallbackFunction`s whose
+ * `callbackFactory` calls `createHandlers(process.env)` at cold start, and as an esbuild bundle
+ * of handlers/lambda.ts. No Pulumi import here.
+ */
+import type { S3Client } from "@aws-sdk/client-s3";
+import {
+  HANDLER_ENV,
+  type HandlerName,
+  type Partition,
+  type ReportLocation,
+  type SummarizeInput,
+  type SyncJob,
+  type SyncRangeInput,
+  type SyncRangeResult,
+  type SyncRequest,
+  type SyncSummary,
+  type WriteReportInput,
+} from "./contract";
+import { planPartitions } from "./engine/partitions";
+import { writeReport } from "./engine/report";
+import { createS3Client, type S3Compatibility } from "./engine/s3Client";
+import { summarize } from "./engine/summary";
+import { syncRange } from "./engine/syncRange";
+import { checkBucketsExist, validateRequest } from "./engine/validation";
+
+/** Every handler, keyed by its name (the Task state name and Lambda function role). */
+export interface Handlers {
+  "validate-input"(event: SyncRequest): Promise<SyncJob>;
+  "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]>;
+  "sync-range"(event: SyncRangeInput): Promise<SyncRangeResult>;
+  summarize(event: SummarizeInput): Promise<SyncSummary>;
+  "write-report"(event: WriteReportInput): Promise<ReportLocation>;
+}
+
+export type { HandlerName };
+
+/** Where the handlers find S3; read from HANDLER_ENV variables by default. */
+export interface HandlerSettings {
+  client?: S3Client;
+  endpoint?: string;
+  compatibility?: S3Compatibility;
+  reportBucket?: string;
+  reportPrefix?: string;
+}
+
+/** Reads the handler settings from the environment (names in HANDLER_ENV). */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
+  return {
+    endpoint: env[HANDLER_ENV.endpoint] || undefined,
+    compatibility: (env[HANDLER_ENV.compatibility] || undefined) as S3Compatibility | undefined,
+    reportBucket: env[HANDLER_ENV.reportBucket] || undefined,
+    reportPrefix: env[HANDLER_ENV.reportPrefix] ?? "reports/",
+  };
+}
+
+/** Creates every handler over one S3 client. */
+export function createHandlers(settings: HandlerSettings | NodeJS.ProcessEnv = process.env): Handlers {
+  const resolved: HandlerSettings = "client" in settings || "reportBucket" in settings || "endpoint" in settings
+    ? (settings as HandlerSettings)
+    : settingsFromEnv(settings as NodeJS.ProcessEnv);
+  const client = resolved.client ?? createS3Client({ endpoint: resolved.endpoint, compatibility: resolved.compatibility });
+  return {
+    async "validate-input"(event) {
+      const job = validateRequest(event);
+      await checkBucketsExist(client, job);
+      return job;
+    },
+    async "plan-partitions"(event) {
+      return planPartitions(client, validateRequest(event.job));
+    },
+    async "sync-range"(event) {
+      return syncRange(client, { ...event, job: validateRequest(event.job) });
+    },
+    async summarize(event) {
+      return summarize(event);
+    },
+    async "write-report"(event) {
+      if (!resolved.reportBucket) {
+        throw new Error(`${HANDLER_ENV.reportBucket} is not set: the write-report handler needs a bucket for reports`);
+      }
+      return writeReport(client, { bucket: resolved.reportBucket, prefix: resolved.reportPrefix ?? "reports/" }, event);
+    },
+  };
+}
