@@ -4,12 +4,14 @@
  * registers itself here; nothing heavy is imported before a subcommand runs.
  */
 import { Command } from "commander";
+import { registerCheckPolicy } from "./checkPolicy";
 
 const program = new Command("bucket-sync").description(
   "Keep S3 buckets of different environments in sync (dev into prod as a backup).",
 );
 
 // subcommands: one line each
+registerCheckPolicy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`bucket-sync: ${err instanceof Error ? err.message : String(err)}`);

@@ -5,8 +5,11 @@
  *
  * Change detection rule (documented in the README):
  * 1. Sizes differ: changed.
- * 2. ETags equal: same content. If the source was written after the destination (LastModified),
- *    its metadata may have been replaced in place (same ETag), so inspect.
+ * 2. ETags equal: same content. Unless the destination was written strictly later than the
+ *    source (LastModified), the source's metadata may have been replaced in place after the copy
+ *    (same ETag), so inspect. LastModified has one-second resolution in listings, so a copy made
+ *    in the same second as its source's last write is inspected on every run: a HEAD per such
+ *    object is the price of never missing a metadata change.
  * 3. ETags differ: that alone does not prove a change, because a multipart ETag (`…-N`) depends
  *    on the part size and SSE-KMS ETags are not MD5s. Inspect: the copy is current when the
  *    destination records the source's ETag in `x-amz-meta-bucket-sync-source-etag` (written
@@ -119,7 +122,7 @@ export function decideListed(pair: PlanPair, settings: PlanSettings): Verdict {
   }
   if (!source || !destination) throw new Error(`empty pair for key "${pair.key}"`);
   if (source.size !== destination.size) return changed("size", source, destination, settings);
-  if (source.etag === destination.etag && source.lastModified <= destination.lastModified) {
+  if (source.etag === destination.etag && source.lastModified < destination.lastModified) {
     return { action: "unchanged" };
   }
   return { action: "inspect" };

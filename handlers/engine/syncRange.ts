@@ -120,6 +120,10 @@ class RangeRun {
 
   async handle(item: WorkItem): Promise<void> {
     if (this.input.phase === "delete") return this.handleDelete(item);
+    if (!item.source && !item.destination) {
+      this.window.skip(item.key); // a key-scoped run named a key that exists on neither side
+      return;
+    }
     if (item.source) this.stats.sourceObjects++;
     if (item.destination) this.stats.destinationObjects++;
     const verdict = decideListed(item, this.job);

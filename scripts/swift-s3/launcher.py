@@ -1,6 +1,6 @@
 """Single-node OpenStack Swift with the s3api middleware, for tests, in one private directory.
 
-Usage: launcher.py DIR [--watch-pid PID] [--timeout SECONDS]
+Usage: launcher.py DIR [--watch-pid PID] [--timeout SECONDS] [--remove-on-orphan]
 
 Writes every config file, ring and object under DIR, starts a private memcached and the
 proxy, account, container and object servers on free 127.0.0.1 ports, waits until an
@@ -10,7 +10,8 @@ authenticated request passes through the whole pipeline, then prints
 - it is the leader of its own process group and session, so `kill -- -PGID` reaches everything;
 - every child gets PR_SET_PDEATHSIG=SIGKILL, so nothing outlives the launcher, even a killed one;
 - with --watch-pid it stops everything when that process exits (the test runner that asked for
-  the server), so a crashed or killed test run never leaves servers behind;
+  the server), so a crashed or killed test run never leaves servers behind (nor, with
+  --remove-on-orphan, the directory);
 - if any server exits on its own it stops the rest and exits non-zero.
 
 Layout of DIR: etc/ (swift.conf, *-server.conf, rings), node/d1/ (the one device), log/ (one
@@ -388,6 +389,11 @@ def main() -> int:
     parser.add_argument("dir", help="private directory for config, rings, data, logs and pids")
     parser.add_argument("--watch-pid", type=int, default=0, help="stop when this process exits (0: never)")
     parser.add_argument("--timeout", type=float, default=60.0, help="start-up timeout in seconds")
+    parser.add_argument(
+        "--remove-on-orphan",
+        action="store_true",
+        help="remove DIR itself when the watched process exits without stopping us (DIR is its temp dir)",
+    )
     args = parser.parse_args()
 
     # Leader of a new session and process group: `swift-s3 stop` kills the group, and signals
@@ -467,10 +473,11 @@ def main() -> int:
         os.unlink(os.path.join(root, "endpoint"))
     except FileNotFoundError:
         pass
-    if orphaned:
-        # Nobody is left to remove the objects the dead test run wrote; keep only logs and config.
-        shutil.rmtree(os.path.join(root, "node"), ignore_errors=True)
     os.unlink(os.path.join(root, "pids", "launcher.pid"))
+    if orphaned:
+        # Nobody is left to remove what the dead test run wrote. Keep logs and config for a
+        # post-mortem unless the caller said DIR is a temp dir of its own.
+        shutil.rmtree(root if args.remove_on_orphan else os.path.join(root, "node"), ignore_errors=True)
     return code
 
 

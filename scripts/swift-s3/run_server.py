@@ -29,9 +29,6 @@ def main(etc_dir: str, conf_path: str, app_section: str) -> int:
         os.umask(0o22)
 
     wsgi.clean_up_daemon_hygiene = keep_process_group
-    if os.environ.get("NOSYNC"):
-        from swift.obj import diskfile
-        diskfile.fsync = diskfile.fdatasync = diskfile.fsync_dir = lambda *_: None
 
     # workers = 0 in the config: serve in this process, no forked workers to orphan.
     # verbose=True adds a stderr log handler; the launcher sends stderr to DIR/log/<server>.log.

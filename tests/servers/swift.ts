@@ -76,8 +76,11 @@ export async function startSwift(): Promise<RunningS3Server> {
   };
 
   try {
-    // The script's parent is this process: the servers watch it and stop when it exits.
-    const { stdout } = await run("bash", [SCRIPT, "start", dir]);
+    // The script's parent is this process: the servers watch it and stop when it exits,
+    // removing the temp dir too, since no stop() will run then.
+    const { stdout } = await run("bash", [SCRIPT, "start", dir], {
+      env: { ...process.env, SWIFT_S3_REMOVE_ON_ORPHAN: "1" },
+    });
     const endpoint = /^endpoint=(\S+)$/m.exec(stdout)?.[1];
     if (!endpoint) throw new Error(`no endpoint in the output of swift-s3 start: ${stdout}`);
     const server: RunningS3Server = {

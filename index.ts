@@ -1,0 +1,135 @@
+/**
+ * bucket-sync: read config -> build components -> export outputs.
+ *
+ * Every stack gets its hardened bucket. A stack whose config sets `syncMachine` (prod) also gets
+ * the sync machine that copies the source stack's bucket into its own, its notifications, its
+ * triggers and its monitoring. The program is a function (Pulumi runs a default-exported function
+ * and exports what it returns), so tests can run it again and again under mocks.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { HANDLER_NAMES } from "./handlers/contract";
+import { loadStackConfig } from "./infra/config";
+import { HardenedBucket } from "./infra/hardenedBucket";
+import {
+  bucketName,
+  dashboardName,
+  functionNames,
+  nameStem,
+  notificationTopicName,
+  onChangeDeadLetterQueueName,
+  onChangeRuleName,
+  reportsBucketName,
+  scheduleDeadLetterQueueName,
+  scheduleName,
+  stateMachineConsoleUrl,
+  type AwsScope,
+} from "./infra/names";
+import { Notifications } from "./infra/notifications";
+import { SyncMonitoring } from "./infra/observability";
+import { sourceBucketName } from "./infra/source";
+import { SyncMachine } from "./infra/syncMachine";
+import { buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
+import { OnChangeSync, SyncSchedule } from "./infra/triggers";
+
+async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
+  const config = loadStackConfig();
+  const [identity, partition] = await Promise.all([aws.getCallerIdentity(), aws.getPartition()]);
+  const scope: AwsScope = { partition: partition.partition, region: config.region, accountId: identity.accountId };
+  const stem = nameStem(config.project, config.stack);
+  const names = { ...config, accountId: scope.accountId };
+  const tags = { project: config.project, stack: config.stack };
+
+  const bucket = new HardenedBucket("bucket", {
+    bucketName: bucketName(names),
+    partition: scope.partition,
+    kmsKeyArn: config.kmsKeyArn,
+    noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
+    eventBridgeNotifications: config.eventBridgeNotifications,
+    protect: config.protectBuckets,
+    tags,
+  });
+  const bucketOutputs = { bucketName: bucket.bucketName, bucketArn: bucket.bucketArn };
+  if (!config.syncMachine) return bucketOutputs;
+
+  const sourceBucket = sourceBucketName(config);
+  const request = sourceBucket.apply((source) =>
+    buildSyncRequest(config, { sourceBucket: source, destinationBucket: bucketName(names) }),
+  );
+
+  const notifications = new Notifications("notifications", {
+    topicName: notificationTopicName(stem),
+    emails: config.notificationEmails,
+    tags,
+  });
+
+  const machine = new SyncMachine("sync-machine", {
+    nameStem: stem,
+    scope,
+    source: sourceBucket.apply((source) => ({ bucket: source, prefix: config.sourcePrefix })),
+    destination: { bucket: bucketName(names), prefix: config.destinationPrefix },
+    mode: config.mode,
+    handlerPackaging: config.handlerPackaging,
+    notificationTopic: notifications.topic,
+    reportsBucketName: reportsBucketName(names),
+    reportRetentionDays: config.reportRetentionDays,
+    kmsKeyArn: config.kmsKeyArn,
+    noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
+    protectBuckets: config.protectBuckets,
+    logRetentionDays: config.logRetentionDays,
+    maxConcurrency: config.maxConcurrency,
+    syncRangeTimeoutSeconds: config.syncRangeTimeoutSeconds,
+    tags,
+  });
+
+  if (config.schedule) {
+    new SyncSchedule("schedule", {
+      scheduleName: scheduleName(stem),
+      deadLetterQueueName: scheduleDeadLetterQueueName(stem),
+      scope,
+      stateMachine: machine.stateMachine,
+      scheduleExpression: config.schedule,
+      timezone: config.scheduleTimezone,
+      request,
+      tags,
+    });
+  }
+  if (config.onChangeSync) {
+    new OnChangeSync("on-change", {
+      ruleName: onChangeRuleName(stem),
+      deadLetterQueueName: onChangeDeadLetterQueueName(stem),
+      scope,
+      stateMachine: machine.stateMachine,
+      sourceBucket,
+      sourcePrefix: config.sourcePrefix,
+      request,
+      tags,
+    });
+  }
+
+  const monitoring = new SyncMonitoring("monitoring", {
+    nameStem: dashboardName(stem),
+    region: config.region,
+    stateMachineArn: machine.stateMachineArn,
+    functionNames: functionNames(stem, HANDLER_NAMES),
+    alarmTopicArn: notifications.topicArn,
+  });
+
+  return {
+    ...bucketOutputs,
+    sourceBucketName: sourceBucket,
+    reportsBucketName: machine.reportsBucket.bucketName,
+    reportsBucketArn: machine.reportsBucket.bucketArn,
+    notificationTopicArn: notifications.topicArn,
+    stateMachineArn: machine.stateMachineArn,
+    stateMachineConsoleUrl: machine.stateMachineArn.apply((arn) => stateMachineConsoleUrl(scope, arn)),
+    startExecutionCommand: pulumi
+      .all([machine.stateMachineArn, request])
+      .apply(([stateMachineArn, syncRequest]) =>
+        startExecutionCommand({ region: config.region, stateMachineArn, request: syncRequest }),
+      ),
+    dashboardUrl: monitoring.dashboardUrl,
+  };
+}
+
+export = bucketSync;

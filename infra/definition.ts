@@ -1,0 +1,470 @@
+/**
+ * The sync machine's Step Functions definition, as a pure function of plain ARNs.
+ *
+ * ```
+ * Validate input -> Plan partitions -> Copy partitions (Map: Copy range until done)
+ *   -> Summarize copy -> Delete decision
+ *        no-deletes, blocked-by-failures -> Report
+ *        within-limit                    -> Delete partitions
+ *        over-limit  -> Request delete approval (human) -> Delete partitions
+ *   Delete partitions (Map: Delete range until done) -> Summarize delete -> Report
+ *   Report (Write report, Publish result) -> Check outcome -> Sync succeeded | Copies failed | Objects failed
+ * Any error -> Notify failure -> Sync failed
+ * ```
+ *
+ * Data between states stays small (Step Functions limits a state's data to 256 KiB): the state
+ * holds only `job`, the plan, the Map results reduced to what `summarize` needs, and then just the
+ * summary. JSONPath only: the local runner (local/runner.ts) executes this very definition, and it
+ * does not implement JSONata.
+ */
+import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../handlers/contract";
+import {
+  booleanEquals,
+  catchAll,
+  choice,
+  fail,
+  failFromPath,
+  lambdaInvoke,
+  reshape,
+  snsPublish,
+  stringEquals,
+  subMachine,
+  succeed,
+  type MapState,
+  type PayloadTemplate,
+  type State,
+  type StateMachineDefinition,
+  type SubMachine,
+} from "./asl";
+
+export type { StateMachineDefinition } from "./asl";
+
+export interface DefinitionArgs {
+  /** Lambda function ARN per handler name (HANDLER_NAMES in handlers/contract.ts). */
+  functionArns: Record<HandlerName, string>;
+  /** SNS topic for results, failures and delete-approval requests. */
+  notificationTopicArn: string;
+  /** Most partitions synced at once by each Map. @default 16 */
+  maxConcurrency?: number;
+  /** TimeoutSeconds of the sync-range Task (the handler's own time budget is shorter). @default 900 */
+  syncRangeTimeoutSeconds?: number;
+}
+
+/**
+ * Every state name, one per state, unique across the whole machine (nested ones included): the
+ * local runner keys its overrides by name, and tests and docs refer to states through these.
+ */
+export const STATE_NAMES = {
+  validateInput: "Validate input",
+  planPartitions: "Plan partitions",
+  copyPartitions: "Copy partitions",
+  copyRange: "Copy range",
+  copyRangeDone: "Copy range done?",
+  continueCopyRange: "Continue copy range",
+  keepCopyResult: "Keep copy result",
+  summarizeCopy: "Summarize copy",
+  deleteDecision: "Delete decision",
+  unexpectedDeleteDecision: "Unexpected delete decision",
+  requestDeleteApproval: "Request delete approval",
+  deletePartitions: "Delete partitions",
+  deleteRange: "Delete range",
+  deleteRangeDone: "Delete range done?",
+  continueDeleteRange: "Continue delete range",
+  keepDeleteResult: "Keep delete result",
+  summarizeDelete: "Summarize delete",
+  report: "Report",
+  writeReport: "Write report",
+  publishResult: "Publish result",
+  checkOutcome: "Check outcome",
+  syncSucceeded: "Sync succeeded",
+  copiesFailed: "Copies failed",
+  objectsFailed: "Objects failed",
+  notifyFailure: "Notify failure",
+  syncFailed: "Sync failed",
+} as const;
+
+const S = STATE_NAMES;
+
+/**
+ * Task timeouts in seconds. Each is at least the Lambda function's own timeout would need to be,
+ * so Step Functions never abandons a function that is still working.
+ */
+const TIMEOUTS = {
+  validateInput: 60,
+  planPartitions: 300,
+  summarize: 300,
+  writeReport: 300,
+  publish: 60,
+  /** How long a delete-approval request waits for an answer before the run fails. */
+  approval: 24 * 60 * 60,
+} as const;
+
+/** The error an operator's denial sends (it is in the denial command of the approval message). */
+const DELETES_DENIED = "BucketSync.DeletesDenied";
+
+/**
+ * Builds the definition. Pure: same arguments, same object; serialize it with `JSON.stringify`.
+ * @throws if an ARN is missing or a number is out of range.
+ */
+export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
+  const maxConcurrency = args.maxConcurrency ?? 16;
+  const syncRangeTimeoutSeconds = args.syncRangeTimeoutSeconds ?? 900;
+  for (const name of HANDLER_NAMES) {
+    if (!args.functionArns?.[name]) throw new Error(`buildDefinition: functionArns["${name}"] is missing`);
+  }
+  if (!args.notificationTopicArn) throw new Error("buildDefinition: notificationTopicArn is missing");
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+    throw new Error(`buildDefinition: maxConcurrency must be a positive integer, got ${maxConcurrency}`);
+  }
+  if (!Number.isInteger(syncRangeTimeoutSeconds) || syncRangeTimeoutSeconds < 1) {
+    throw new Error(
+      `buildDefinition: syncRangeTimeoutSeconds must be a positive integer, got ${syncRangeTimeoutSeconds}`,
+    );
+  }
+  const arn = args.functionArns;
+  const topicArn = args.notificationTopicArn;
+
+  const states: Record<string, State> = {
+    // State data: the SyncRequest (execution input) -> { job }
+    [S.validateInput]: lambdaInvoke(
+      {
+        functionArn: arn["validate-input"],
+        payload: "$",
+        resultKey: "job",
+        timeoutSeconds: TIMEOUTS.validateInput,
+        catchTo: S.notifyFailure,
+        comment: "Check the request and fill in every default: the SyncJob every later step reads.",
+      },
+      { next: S.planPartitions },
+    ),
+    // -> { job, plan: { partitions } }
+    [S.planPartitions]: lambdaInvoke(
+      {
+        functionArn: arn["plan-partitions"],
+        payload: { "job.$": "$.job" },
+        resultKey: "partitions",
+        resultPath: "$.plan",
+        timeoutSeconds: TIMEOUTS.planPartitions,
+        catchTo: S.notifyFailure,
+        comment: "Split the key space into ranges that workers sync independently.",
+      },
+      { next: S.copyPartitions },
+    ),
+    // -> { job, plan, copyResults: [reduced SyncRangeResult per partition] }
+    [S.copyPartitions]: partitionMap({
+      name: "Copy",
+      itemsPath: "$.plan.partitions",
+      itemSelector: { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy" },
+      iteration: rangeLoop("copy", arn["sync-range"], syncRangeTimeoutSeconds),
+      maxConcurrency,
+      resultPath: "$.copyResults",
+      next: S.summarizeCopy,
+      comment: "Copy and update every partition; deletes are only counted here.",
+    }),
+    // -> { summary }
+    [S.summarizeCopy]: lambdaInvoke(
+      {
+        functionArn: arn.summarize,
+        payload: { "job.$": "$.job", phase: "copy", "results.$": "$.copyResults" },
+        resultKey: "summary",
+        timeoutSeconds: TIMEOUTS.summarize,
+        catchTo: S.notifyFailure,
+        comment: "Add up the copy phase and decide whether, and how, to delete.",
+      },
+      { next: S.deleteDecision },
+    ),
+    [S.deleteDecision]: choice(
+      [
+        stringEquals("$.summary.deleteDecision", "no-deletes", S.report),
+        stringEquals("$.summary.deleteDecision", "within-limit", S.deletePartitions),
+        stringEquals("$.summary.deleteDecision", "over-limit", S.requestDeleteApproval),
+        stringEquals("$.summary.deleteDecision", "blocked-by-failures", S.report),
+      ],
+      S.unexpectedDeleteDecision,
+    ),
+    // A Choice without a match would fail the execution outside any Fail state; route it to the
+    // common failure path instead.
+    [S.unexpectedDeleteDecision]: {
+      Type: "Pass",
+      Result: {
+        Error: "BucketSync.UnexpectedDeleteDecision",
+        Cause: "summarize returned a deleteDecision this state machine does not handle; nothing was deleted.",
+      },
+      ResultPath: "$.error",
+      Next: S.notifyFailure,
+    },
+    // The delete guard: over the limit, a human approves (SendTaskSuccess) or denies
+    // (SendTaskFailure, which ends the run in Sync failed with nothing deleted).
+    [S.requestDeleteApproval]: snsPublish(
+      {
+        topicArn,
+        subject: "bucket-sync: approve deletes",
+        message: approvalMessage(),
+        waitForTaskToken: true,
+        timeoutSeconds: TIMEOUTS.approval,
+        catchTo: S.notifyFailure,
+        comment: `Waits at most ${TIMEOUTS.approval / 3600} h for an answer; a timeout fails the run like a denial.`,
+      },
+      { next: S.deletePartitions },
+    ),
+    // -> { summary, deleteResults }
+    [S.deletePartitions]: partitionMap({
+      name: "Delete",
+      itemsPath: "$.summary.deletePartitions",
+      itemSelector: {
+        "job.$": "$.summary.job",
+        "partition.$": "$$.Map.Item.Value.partition",
+        "deleteBudget.$": "$$.Map.Item.Value.deleteBudget",
+        phase: "delete",
+      },
+      iteration: rangeLoop("delete", arn["sync-range"], syncRangeTimeoutSeconds),
+      maxConcurrency,
+      resultPath: "$.deleteResults",
+      next: S.summarizeDelete,
+      comment: "Delete the extras each partition counted, never more than its budget.",
+    }),
+    // -> { summary }
+    [S.summarizeDelete]: lambdaInvoke(
+      {
+        functionArn: arn.summarize,
+        payload: {
+          "job.$": "$.summary.job",
+          phase: "delete",
+          "results.$": "$.deleteResults",
+          "previous.$": "$.summary",
+        },
+        resultKey: "summary",
+        timeoutSeconds: TIMEOUTS.summarize,
+        catchTo: S.notifyFailure,
+        comment: "Add the delete phase to the copy phase's totals.",
+      },
+      { next: S.report },
+    ),
+    // -> { summary, report }
+    [S.report]: reportState(arn["write-report"], topicArn),
+    [S.checkOutcome]: choice(
+      [
+        {
+          And: [
+            { Variable: "$.summary.phase", StringEquals: "copy" },
+            { Variable: "$.summary.deleteDecision", StringEquals: "blocked-by-failures" },
+          ],
+          Next: S.copiesFailed,
+        },
+        // Any other failed object (a backup's copy, a mirror's delete) fails the run too, after
+        // the report, so alarms on failed executions see it.
+        { Variable: "$.summary.stats.failed", NumericGreaterThan: 0, Next: S.objectsFailed },
+      ],
+      S.syncSucceeded,
+    ),
+    [S.syncSucceeded]: succeed(),
+    [S.copiesFailed]: fail(
+      "BucketSync.CopiesFailed",
+      "Some objects could not be copied, so nothing was deleted. The report lists the failures.",
+    ),
+    [S.objectsFailed]: fail(
+      "BucketSync.ObjectsFailed",
+      "Some objects could not be synced. The report lists the failures.",
+    ),
+    // Every caught error lands here with the error at $.error.
+    [S.notifyFailure]: snsPublish(
+      {
+        topicArn,
+        subject: "bucket-sync: sync failed",
+        message: {
+          "execution.$": "$$.Execution.Name",
+          "error.$": "$.error.Error",
+          "cause.$": "$.error.Cause",
+        },
+        timeoutSeconds: TIMEOUTS.publish,
+        // If even the notification fails, still end with the original error.
+        catchTo: S.syncFailed,
+        catchResultPath: "$.notifyError",
+      },
+      { next: S.syncFailed },
+    ),
+    [S.syncFailed]: failFromPath("$.error.Error", "$.error.Cause"),
+  };
+
+  return {
+    Comment:
+      "bucket-sync: copy every partition, then (mirror) delete extras within a limit or after approval, then report.",
+    ...subMachine(S.validateInput, states),
+  };
+}
+
+/**
+ * The loop one Map iteration runs over one partition: call sync-range, and while it is not done,
+ * call it again from its cursor with its running stats. The iteration's output is reduced to what
+ * `summarize` reads, which keeps the Map's output (all iterations together) small.
+ *
+ * Iteration data: SyncRangeInput, then `{ ...input, range: { result: SyncRangeResult } }`.
+ */
+function rangeLoop(phase: SyncPhase, syncRangeArn: string, timeoutSeconds: number): SubMachine {
+  const names =
+    phase === "copy"
+      ? { task: S.copyRange, done: S.copyRangeDone, again: S.continueCopyRange, keep: S.keepCopyResult }
+      : { task: S.deleteRange, done: S.deleteRangeDone, again: S.continueDeleteRange, keep: S.keepDeleteResult };
+  return subMachine(names.task, {
+    // No Catch here: a Task in a Map iteration cannot move to a state outside it. Its failure
+    // fails the iteration, and the Map's Catch sends the run to Notify failure.
+    [names.task]: lambdaInvoke(
+      {
+        functionArn: syncRangeArn,
+        payload: "$",
+        resultKey: "result",
+        resultPath: "$.range",
+        timeoutSeconds,
+        comment: "Sync part of one partition within the handler's time budget; returns a cursor until done.",
+      },
+      { next: names.done },
+    ),
+    [names.done]: choice([booleanEquals("$.range.result.done", true, names.keep)], names.again),
+    [names.again]: reshape(
+      {
+        "job.$": "$.job",
+        "partition.$": "$.partition",
+        phase,
+        "cursor.$": "$.range.result.cursor",
+        "stats.$": "$.range.result.stats",
+        ...(phase === "delete" ? { "deleteBudget.$": "$.deleteBudget" } : {}),
+      },
+      { next: names.task },
+      "Call again from the cursor, carrying the running totals.",
+    ),
+    [names.keep]: reshape(
+      {
+        "partition.$": "$.range.result.partition",
+        "phase.$": "$.range.result.phase",
+        "done.$": "$.range.result.done",
+        "stats.$": "$.range.result.stats",
+        "plannedDeletes.$": "$.range.result.plannedDeletes",
+        // Samples only: sync-range bounds how many failures and changes it returns.
+        "failures.$": "$.range.result.failures",
+        "changes.$": "$.range.result.changes",
+      },
+      { end: true },
+      "Keep what summarize reads; drop the job and the cursor.",
+    ),
+  });
+}
+
+/**
+ * A Map over partitions. Distributed in AWS, so each partition runs as its own child execution
+ * (own history and 256 KiB limit, up to thousands in parallel); the items come from the state's
+ * data through `ItemsPath` (no ItemReader), so the same definition runs as an inline Map locally.
+ */
+function partitionMap(props: {
+  name: "Copy" | "Delete";
+  itemsPath: string;
+  itemSelector: PayloadTemplate;
+  iteration: SubMachine;
+  maxConcurrency: number;
+  resultPath: string;
+  next: string;
+  comment: string;
+}): MapState {
+  return {
+    Type: "Map",
+    Comment: props.comment,
+    // Map Run names are built from the label, which may not contain spaces.
+    Label: `${props.name}Partitions`,
+    ItemsPath: props.itemsPath,
+    ItemSelector: props.itemSelector,
+    ItemProcessor: {
+      ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
+      ...props.iteration,
+    },
+    MaxConcurrency: props.maxConcurrency,
+    ResultPath: props.resultPath,
+    Catch: catchAll(S.notifyFailure),
+    Next: props.next,
+  };
+}
+
+/**
+ * Reporting, as one Parallel state with a single branch (Write report -> Publish result).
+ *
+ * Why a Parallel: it is the one scope of "reporting". Both ways into it (straight from the delete
+ * decision, or after the delete phase) target one state; its Parameters read `$$.Execution` at
+ * the top level of the execution (inside a branch or a Map the context differs); the report
+ * location stays inside the branch while the Parallel's ResultSelector decides what comes out;
+ * and one Catch on the Parallel covers both steps, which, being inside a branch, cannot move to
+ * Notify failure themselves.
+ */
+function reportState(writeReportArn: string, topicArn: string): State {
+  return {
+    Type: "Parallel",
+    Comment: "Write the JSON/HTML report to S3 and announce the result with a presigned link.",
+    Parameters: {
+      "summary.$": "$.summary",
+      execution: { "name.$": "$$.Execution.Name", "startTime.$": "$$.Execution.StartTime" },
+    },
+    Branches: [
+      subMachine(S.writeReport, {
+        // Input: WriteReportInput. Output: { ...input, report: { location: ReportLocation } }.
+        [S.writeReport]: lambdaInvoke(
+          {
+            functionArn: writeReportArn,
+            payload: "$",
+            resultKey: "location",
+            resultPath: "$.report",
+            timeoutSeconds: TIMEOUTS.writeReport,
+            comment: "Returns where the report is and a presigned URL valid for at most one hour.",
+          },
+          { next: S.publishResult },
+        ),
+        [S.publishResult]: snsPublish(
+          {
+            topicArn,
+            subject: "bucket-sync: sync finished",
+            message: {
+              "execution.$": "$.execution.name",
+              "mode.$": "$.summary.job.mode",
+              "dryRun.$": "$.summary.job.dryRun",
+              "source.$": "$.summary.job.source",
+              "destination.$": "$.summary.job.destination",
+              "phase.$": "$.summary.phase",
+              "deleteDecision.$": "$.summary.deleteDecision",
+              "plannedDeletes.$": "$.summary.plannedDeletes",
+              "deleteLimit.$": "$.summary.deleteLimit",
+              "stats.$": "$.summary.stats",
+              "reportUrl.$": "$.report.location.url",
+              reportUrlValidFor: "1 hour",
+            },
+            timeoutSeconds: TIMEOUTS.publish,
+          },
+          { end: true },
+        ),
+      }),
+    ],
+    ResultSelector: { "summary.$": "$[0].summary", "report.$": "$[0].report.location" },
+    Catch: catchAll(S.notifyFailure),
+    Next: S.checkOutcome,
+  };
+}
+
+/**
+ * The approval request: what would be deleted, the limit it exceeds, and the two commands an
+ * operator pastes to answer. The task token appears in both commands and on its own.
+ *
+ * The command templates avoid the characters States.Format treats specially (`'`, `{`, `}`, `\`)
+ * apart from the placeholders. `--task-output true` is the smallest valid JSON output; the result
+ * is discarded (ResultPath null), so the summary flows on unchanged.
+ */
+function approvalMessage(): PayloadTemplate {
+  return {
+    request:
+      "A mirror sync wants to delete more objects than its limit allows. Nothing has been deleted yet; copies are done.",
+    "execution.$": "$$.Execution.Name",
+    "source.$": "$.summary.job.source",
+    "destination.$": "$.summary.job.destination",
+    "plannedDeletes.$": "$.summary.plannedDeletes",
+    "deleteLimit.$": "$.summary.deleteLimit",
+    "taskToken.$": "$$.Task.Token",
+    "approveCommand.$":
+      "States.Format('aws stepfunctions send-task-success --task-output true --task-token {}', $$.Task.Token)",
+    "denyCommand.$": `States.Format('aws stepfunctions send-task-failure --error ${DELETES_DENIED} --cause "Deletes were not approved" --task-token {}', $$.Task.Token)`,
+    expiresInHours: TIMEOUTS.approval / 3600,
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * How a handler becomes a Lambda function, both ways (`handlerPackaging` in config):
+ *
+ * - `bundle`: esbuild bundles handlers/lambda.ts (its module scope creates the handlers from
+ *   `process.env`) into one CommonJS file, `index.js`; each function's handler is
+ *   `index.<export>`. What runs is exactly what the bundler saw, and the archive is small.
+ * - `callback`: `aws.lambda.CallbackFunction` serializes `() => createHandlers(process.env)[name]`
+ *   with `pulumi.runtime.serializeFunction` into `__index.js`, next to the node_modules the
+ *   serialized code requires. Always with our own least-privilege role: without one,
+ *   CallbackFunction creates a role with AmazonS3FullAccess and other full-access policies.
+ *
+ * Both ship without `@aws-sdk/*`: the Lambda Node.js runtime provides the AWS SDK v3.
+ *
+ * Closure serialization has limits the handler code must respect (the packaging test runs the
+ * serialized code to catch them): a class extending a built-in such as `Error` is rebuilt as a
+ * plain function whose `super(...)` is `Error.call(this, ...)`, which drops the message; and a
+ * default import of a CommonJS package that exports a function (`import pLimit from "p-limit"`)
+ * becomes, under esbuild/tsx, a function-like wrapper the serializer cannot read
+ * (`import pLimit = require("p-limit")` works).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as esbuild from "esbuild";
+import type { HandlerName } from "../handlers/contract";
+import { createHandlers } from "../handlers/index";
+import type { HandlerPackaging } from "./config";
+
+/** The module esbuild bundles. */
+export const BUNDLE_ENTRY = path.join(__dirname, "..", "handlers", "lambda.ts");
+/** The bundle's file name inside the archive: handlers are `index.<export>`. */
+export const BUNDLE_FILE = "index.js";
+/** The serialized callback's file name inside the archive (set by CallbackFunction). */
+export const CALLBACK_FILE = "__index.js";
+
+/** The export of handlers/lambda.ts that serves each handler. */
+export const BUNDLE_EXPORTS: Record<HandlerName, string> = {
+  "validate-input": "validateInput",
+  "plan-partitions": "planPartitions",
+  "sync-range": "syncRange",
+  summarize: "summarize",
+  "write-report": "writeReport",
+};
+
+/** Packages the Lambda runtime already has; never shipped. */
+export const RUNTIME_PROVIDED = ["@aws-sdk/*"];
+
+/** The Lambda runtime both packagings target. */
+export const HANDLER_RUNTIME = aws.lambda.Runtime.NodeJS20dX;
+
+export interface HandlerBundle {
+  /** The bundled CommonJS source of handlers/lambda.ts. */
+  code: string;
+  /** npm packages the handlers import (besides the runtime-provided ones). */
+  packages: string[];
+}
+
+let cachedBundle: HandlerBundle | undefined;
+
+/**
+ * Bundles handlers/lambda.ts once per process (platform node, target node20, CommonJS, AWS SDK
+ * external). Synchronous because its package list also shapes the `callback` archive, which
+ * CallbackFunction takes as a plain option.
+ */
+export function bundleHandlers(): HandlerBundle {
+  if (cachedBundle) return cachedBundle;
+  const result = esbuild.buildSync({
+    entryPoints: [BUNDLE_ENTRY],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    external: RUNTIME_PROVIDED,
+    write: false,
+    metafile: true,
+    legalComments: "none",
+    logLevel: "silent",
+  });
+  const packages = new Set<string>();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const pkg = packageOf(input);
+    if (pkg) packages.add(pkg);
+  }
+  cachedBundle = { code: result.outputFiles[0].text, packages: [...packages].sort() };
+  return cachedBundle;
+}
+
+/** `node_modules/@scope/name/lib/x.js` -> `@scope/name`. */
+function packageOf(file: string): string | undefined {
+  const marker = "node_modules/";
+  const at = file.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const parts = file.slice(at + marker.length).split("/");
+  return parts[0].startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
+/**
+ * What CallbackFunction packs besides the serialized code. Pulumi walks every `dependencies`
+ * entry of package.json (the CLI's and the local server's too); exclude all but the packages the
+ * handlers import, which the bundle's metafile lists exactly.
+ */
+export function callbackCodePathOptions(): pulumi.runtime.CodePathOptions {
+  const needed = new Set(bundleHandlers().packages);
+  const packageJson = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+  };
+  const excluded = Object.keys(packageJson.dependencies ?? {}).filter((dep) => !needed.has(dep));
+  return { extraIncludePackages: [...needed], extraExcludePackages: excluded };
+}
+
+/** The archive of the `bundle` packaging. */
+export function bundleArchive(): pulumi.asset.AssetArchive {
+  return new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundleHandlers().code) });
+}
+
+/**
+ * The callback CallbackFunction serializes for a handler. It runs at cold start in Lambda: it
+ * reads the environment there, so no deployment-time value is captured in the closure.
+ */
+export function handlerFactory(handler: HandlerName): () => (event: never) => Promise<unknown> {
+  return () => createHandlers(process.env)[handler] as (event: never) => Promise<unknown>;
+}
+
+export interface HandlerFunctionArgs {
+  handler: HandlerName;
+  packaging: HandlerPackaging;
+  /** Physical function name (fixed, so the state machine's role can name it before it exists). */
+  functionName: string;
+  /** The function's own least-privilege role. */
+  roleArn: pulumi.Input<string>;
+  /** HANDLER_ENV variables (handlers/contract.ts). */
+  environment: Record<string, pulumi.Input<string>>;
+  timeoutSeconds: number;
+  memorySizeMb: number;
+  /** The log group the program created for this function (with retention). */
+  logGroupName: pulumi.Input<string>;
+  description?: string;
+}
+
+/** Creates one handler's Lambda function in the configured packaging. */
+export function createHandlerFunction(
+  name: string,
+  args: HandlerFunctionArgs,
+  opts?: pulumi.CustomResourceOptions,
+): aws.lambda.Function {
+  const common = {
+    name: args.functionName,
+    description: args.description,
+    runtime: HANDLER_RUNTIME,
+    architectures: ["arm64"],
+    memorySize: args.memorySizeMb,
+    timeout: args.timeoutSeconds,
+    environment: { variables: args.environment },
+    tracingConfig: { mode: "Active" },
+    loggingConfig: { logFormat: "JSON", logGroup: args.logGroupName },
+  };
+  if (args.packaging === "callback") {
+    return new aws.lambda.CallbackFunction(
+      name,
+      {
+        ...common,
+        role: args.roleArn,
+        callbackFactory: handlerFactory(args.handler),
+        codePathOptions: callbackCodePathOptions(),
+      },
+      opts,
+    );
+  }
+  return new aws.lambda.Function(
+    name,
+    {
+      ...common,
+      role: args.roleArn,
+      code: bundleArchive(),
+      handler: `${path.basename(BUNDLE_FILE, ".js")}.${BUNDLE_EXPORTS[args.handler]}`,
+    },
+    opts,
+  );
+}

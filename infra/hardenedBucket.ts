@@ -1,0 +1,125 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { tlsOnlyBucketPolicy } from "./iamDocuments";
+import { arns } from "./names";
+
+export interface HardenedBucketArgs {
+  /**
+   * The bucket's physical name. Fixed (no random suffix) so IAM documents naming the bucket are
+   * known at preview time.
+   */
+  bucketName: pulumi.Input<string>;
+  /** Partition of the bucket ARN. @default "aws" */
+  partition?: pulumi.Input<string>;
+  /** KMS key for default encryption (SSE-KMS with an S3 Bucket Key). @default SSE-S3 (AES256) */
+  kmsKeyArn?: pulumi.Input<string | undefined>;
+  /** Days a noncurrent object version is kept. @default 30 */
+  noncurrentVersionRetentionDays?: pulumi.Input<number>;
+  /**
+   * Days a current object is kept; for buckets of generated files such as reports.
+   * @default kept until deleted
+   */
+  expirationDays?: pulumi.Input<number>;
+  /**
+   * Send the bucket's events to EventBridge (for on-change syncs in another stack). A plain
+   * boolean: it decides whether the bucket has a notification configuration at all.
+   * @default false
+   */
+  eventBridgeNotifications?: boolean;
+  /** `protect` the bucket (a resource option, hence plain) so Pulumi refuses to delete or replace it. @default false */
+  protect?: boolean;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * An S3 bucket with the hardening every bucket of this project gets: versioning, default
+ * encryption, all public access blocked, ACLs disabled (BucketOwnerEnforced), a TLS-only bucket
+ * policy, and a lifecycle rule that expires noncurrent versions and abandoned multipart uploads.
+ */
+export class HardenedBucket extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  /** The bucket's name; known at preview (it is the configured name). */
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+
+  constructor(name: string, args: HardenedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucketsync:index:HardenedBucket", name, args, opts);
+
+    this.bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      { bucket: args.bucketName, forceDestroy: false, tags: args.tags },
+      { parent: this, protect: args.protect ?? false },
+    );
+    const bucket = this.bucket.bucket;
+
+    const ownership = new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      { parent: this },
+    );
+    const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access-block`,
+      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      { parent: this },
+    );
+    const versioning = new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      { bucket, versioningConfiguration: { status: "Enabled" } },
+      { parent: this },
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: pulumi
+              .output(args.kmsKeyArn)
+              .apply((kmsMasterKeyId) =>
+                kmsMasterKeyId ? { sseAlgorithm: "aws:kms", kmsMasterKeyId } : { sseAlgorithm: "AES256" },
+              ),
+            bucketKeyEnabled: pulumi.output(args.kmsKeyArn).apply((key) => Boolean(key)),
+          },
+        ],
+      },
+      { parent: this },
+    );
+    // The policy names the bucket by its configured name, not `bucket.arn`, so it is known at preview.
+    const bucketArn = pulumi
+      .all([args.partition ?? "aws", args.bucketName])
+      .apply(([partition, bucketName]) => arns.bucket(partition, bucketName));
+    new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      { bucket, policy: bucketArn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))) },
+      // After the public access block: S3 judges a policy against the block in force.
+      { parent: this, dependsOn: [publicAccessBlock, ownership] },
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket,
+        rules: [
+          {
+            id: "expire-noncurrent-versions",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionRetentionDays ?? 30 },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+            expiration: pulumi
+              .output(args.expirationDays)
+              .apply((days) => (days === undefined ? { expiredObjectDeleteMarker: true } : { days })),
+          },
+        ],
+      },
+      // Lifecycle rules on noncurrent versions need versioning first.
+      { parent: this, dependsOn: [versioning] },
+    );
+    if (args.eventBridgeNotifications) {
+      new aws.s3.BucketNotification(`${name}-notifications`, { bucket, eventbridge: true }, { parent: this });
+    }
+
+    this.bucketName = bucket;
+    this.bucketArn = this.bucket.arn;
+    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn });
+  }
+}

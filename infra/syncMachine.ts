@@ -1,0 +1,259 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../handlers/contract";
+import type { HandlerPackaging } from "./config";
+import { buildDefinition } from "./definition";
+import { createHandlerFunction } from "./handlerPackaging";
+import { HardenedBucket } from "./hardenedBucket";
+import {
+  HANDLER_POLICIES,
+  lambdaTrustPolicy,
+  stateMachinePolicy,
+  stateMachineTrustPolicy,
+  type PolicyDocument,
+} from "./iamDocuments";
+import {
+  arns,
+  functionLogGroupName,
+  functionNames,
+  stateMachineLogGroupName,
+  stateMachineName,
+  type AwsScope,
+} from "./names";
+
+/** Memory and timeout of each handler's function. Timeouts stay within the definition's Task timeouts. */
+const FUNCTION_SETTINGS: Record<HandlerName, { memorySizeMb: number; timeoutSeconds?: number; description: string }> = {
+  "validate-input": { memorySizeMb: 256, timeoutSeconds: 60, description: "Checks a SyncRequest and fills in every default." },
+  "plan-partitions": { memorySizeMb: 512, timeoutSeconds: 300, description: "Splits the key space into ranges." },
+  // Its timeout is the `syncRangeTimeoutSeconds` argument.
+  "sync-range": { memorySizeMb: 1024, description: "Syncs one key range from a cursor, within a time budget." },
+  summarize: { memorySizeMb: 512, timeoutSeconds: 120, description: "Adds up partition results and decides on deletes." },
+  "write-report": { memorySizeMb: 512, timeoutSeconds: 120, description: "Writes the JSON and HTML sync report." },
+};
+
+export interface SyncMachineArgs {
+  /** `<project>-<stack>`: the stem of every physical name (functions, state machine, log groups). */
+  nameStem: string;
+  /** Partition, region and account, for the ARNs the IAM documents name. */
+  scope: pulumi.Input<AwsScope>;
+  /** What the functions read (the source bucket; known at preview when it is given by name). */
+  source: pulumi.Input<Required<Location>>;
+  /** What the functions write (this stack's bucket). */
+  destination: pulumi.Input<Required<Location>>;
+  /**
+   * The mode the stack syncs in. The roles grant what it needs and no more: s3:DeleteObject only
+   * for `mirror`, writes into the source only for `two-way`; a request asking for more fails
+   * with AccessDenied. @default "backup"
+   */
+  mode?: SyncMode;
+  /** Where the functions come from (a plain value: it decides the resource types). @default "bundle" */
+  handlerPackaging?: HandlerPackaging;
+  /** Results, failures and delete-approval requests go here. */
+  notificationTopic: aws.sns.Topic;
+  /** Name of the bucket write-report stores reports in; the component creates it. */
+  reportsBucketName: pulumi.Input<string>;
+  /** Key prefix of reports in that bucket. @default "reports/" */
+  reportPrefix?: string;
+  /** Days a report is kept. @default 90 */
+  reportRetentionDays?: pulumi.Input<number>;
+  /** KMS key of this stack's buckets (SSE-KMS); the functions may use it. @default SSE-S3 */
+  kmsKeyArn?: pulumi.Input<string | undefined>;
+  /** Days a noncurrent report version is kept. @default 30 */
+  noncurrentVersionRetentionDays?: pulumi.Input<number>;
+  /** `protect` the reports bucket. @default false */
+  protectBuckets?: boolean;
+  /** Retention of every log group the component creates. @default 30 */
+  logRetentionDays?: pulumi.Input<number>;
+  /** Most partitions synced at once by each Distributed Map. @default 16 */
+  maxConcurrency?: number;
+  /** Timeout of the sync-range function and Task. @default 900 */
+  syncRangeTimeoutSeconds?: number;
+  /** State machine log level. @default "ERROR" */
+  logLevel?: pulumi.Input<"ALL" | "ERROR" | "FATAL" | "OFF">;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * The sync machine: a Lambda function per handler, each with its own least-privilege role and
+ * log group, a reports bucket, and the Step Functions state machine (STANDARD, logged, traced)
+ * that runs them, with a role trusted by `states.amazonaws.com` for this account only.
+ */
+export class SyncMachine extends pulumi.ComponentResource {
+  readonly functions: Record<HandlerName, aws.lambda.Function>;
+  readonly functionRoles: Record<HandlerName, aws.iam.Role>;
+  readonly reportsBucket: HardenedBucket;
+  readonly role: aws.iam.Role;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly stateMachine: aws.sfn.StateMachine;
+  readonly stateMachineArn: pulumi.Output<string>;
+  readonly stateMachineName: pulumi.Output<string>;
+
+  constructor(name: string, args: SyncMachineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucketsync:index:SyncMachine", name, args, opts);
+
+    const scope = pulumi.output(args.scope);
+    const machineName = stateMachineName(args.nameStem);
+    const fnNames = functionNames(args.nameStem, HANDLER_NAMES);
+    const reportPrefix = args.reportPrefix ?? "reports/";
+    const logRetentionDays = args.logRetentionDays ?? 30;
+    const syncRangeTimeoutSeconds = args.syncRangeTimeoutSeconds ?? 900;
+
+    this.reportsBucket = new HardenedBucket(
+      `${name}-reports`,
+      {
+        bucketName: args.reportsBucketName,
+        partition: scope.partition,
+        kmsKeyArn: args.kmsKeyArn,
+        noncurrentVersionRetentionDays: args.noncurrentVersionRetentionDays,
+        expirationDays: args.reportRetentionDays ?? 90,
+        protect: args.protectBuckets,
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+
+    // The same environment for every function: the bundle creates all handlers at module load,
+    // and createHandlers reads HANDLER_ENV there.
+    const environment = {
+      [HANDLER_ENV.reportBucket]: this.reportsBucket.bucketName,
+      [HANDLER_ENV.reportPrefix]: reportPrefix,
+    };
+
+    const functions = {} as Record<HandlerName, aws.lambda.Function>;
+    const functionRoles = {} as Record<HandlerName, aws.iam.Role>;
+    for (const handler of HANDLER_NAMES) {
+      const logGroup = new aws.cloudwatch.LogGroup(
+        `${name}-${handler}-logs`,
+        { name: functionLogGroupName(fnNames[handler]), retentionInDays: logRetentionDays, tags: args.tags },
+        { parent: this },
+      );
+      const role = new aws.iam.Role(
+        `${name}-${handler}-role`,
+        {
+          description: `Runs the ${handler} handler of ${machineName}.`,
+          assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+      const policy = new aws.iam.RolePolicy(
+        `${name}-${handler}-policy`,
+        {
+          role: role.id,
+          policy: pulumi
+            .all([scope, args.source, args.destination, args.reportsBucketName, args.kmsKeyArn])
+            .apply(([s, source, destination, reportsBucket, kmsKeyArn]) =>
+              json(
+                HANDLER_POLICIES[handler]({
+                  source: { bucketArn: arns.bucket(s.partition, source.bucket), prefix: source.prefix },
+                  destination: { bucketArn: arns.bucket(s.partition, destination.bucket), prefix: destination.prefix },
+                  reports: { bucketArn: arns.bucket(s.partition, reportsBucket), prefix: reportPrefix },
+                  mode: args.mode ?? "backup",
+                  kmsKeyArns: kmsKeyArn ? [kmsKeyArn] : [],
+                  logGroupStreamsArn: arns.logGroupStreams(s, functionLogGroupName(fnNames[handler])),
+                }),
+              ),
+            ),
+        },
+        { parent: this },
+      );
+      const settings = FUNCTION_SETTINGS[handler];
+      functions[handler] = createHandlerFunction(
+        `${name}-${handler}`,
+        {
+          handler,
+          packaging: args.handlerPackaging ?? "bundle",
+          functionName: fnNames[handler],
+          roleArn: role.arn,
+          environment,
+          timeoutSeconds: settings.timeoutSeconds ?? syncRangeTimeoutSeconds,
+          memorySizeMb: settings.memorySizeMb,
+          logGroupName: logGroup.name,
+          description: settings.description,
+        },
+        // The role's permissions must exist before the first invocation can need them.
+        { parent: this, dependsOn: [policy, logGroup] },
+      );
+      functionRoles[handler] = role;
+    }
+    this.functions = functions;
+    this.functionRoles = functionRoles;
+
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: stateMachineLogGroupName(args.nameStem), retentionInDays: logRetentionDays, tags: args.tags },
+      { parent: this },
+    );
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: `Runs the ${machineName} state machine.`,
+        assumeRolePolicy: scope.apply((s) => json(stateMachineTrustPolicy(s.accountId))),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi.all([scope, args.notificationTopic.name]).apply(([s, topicName]) =>
+          json(
+            stateMachinePolicy({
+              functionArns: HANDLER_NAMES.map((h) => arns.lambdaFunction(s, fnNames[h])),
+              notificationTopicArn: arns.snsTopic(s, topicName),
+              stateMachineArn: arns.stateMachine(s, machineName),
+              childExecutionsArn: arns.childExecutions(s, machineName),
+            }),
+          ),
+        ),
+      },
+      { parent: this },
+    );
+
+    // The definition takes the functions' and topic's own ARNs, which also orders the state
+    // machine after them.
+    const functionArns = pulumi.all(
+      Object.fromEntries(HANDLER_NAMES.map((h) => [h, functions[h].arn])) as Record<HandlerName, pulumi.Output<string>>,
+    );
+    this.stateMachine = new aws.sfn.StateMachine(
+      `${name}-state-machine`,
+      {
+        name: machineName,
+        type: "STANDARD",
+        roleArn: this.role.arn,
+        definition: pulumi.all([functionArns, args.notificationTopic.arn]).apply(([fns, topicArn]) =>
+          JSON.stringify(
+            buildDefinition({
+              functionArns: fns as Record<HandlerName, string>,
+              notificationTopicArn: topicArn,
+              maxConcurrency: args.maxConcurrency,
+              syncRangeTimeoutSeconds,
+            }),
+          ),
+        ),
+        loggingConfiguration: {
+          logDestination: pulumi.interpolate`${this.logGroup.arn}:*`,
+          includeExecutionData: true,
+          level: args.logLevel ?? "ERROR",
+        },
+        tracingConfiguration: { enabled: true },
+        tags: args.tags,
+      },
+      // Step Functions checks at creation that the role may deliver logs.
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+
+    this.stateMachineArn = this.stateMachine.arn;
+    this.stateMachineName = this.stateMachine.name;
+    this.registerOutputs({
+      stateMachineArn: this.stateMachineArn,
+      stateMachineName: this.stateMachineName,
+      reportsBucketName: this.reportsBucket.bucketName,
+    });
+  }
+}
+
+function json(document: PolicyDocument): string {
+  return JSON.stringify(document);
+}
