@@ -5,12 +5,18 @@
  */
 import { Command } from "commander";
 import { registerCheckPolicy } from "./checkPolicy";
+import { registerDemo } from "./demo";
+import { registerS3Server } from "./s3Server";
+import { registerSync } from "./sync";
 
 const program = new Command("bucket-sync").description(
   "Keep S3 buckets of different environments in sync (dev into prod as a backup).",
 );
 
 // subcommands: one line each
+registerSync(program);
+registerS3Server(program);
+registerDemo(program);
 registerCheckPolicy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

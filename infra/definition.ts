@@ -86,8 +86,8 @@ export const STATE_NAMES = {
 const S = STATE_NAMES;
 
 /**
- * Task timeouts in seconds. Each is at least the Lambda function's own timeout would need to be,
- * so Step Functions never abandons a function that is still working.
+ * Task timeouts in seconds. Each must be at least its Lambda function's timeout (set in
+ * infra/syncMachine.ts), so Step Functions never gives up on a function that is still working.
  */
 const TIMEOUTS = {
   validateInput: 60,

@@ -46,7 +46,7 @@ export function toMermaid(definition: object): string {
         });
         lines.push(`${indent}end`);
       } else {
-        lines.push(`${indent}${id}${shape(state.Type, name)}`);
+        lines.push(`${indent}${id}${shape(state, name)}`);
       }
       drawTransitions(id, state);
     }
@@ -88,12 +88,13 @@ interface AnyState {
   Iterator?: unknown;
   Branches?: unknown[];
   Resource?: string;
+  Parameters?: Record<string, unknown>;
 }
 
-/** The node shape per state type. */
-function shape(type: string, name: string): string {
-  const text = label(name);
-  switch (type) {
+/** The node shape per state type; a Task also shows what it calls. */
+function shape(state: AnyState, name: string): string {
+  const text = state.Type === "Task" && state.Resource ? `${label(name)}<br/>${label(target(state))}` : label(name);
+  switch (state.Type) {
     case "Choice":
       return `{"${text}"}`;
     case "Succeed":
@@ -104,6 +105,17 @@ function shape(type: string, name: string): string {
     default:
       return `["${text}"]`;
   }
+}
+
+/** What a Task calls: `lambda: <function name>` for Lambda, the integration otherwise. */
+function target(state: AnyState): string {
+  const resource = state.Resource ?? "";
+  const integration = resource.replace(/^arn:aws:states:::/, "");
+  if (integration === "lambda:invoke") {
+    const fn = String(state.Parameters?.FunctionName ?? state.Parameters?.["FunctionName.$"] ?? "");
+    return `lambda: ${fn.replace(/^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:/, "")}`;
+  }
+  return integration;
 }
 
 const OPERATORS: Record<string, string> = {

@@ -27,6 +27,10 @@
  *   not enforce: Task results are checked here, every state's output by the runner through
  *   {@link exceedsDataLimit}.
  *
+ * One difference is kept on purpose: a failed iteration fails a Map with the iteration's own
+ * error locally (the Map runs inline), while a Distributed Map in AWS fails with
+ * `States.ExceedToleratedFailureThreshold`. The definition catches both with `States.ALL`.
+ *
  * What the runner refuses instead of emulating is listed in local/faithfulness.ts.
  */
 import { randomUUID } from "node:crypto";

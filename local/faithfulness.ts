@@ -27,7 +27,7 @@ export interface FaithfulnessIssue {
 export const EMULATED_RESOURCES: readonly string[] = [LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN];
 
 /** Fields that only mean something with JSONata or variables, which the runner does not implement. */
-const JSONATA_OR_VARIABLE_FIELDS = ["Arguments", "Output", "Assign", "Items", "Condition"];
+const JSONATA_OR_VARIABLE_FIELDS = ["Arguments", "Output", "Assign", "Items"];
 
 /** Map fields of Distributed Map that the interpreter ignores, each changing what the Map does. */
 const IGNORED_MAP_FIELDS: Record<string, string> = {
@@ -52,7 +52,15 @@ const IGNORED_TASK_FIELDS: Record<string, string> = {
  * only at the top level: inside a Map iteration or Parallel branch the interpreter restarts them,
  * and in a Distributed Map they belong to the child execution.
  */
-const CONTEXT_PATHS_ANYWHERE = ["$$.Execution.Name", "$$.Execution.Id", "$$.StateMachine.Id", "$$.StateMachine.Name", "$$.Task.Token", "$$.Map.Item.Index", "$$.Map.Item.Value"];
+const CONTEXT_PATHS_ANYWHERE = [
+  "$$.Execution.Name",
+  "$$.Execution.Id",
+  "$$.StateMachine.Id",
+  "$$.StateMachine.Name",
+  "$$.Task.Token",
+  "$$.Map.Item.Index",
+  "$$.Map.Item.Value",
+];
 const CONTEXT_PATHS_TOP_LEVEL = ["$$.Execution.Input", "$$.Execution.StartTime"];
 
 /** Every issue in `definition`; empty when the local runner can run it faithfully. */
@@ -94,7 +102,9 @@ function checkMachine(
 
     if (state.QueryLanguage === "JSONata") add("QueryLanguage", jsonataProblem());
     for (const field of JSONATA_OR_VARIABLE_FIELDS) {
-      if (field in state) add(field, "belongs to JSONata or variables, which the local interpreter ignores; use JSONPath Parameters/ResultSelector/ResultPath.");
+      if (field in state) {
+        add(field, "belongs to JSONata or variables, which the local interpreter ignores; use JSONPath Parameters/ResultSelector/ResultPath.");
+      }
     }
     for (const value of strings(state)) {
       if (/^\{%[\s\S]*%\}$/.test(value.trim())) {
@@ -115,13 +125,21 @@ function checkMachine(
     }
     for (const value of strings(state)) {
       if (value.trim().startsWith("States.") && hasParenthesisInStringLiteral(value)) {
-        add("intrinsic function", `${JSON.stringify(value)} has a parenthesis inside a string literal, which the local interpreter's argument parser misreads.`);
+        add(
+          "intrinsic function",
+          `${JSON.stringify(value)} has a parenthesis inside a string literal, which the local interpreter's argument parser misreads.`,
+        );
       }
     }
 
     switch (state.Type) {
       case "Task":
         checkTask(state, add);
+        break;
+      case "Choice":
+        if (Array.isArray(state.Choices) && state.Choices.some((rule) => isObject(rule) && ("Condition" in rule || "Assign" in rule))) {
+          add("Choices", "use JSONata Condition or Assign, which the local interpreter ignores; use JSONPath Variable rules.");
+        }
         break;
       case "Map": {
         for (const [field, why] of Object.entries(IGNORED_MAP_FIELDS)) {

@@ -15,12 +15,18 @@
 import "core-js/actual/promise/with-resolvers";
 
 import { randomUUID } from "node:crypto";
-import { StateMachine, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
+import { StateMachine, type RunOptions, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../handlers/contract";
 import { createEmulation, exceedsDataLimit, type Approver, type HandlerTable, type Notification } from "./emulation";
 import { assertRunsFaithfully } from "./faithfulness";
 
 export type { HandlerTable, Notification } from "./emulation";
+
+/** One event of the interpreter's event stream (StateEntered, StateRetried, MapIterationFailed, ...). */
+export type RunEvent = ReturnType<StateMachine["run"]>["eventLogs"] extends AsyncGenerator<infer E> ? E : never;
+
+type InterpreterInput = Parameters<StateMachine["run"]>[0];
+type TaskOverrides = NonNullable<NonNullable<RunOptions["overrides"]>["taskResourceLocalHandlers"]>;
 
 /** What a local run did and what it would cost on AWS. */
 export interface LocalRunResult {
@@ -54,7 +60,7 @@ export interface LocalRunOptions {
   /** Answers a delete-approval request. @default none: the request times out (the run fails) */
   approve?: Approver;
   /** Every interpreter event, as it happens. */
-  onEvent?: (event: unknown) => void;
+  onEvent?: (event: RunEvent) => void;
   /** `$$.Execution.Name`. @default `local-<uuid>` */
   executionName?: string;
   /** Lambda memory size used to price handler time. @default 1024 */
@@ -101,9 +107,9 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   const machine = new StateMachine(structuredClone(opts.definition) as InterpreterDefinition, {
     validationOptions: { checkArn: true, checkPaths: true },
   });
-  const execution = machine.run(opts.input as never, {
+  const execution = machine.run(opts.input as unknown as InterpreterInput, {
     overrides: {
-      taskResourceLocalHandlers: emulation.taskHandlers as never,
+      taskResourceLocalHandlers: emulation.taskHandlers as TaskOverrides,
       ...(opts.retryIntervalMs !== undefined
         ? { retryIntervalOverrides: Object.fromEntries(retryableStates(opts.definition).map((n) => [n, opts.retryIntervalMs!])) }
         : {}),

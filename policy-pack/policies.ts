@@ -66,9 +66,14 @@ const enforcementLevel: EnforcementLevel = "mandatory";
 /**
  * Recognizes the runtime's `UnknownValueError`, also when it comes from another copy of
  * `@pulumi/policy` (the pack installed in `policy-pack/node_modules` next to the project's own).
+ * The class is exported by the package's index at run time but marked @internal, so its typings
+ * do not declare it: hence the `typeof` guard and the name check.
  */
-function isUnknownValueError(err: unknown): err is UnknownValueError {
-  return err instanceof UnknownValueError || (err instanceof Error && err.constructor.name === "UnknownValueError");
+function isUnknownValueError(err: unknown): err is Error {
+  return (
+    (typeof UnknownValueError === "function" && err instanceof UnknownValueError) ||
+    (err instanceof Error && err.constructor.name === "UnknownValueError")
+  );
 }
 
 /** Copies properties into plain data, replacing each value that is not known yet with an `Unknown`. */
@@ -142,9 +147,10 @@ class Unchecked {
       for (const note of this.notes) reportViolation(`could not be checked: ${note}`, urn);
       return;
     }
+    const parts = this.notes.length === 1 ? "1 part" : `${this.notes.length} parts`;
     err.message =
-      `${this.notes.length} part${this.notes.length === 1 ? "" : "s"} could not be checked until the values ` +
-      `they depend on are known (they will be checked at update): ${this.notes.join(" | ")}`;
+      `${parts} could not be checked, because ${this.notes.length === 1 ? "it depends" : "they depend"} on values ` +
+      `not known until update (where the policy runs again): ${this.notes.join(" | ")}`;
     throw err;
   }
 }

@@ -24,7 +24,7 @@ import { buildDefinition, STATE_NAMES } from "../infra/definition";
 import { DATA_LIMIT_BYTES } from "../local/emulation";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embeddedS3";
 import { assertRunsFaithfully, findFaithfulnessIssues } from "../local/faithfulness";
-import { localFunctionArns, PRICES, runLocally, type HandlerTable, type LocalRunResult } from "../local/runner";
+import { localFunctionArns, PRICES, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../local/runner";
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
@@ -211,6 +211,7 @@ describe("local runner", () => {
       ["a JSONata state", task({ QueryLanguage: "JSONata" }), /T: QueryLanguage is JSONata/],
       ["JSONata Arguments", task({ Arguments: { x: "{% $states.input %}" } }), /T: Arguments belongs to JSONata/],
       ["variables (Assign)", task({ Assign: { x: 1 } }), /T: Assign belongs to JSONata or variables/],
+      ["a JSONata Choice condition", { StartAt: "C", States: { C: { Type: "Choice", Choices: [{ Condition: "{% true %}", Next: "D" }], Default: "D" }, D: { Type: "Succeed" } } }, /C: Choices use JSONata Condition/],
       ["an ItemReader", map({ ItemReader: { Resource: "arn:aws:states:::s3:listObjectsV2", Parameters: { Bucket: "b" } } }), /M: ItemReader reads items from S3/],
       ["an ItemBatcher", map({ ItemBatcher: { MaxItemsPerBatch: 10 } }), /M: ItemBatcher batches items/],
       ["a ResultWriter", map({ ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: "b", Prefix: "p" } } }), /M: ResultWriter writes results to S3/],
@@ -298,15 +299,15 @@ describe("local runner", () => {
       const r = await result;
       assert.equal(r.transitions, backupTransitions(2, 2));
       assert.equal(r.estimatedCostUsd.transitions, r.transitions * PRICES.perStateTransition);
-      // 7 handler calls: validate, plan, 4 sync-range, summarize, write-report = 8.
+      // 8 handler calls: validate, plan, 4 sync-range, summarize, write-report.
       assert.ok(r.estimatedCostUsd.lambda >= 8 * PRICES.lambdaPerRequest);
       assert.ok(Math.abs(r.estimatedCostUsd.total - (r.estimatedCostUsd.transitions + r.estimatedCostUsd.lambda)) < 1e-12);
       assert.ok(r.handlerMs >= 0 && r.durationMs >= r.handlerMs / 8);
     });
 
     it("forwards every interpreter event to onEvent", async () => {
-      const events: Array<{ type: string }> = [];
-      const { result } = run({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 }, {}, { onEvent: (e) => events.push(e as { type: string }) });
+      const events: RunEvent[] = [];
+      const { result } = run({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 }, {}, { onEvent: (e) => events.push(e) });
       const r = await result;
       assert.equal(events.filter((e) => e.type === "StateEntered").length, r.transitions);
       assert.equal(events.at(-1)?.type, "ExecutionSucceeded");
@@ -362,6 +363,21 @@ describe("local runner", () => {
       assert.equal(r.status, "FAILED");
       assert.equal(r.error, "States.DataLimitExceeded");
       assert.deepEqual(subjects(r), [], "a terminal error is not caught, so no failure notification");
+    });
+
+    it("fails when the Map's combined output exceeds 256 KiB, though each partition's result is below it", async () => {
+      const fake = fakeHandlers({ partitions: 8, callsPerPartition: 1, extrasPerPartition: 0 });
+      const bulky: HandlerTable = {
+        ...fake.handlers,
+        "sync-range": async (event: SyncRangeInput) => {
+          const result = await fake.handlers["sync-range"](event);
+          return { ...result, changes: Array.from({ length: 20 }, (_, i) => ({ key: `${"k".repeat(2000)}${i}`, action: "copy", reason: "missing" })) };
+        },
+      };
+      const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: bulky, input: REQUEST, executionName: "bulky" });
+      assert.equal(r.status, "FAILED");
+      assert.equal(r.error, "States.DataLimitExceeded");
+      assert.match(r.cause!, /"Copy partitions"/);
     });
 
     it("deletes within the limit without asking, passing each partition its delete budget", async () => {

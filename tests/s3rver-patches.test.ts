@@ -8,6 +8,7 @@ import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
@@ -16,6 +17,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandInput,
@@ -283,19 +285,63 @@ describe("s3rver patches (patches/s3rver+3.7.1.patch)", function () {
         );
         parts.push({ PartNumber: i + 1, ETag: res.CopyPartResult!.ETag });
       }
+      const beyondEnd = client.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket, Key: "dest", UploadId, PartNumber: 3,
+          CopySource: copySource(bucket, "big+source"), CopySourceRange: `bytes=0-${source.length}`,
+        }),
+      );
+      await assert.rejects(beyondEnd, { name: "InvalidArgument" });
       await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: "dest", UploadId, MultipartUpload: { Parts: parts } }));
 
       assert.ok((await readBody(bucket, "dest")).equals(source));
       assert.equal(parts[1].ETag, `"${MD5("tail+").toString("hex")}"`);
+    });
+
+    it("aborts multipart uploads, lists those in progress, and refuses parts for aborted ones", async function () {
+      const bucket = await newBucket(["src"]);
+      const start = async (Key: string) =>
+        (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }))).UploadId!;
+      const [kept, aborted] = [await start("dir/kept"), await start("dir/aborted")];
+      await client.send(new UploadPartCommand({ Bucket: bucket, Key: "dir/aborted", UploadId: aborted, PartNumber: 1, Body: "p" }));
+
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "dir/aborted", UploadId: aborted }));
+
+      const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: "dir/" }));
+      assert.deepEqual(listed.Uploads?.map((u) => [u.Key, u.UploadId]), [["dir/kept", kept]]);
       await assert.rejects(
         client.send(
-          new UploadPartCopyCommand({
-            Bucket: bucket, Key: "dest", UploadId, PartNumber: 3,
-            CopySource: copySource(bucket, "big+source"), CopySourceRange: `bytes=0-${source.length}`,
-          }),
+          new UploadPartCopyCommand({ Bucket: bucket, Key: "dir/aborted", UploadId: aborted, PartNumber: 2, CopySource: copySource(bucket, "src") }),
         ),
-        { name: "InvalidArgument" },
+        { name: "NoSuchUpload" },
       );
+      await assert.rejects(
+        client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "dir/aborted", UploadId: aborted })),
+        { name: "NoSuchUpload" },
+      );
+      const after = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      assert.deepEqual(after.Uploads?.map((u) => u.UploadId), [kept]);
+    });
+
+    it("honours x-amz-copy-source-if-match and -if-none-match on CopyObject and UploadPartCopy", async function () {
+      const bucket = await newBucket(["src"]);
+      const etag = (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: "src" }))).ETag!;
+      const stale = `"${MD5("an older version").toString("hex")}"`;
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "mp" }));
+      const partCopy = (conditions: { CopySourceIfMatch?: string; CopySourceIfNoneMatch?: string }) =>
+        client.send(
+          new UploadPartCopyCommand({ Bucket: bucket, Key: "mp", UploadId, PartNumber: 1, CopySource: copySource(bucket, "src"), ...conditions }),
+        );
+      const copy = (conditions: { CopySourceIfMatch?: string; CopySourceIfNoneMatch?: string }) =>
+        client.send(new CopyObjectCommand({ Bucket: bucket, Key: "dst", CopySource: copySource(bucket, "src"), ...conditions }));
+
+      await copy({ CopySourceIfMatch: etag });
+      await partCopy({ CopySourceIfMatch: etag });
+
+      for (const conditions of [{ CopySourceIfMatch: stale }, { CopySourceIfNoneMatch: etag }]) {
+        await assert.rejects(copy(conditions), { name: "PreconditionFailed" }, JSON.stringify(conditions));
+        await assert.rejects(partCopy(conditions), { name: "PreconditionFailed" }, JSON.stringify(conditions));
+      }
     });
 
     it("gives multipart objects the S3 ETag md5(part md5s)-N", async function () {

@@ -40,8 +40,14 @@ export function bucketNameProblems(name: unknown, side: string): string[] {
   return problems;
 }
 
-/** Parses `maxDeletes`: a count (`500`, `"500"`) or a share (`"5%"`). */
+/** Parses `maxDeletes`: a count (`500`, `"500"`), a share (`"5%"`), or an already parsed limit. */
 export function parseDeleteLimit(value: unknown): DeleteLimit | undefined {
+  if (typeof value === "object" && value !== null) {
+    const { count, percent } = value as { count?: unknown; percent?: unknown };
+    if (typeof count === "number") return parseDeleteLimit(count);
+    if (typeof percent === "number") return parseDeleteLimit(`${percent}%`);
+    return undefined;
+  }
   if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? { count: value } : undefined;
   if (typeof value !== "string") return undefined;
   const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
@@ -72,8 +78,12 @@ function positiveInteger(value: unknown, name: string, fallback: number, problem
   return value;
 }
 
-/** Validates a request and fills in defaults. Throws ValidationError listing every problem. */
+/**
+ * Validates a request and fills in defaults. Throws ValidationError listing every problem.
+ * A SyncJob is a valid request too: handlers re-validate the job they are given.
+ */
 export function validateRequest(request: unknown): SyncJob {
+  // a SyncJob's maxDeletes is already parsed; parseDeleteLimit accepts both forms
   const problems: string[] = [];
   if (typeof request !== "object" || request === null) throw new ValidationError(["the request must be an object"]);
   const r = request as SyncRequest;

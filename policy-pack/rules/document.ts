@@ -146,7 +146,7 @@ function bucketReason(resource: string): string {
 function checkStatement(statement: unknown, index: number, allowed: ReadonlySet<string>): Finding[] {
   if (isUnknown(statement)) {
     return [
-      finding("unchecked", "unknown-value", { statementIndex: index }, "<unknown>", "<unknown>",
+      finding("unchecked", "unknown-value", { statementIndex: index }, "", "",
         `the statement is not known yet (${statement.path}), so it could not be checked`, ""),
     ];
   }
@@ -281,7 +281,7 @@ export function checkPolicyDocument(document: unknown, options: CheckOptions = {
   const whole: Location = {};
   let doc = document;
   if (isUnknown(doc)) {
-    return [finding("unchecked", "unknown-value", whole, "<unknown>", "<unknown>",
+    return [finding("unchecked", "unknown-value", whole, "", "",
       `the policy document is not known yet (${doc.path}), so it could not be checked`,
       KNOWN_VALUES_FIX)];
   }
@@ -302,7 +302,7 @@ export function checkPolicyDocument(document: unknown, options: CheckOptions = {
     return [malformed(whole, "", "", "the policy document has no Statement", `add "Statement": [...]`)];
   }
   if (isUnknown(statement)) {
-    return [finding("unchecked", "unknown-value", whole, "<unknown>", "<unknown>",
+    return [finding("unchecked", "unknown-value", whole, "", "",
       `Statement is not known yet (${statement.path}), so it could not be checked`, "")];
   }
   const statements: unknown[] = Array.isArray(statement) ? statement : [statement];

@@ -18,7 +18,8 @@ fi
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "swift-s3: python3-swift or memcached is missing and this is not root with apt-get;" \
-    "the OpenStack Swift s3api test tier will be skipped (install python3-swift and memcached to run it)." >&2
+    "the OpenStack Swift s3api test tier will be skipped, or fail under CI=true" \
+    "(install python3-swift and memcached to run it)." >&2
   exit 0
 fi
 
@@ -27,7 +28,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends python3-swift memcached curl >/dev/null
 
-# The package's postinst may start a system-wide memcached; the tests start their own.
+# Whether or not the package started a system-wide memcached, the tests start a private one.
 if ! have_swift; then
   echo "swift-s3: installation finished but '$PYTHON -c \"import swift\"' or memcached still fails" >&2
   exit 1

@@ -81,8 +81,13 @@ const PACK_VERSION = "0.1.0";
 
 class NotApplicable extends Error {}
 
-function isUnknownValueError(err: unknown): err is UnknownValueError {
-  return err instanceof UnknownValueError || (err instanceof Error && err.constructor.name === "UnknownValueError");
+// `unknownCheckingProxy` and `UnknownValueError` are exported by @pulumi/policy's index at run
+// time, but marked @internal, so its typings declare neither (they type as `any`).
+function isUnknownValueError(err: unknown): err is Error {
+  return (
+    (typeof UnknownValueError === "function" && err instanceof UnknownValueError) ||
+    (err instanceof Error && err.constructor.name === "UnknownValueError")
+  );
 }
 
 function urnOf(r: HarnessResource): string {

@@ -37,7 +37,8 @@ export interface RunProgramOptions {
   stack: string;
   /**
    * Config overrides: `mode` means `<project>:mode`; namespaced keys (`aws:region`) stay as they
-   * are. Values are what `pulumi config set` would store (arrays as JSON). `undefined` removes a key.
+   * are. Values are what `pulumi config set` would store (arrays as JSON). `undefined` removes the
+   * stack's value, as `pulumi config rm` does: the Pulumi.yaml default applies again.
    */
   config?: Record<string, string | undefined>;
   /** Run as `pulumi preview`: computed outputs are unknown. @default false */
@@ -59,6 +60,8 @@ export interface RecordedResource {
   parent?: string;
   /** False for component resources. */
   custom: boolean;
+  /** The `protect` resource option. */
+  protect: boolean;
   /** Inputs as the engine received them: plain values, `UNKNOWN` where not known yet; assets stay Asset objects. */
   inputs: Record<string, unknown>;
   /** What the mock answered: the inputs plus, outside preview, computed properties. */
@@ -115,7 +118,8 @@ export function projectConfigDefaults(): Record<string, string> {
 export function stackConfig(stack: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
   const project = projectName();
   const qualify = (key: string) => (key.includes(":") ? key : `${project}:${key}`);
-  const values = projectConfigDefaults();
+  const defaults = projectConfigDefaults();
+  const values = { ...defaults };
   const stackFile = readYaml<{ config?: Record<string, unknown> } | null>(`Pulumi.${stack}.yaml`);
   for (const [key, value] of Object.entries(stackFile?.config ?? {})) {
     if (value !== null && typeof value === "object" && "secure" in value) {
@@ -124,8 +128,10 @@ export function stackConfig(stack: string, overrides: Record<string, string | un
     values[qualify(key)] = configText(value);
   }
   for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) delete values[qualify(key)];
-    else values[qualify(key)] = value;
+    const full = qualify(key);
+    if (value !== undefined) values[full] = value;
+    else if (full in defaults) values[full] = defaults[full];
+    else delete values[full];
   }
   return values;
 }
@@ -209,19 +215,17 @@ async function settle(value: unknown): Promise<unknown> {
   return value;
 }
 
-/** The monitor's registerResource, which the helper wraps to learn URNs and parents. */
-interface RegisterResourceRequest {
+/** The monitor calls the helper wraps to learn URNs, parents and options. */
+interface ResourceRequest {
   getType(): string;
   getName(): string;
   getParent(): string;
+  getProtect?(): boolean;
 }
-interface RegisterResourceResponse {
+interface ResourceResponse {
   getUrn(): string;
 }
-type RegisterResource = (
-  req: RegisterResourceRequest,
-  callback: (err: Error | null, resp?: RegisterResourceResponse) => void,
-) => void;
+type MonitorCall = (req: ResourceRequest, callback: (err: Error | null, resp?: ResourceResponse) => void) => void;
 
 /**
  * Runs the program for a stack under mocks and returns what it registered and exported.
@@ -260,6 +264,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
           name: args.name,
           urn: "",
           custom: args.custom ?? true,
+          protect: false,
           inputs,
           outputs: plain(state) as Record<string, unknown>,
         });
@@ -290,20 +295,22 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
   );
   pulumi.runtime.setAllConfig(config, []);
 
-  // Learn each resource's URN and parent from the registration the mock monitor answers.
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: RegisterResource };
-  const registerResource = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) =>
-    registerResource(req, (err, resp) => {
-      if (!err && resp) {
+  // Learn each resource's URN, parent and `protect` from the requests the mock monitor answers
+  // (registrations, and reads such as StackReferences).
+  const monitor = pulumi.runtime.getMonitor() as unknown as Record<"registerResource" | "readResource", MonitorCall>;
+  for (const method of ["registerResource", "readResource"] as const) {
+    const original = monitor[method].bind(monitor);
+    monitor[method] = (req, callback) =>
+      original(req, (err, resp) => {
         const record = resources.find((r) => r.urn === "" && r.type === req.getType() && r.name === req.getName());
-        if (record) {
+        if (!err && resp && record) {
           record.urn = resp.getUrn();
           record.parent = req.getParent() || undefined;
+          record.protect = req.getProtect?.() ?? false;
         }
-      }
-      callback(err, resp);
-    });
+        callback(err, resp);
+      });
+  }
 
   // Loaded here, not at the top: the program module must see the mocks' settings when it loads
   // its own dependencies' config (and a test that never runs the program need not load it).
@@ -341,6 +348,85 @@ export function containsUnknown(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(containsUnknown);
   if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
   return false;
+}
+
+/** An IAM document the program registered, parsed, with where it came from. */
+export interface RegisteredDocument {
+  resource: RecordedResource;
+  /** `assumeRolePolicy` or `policy`. */
+  property: string;
+  /** The raw input (`UNKNOWN`, or JSON text). */
+  text: unknown;
+  /** Parsed, when the text is known. */
+  document?: IamDocument;
+}
+
+export interface IamStatement {
+  Sid?: string;
+  Effect: string;
+  Principal?: unknown;
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+export interface IamDocument {
+  Version: string;
+  Statement: IamStatement[];
+}
+
+/** Where IAM documents live in the resources this program creates. */
+const DOCUMENT_PROPERTIES: Record<string, string[]> = {
+  "aws:iam/role:Role": ["assumeRolePolicy"],
+  "aws:iam/rolePolicy:RolePolicy": ["policy"],
+  "aws:iam/policy:Policy": ["policy"],
+  "aws:s3/bucketPolicy:BucketPolicy": ["policy"],
+  "aws:sqs/queuePolicy:QueuePolicy": ["policy"],
+  "aws:sns/topicPolicy:TopicPolicy": ["policy"],
+};
+
+/** Every IAM document in a run (roles' trust policies, role policies, bucket and queue policies). */
+export function iamDocuments(run: ProgramRun): RegisteredDocument[] {
+  const found: RegisteredDocument[] = [];
+  for (const resource of run.resources) {
+    for (const property of DOCUMENT_PROPERTIES[resource.type] ?? []) {
+      const text = resource.inputs[property];
+      if (text === undefined) continue;
+      const known = typeof text === "string" && !containsUnknown(text);
+      found.push({ resource, property, text, document: known ? (JSON.parse(text) as IamDocument) : undefined });
+    }
+  }
+  return found;
+}
+
+const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/**
+ * What an Allow statement grants too broadly on S3, one line per finding: a wildcard in an action
+ * (`s3:*`, `s3:Get*`, `*`), `NotAction`/`NotResource`, or an S3 action on a resource that is `*`
+ * or whose bucket name has a wildcard. Keys under a named bucket (`arn:aws:s3:::name/prefix/*`)
+ * are fine. Deny statements guard and are not findings.
+ */
+export function s3WildcardGrants(document: IamDocument): string[] {
+  const findings: string[] = [];
+  for (const [i, statement] of document.Statement.entries()) {
+    if (statement.Effect !== "Allow") continue;
+    const at = statement.Sid ?? `Statement[${i}]`;
+    if (statement.NotAction !== undefined) findings.push(`${at}: NotAction`);
+    if (statement.NotResource !== undefined) findings.push(`${at}: NotResource`);
+    const actions = list(statement.Action);
+    for (const action of actions) {
+      if (/[*?]/.test(action)) findings.push(`${at}: wildcard action ${action}`);
+    }
+    if (!actions.some((action) => action === "*" || action.toLowerCase().startsWith("s3:"))) continue;
+    for (const resource of list(statement.Resource)) {
+      const match = /^arn:[^:]+:s3:::([^/]*)(\/.*)?$/.exec(resource);
+      if (!match) findings.push(`${at}: S3 action on non-S3 resource ${resource}`);
+      else if (match[1] === "" || /[*?]/.test(match[1])) findings.push(`${at}: wildcard bucket in ${resource}`);
+    }
+  }
+  return findings;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,170 @@
+/**
+ * `bucket-sync demo` (what `npm start` runs): the whole system on this machine, no cloud.
+ * Starts the embedded S3 server in a temporary directory, creates the dev and prod buckets as
+ * the stacks name them, fills dev with a realistic tree, and runs the generated state machine:
+ * a dry run, the sync, and a second sync that must change nothing. Exits non-zero unless prod
+ * ends up a faithful copy of dev.
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { Command } from "commander";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { createS3Client } from "../handlers/engine/s3Client";
+import { SOURCE_ETAG_METADATA } from "../handlers/engine/planner";
+import { bucketName, reportsBucketName } from "../infra/names";
+import { causeMessage, resultDocument } from "./sync";
+
+const PROJECT = "bucket-sync";
+const ACCOUNT = "000000000000";
+
+/** A realistic tree: sites, logs, user uploads with awkward names, some empty objects. */
+export function demoTree(objects: number): Array<{ key: string; body: string; contentType: string }> {
+  const tree: Array<{ key: string; body: string; contentType: string }> = [];
+  const awkward = ["plus+sign.txt", "q?mark.txt", "hash#.txt", "pct%20.txt", "amp&eq=.txt", "café.txt", "ünï/côdé.txt", "key with space.txt", "emoji-😀.txt"];
+  for (const name of awkward) tree.push({ key: `uploads/awkward/${name}`, body: `awkward ${name}`, contentType: "text/plain" });
+  tree.push({ key: "uploads/empty.bin", body: "", contentType: "application/octet-stream" });
+  for (let i = 0; tree.length < objects; i++) {
+    const kind = i % 3;
+    if (kind === 0) tree.push({ key: `site/assets/${i % 17}/page-${i}.html`, body: `<h1>page ${i}</h1>`, contentType: "text/html" });
+    else if (kind === 1) tree.push({ key: `logs/2026/11/${String(i % 28 + 1).padStart(2, "0")}/app-${i}.log`, body: `line ${i}\n`.repeat(i % 7), contentType: "text/plain" });
+    else tree.push({ key: `uploads/user-${i % 41}/photo-${i}.json`, body: JSON.stringify({ id: i }), contentType: "application/json" });
+  }
+  return tree;
+}
+
+async function putAll(client: S3Client, bucket: string, items: Array<{ key: string; body: string; contentType: string }>) {
+  for (let i = 0; i < items.length; i += 64) {
+    await Promise.all(
+      items.slice(i, i + 64).map((item) =>
+        client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: item.key,
+            Body: item.body,
+            ContentLength: Buffer.byteLength(item.body),
+            ContentType: item.contentType,
+          }),
+        ),
+      ),
+    );
+  }
+}
+
+/** Key -> size, content hash and metadata: what a faithful copy must reproduce. */
+async function fingerprint(client: S3Client, bucket: string): Promise<Map<string, string>> {
+  const result = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    await Promise.all(
+      (page.Contents ?? []).map(async ({ Key }) => {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        const bytes = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+        const metadata = { ...object.Metadata };
+        delete metadata[SOURCE_ETAG_METADATA];
+        result.set(
+          Key ?? "",
+          JSON.stringify([bytes.length, createHash("sha256").update(bytes).digest("hex"), object.ContentType, metadata]),
+        );
+      }),
+    );
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return result;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("sync a generated dev bucket into prod on an embedded S3 server, and prove the copy faithful")
+    .option("--objects <n>", "objects in the dev bucket", "3000")
+    .option("--keep", "keep the server running afterwards, to look around")
+    .action(async (options: { objects: string; keep?: boolean }) => {
+      process.exitCode = await runDemo(Number(options.objects), options.keep ?? false);
+    });
+}
+
+async function runDemo(objects: number, keep: boolean): Promise<number> {
+  if (!Number.isInteger(objects) || objects < 20) throw new Error(`--objects must be a whole number of at least 20`);
+  const { startEmbeddedS3 } = await import("../local/embeddedS3");
+  const { runLocalSync } = await import("../local/localSync");
+  const server = await startEmbeddedS3();
+  const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
+  const client = createS3Client({ endpoint: server.endpoint, credentials, region: server.region });
+  try {
+    const dev = bucketName({ project: PROJECT, stack: "dev", accountId: ACCOUNT });
+    const prod = bucketName({ project: PROJECT, stack: "prod", accountId: ACCOUNT });
+    const reports = reportsBucketName({ project: PROJECT, stack: "prod", accountId: ACCOUNT });
+    console.log(`embedded S3 at ${server.endpoint} (data in ${server.directory})`);
+    for (const bucket of [dev, prod, reports]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+
+    // prod holds last night's backup: one file has changed in dev since, one was deleted from dev.
+    const tree = demoTree(objects);
+    const changed = tree.find((item) => item.key.startsWith("site/")) ?? tree[0];
+    await putAll(client, prod, [
+      { ...changed, body: `${changed.body}<!-- old version -->` },
+      { key: "site/removed-from-dev.html", body: "<h1>gone from dev</h1>", contentType: "text/html" },
+    ]);
+    await putAll(client, dev, tree);
+    console.log(`dev bucket ${dev}: ${tree.length} objects; prod bucket ${prod}: last backup with 1 stale and 1 deleted file`);
+
+    const run = async (title: string, dryRun: boolean) => {
+      const result = await runLocalSync({
+        request: { source: { bucket: dev }, destination: { bucket: prod }, dryRun },
+        endpoint: server.endpoint,
+        credentials,
+        region: server.region,
+        report: { bucket: reports, prefix: "reports/" },
+      });
+      const doc = resultDocument(result);
+      console.log(`\n== ${title}: ${doc.status}`);
+      console.log(
+        `   copied ${doc.copied}, updated ${doc.updated}, deleted ${doc.deleted}, unchanged ${doc.unchanged}, kept extra ${doc.extra}, failed ${doc.failed}; ${doc.bytes} bytes`,
+      );
+      console.log(
+        `   ${doc.stateTransitions} state transitions, ${(doc.durationMs / 1000).toFixed(1)} s, ~$${doc.estimatedCostUsd.total.toFixed(5)} on AWS`,
+      );
+      if (doc.report) console.log(`   report: ${join(server.directory, doc.report.bucket, doc.report.htmlKey)} (s3://${doc.report.bucket}/${doc.report.htmlKey})`);
+      if (result.status !== "SUCCEEDED") console.log(`   ${result.error}: ${causeMessage(result.cause)}`);
+      return doc;
+    };
+
+    const dry = await run("dry run", true);
+    const sync = await run("sync", false);
+    const again = await run("second sync", false);
+
+    const [source, destination] = await Promise.all([fingerprint(client, dev), fingerprint(client, prod)]);
+    const differences = [...source].filter(([key, print]) => destination.get(key) !== print).map(([key]) => key);
+    const keptExtra = [...destination.keys()].filter((key) => !source.has(key));
+    const faithful =
+      dry.status === "SUCCEEDED" &&
+      sync.status === "SUCCEEDED" &&
+      again.status === "SUCCEEDED" &&
+      dry.copied === tree.length - 1 &&
+      dry.updated === 1 &&
+      sync.copied === tree.length - 1 &&
+      sync.updated === 1 &&
+      again.copied + again.updated + again.deleted === 0 &&
+      differences.length === 0 &&
+      keptExtra.join() === "site/removed-from-dev.html";
+    console.log(
+      `\n${faithful ? "OK" : "NOT FAITHFUL"}: prod holds all ${source.size} dev objects with equal content and metadata` +
+        `${differences.length ? ` except ${differences.slice(0, 5).join(", ")}` : ""}; backup mode kept ${keptExtra.length} object deleted from dev (${keptExtra.join(", ")})`,
+    );
+    if (keep) {
+      console.log(`\nserver still running at ${server.endpoint}; Ctrl-C stops it`);
+      await new Promise<void>((resolve) => process.once("SIGINT", resolve));
+    }
+    return faithful ? 0 : 1;
+  } finally {
+    client.destroy();
+    await server.stop();
+  }
+}
