@@ -82,6 +82,8 @@ async function runSync(options: SyncOptions): Promise<number> {
       concurrency: integer(options.concurrency, "--concurrency"),
       partitions: integer(options.partitions, "--partitions"),
     };
+    const { validateRequest } = await import("../handlers/engine/validation");
+    validateRequest(request); // bad input fails here, naming the problem, before any S3 call
     report = reportLocation(options, request);
   } catch (err) {
     console.error(`bucket-sync sync: ${(err as Error).message}`);
