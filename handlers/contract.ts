@@ -153,7 +153,16 @@ export interface SyncRangeInput {
   deleteBudget?: number;
   /** Totals carried across calls of the same partition. */
   stats?: SyncStats;
+  /** Failure and change samples carried across calls (at most SAMPLE_LIMIT each). */
+  failures?: SyncFailure[];
+  changes?: SyncChange[];
 }
+
+/**
+ * Most failures and changes one partition's result carries: a Distributed Map's results must stay
+ * under 256 KiB however many partitions there are; the counters are exact, the lists are samples.
+ */
+export const SAMPLE_LIMIT = 20;
 
 /** Output of `sync-range`: feed it back (with `cursor`) until `done`. */
 export interface SyncRangeResult {

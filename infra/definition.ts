@@ -327,10 +327,12 @@ function rangeLoop(phase: SyncPhase, syncRangeArn: string, timeoutSeconds: numbe
         phase,
         "cursor.$": "$.range.result.cursor",
         "stats.$": "$.range.result.stats",
+        "failures.$": "$.range.result.failures",
+        "changes.$": "$.range.result.changes",
         ...(phase === "delete" ? { "deleteBudget.$": "$.deleteBudget" } : {}),
       },
       { next: names.task },
-      "Call again from the cursor, carrying the running totals.",
+      "Call again from the cursor, carrying the running totals and samples.",
     ),
     [names.keep]: reshape(
       {

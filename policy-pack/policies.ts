@@ -181,38 +181,42 @@ function configOf(args: { getConfig<T extends object>(): T }): { allowedAccountL
 interface PolicyArnGrant {
   /** Who gets the policy, for messages: `role "copy-role"`. */
   readonly roles: string;
+  /** The IAM names of those roles, as far as known. */
+  readonly roleNames: readonly string[];
   /** The policy ARN (a string or an `Unknown`). */
   readonly arn: unknown;
   /** The property the ARN came from, to trace an unknown ARN through the engine's dependencies. */
   readonly property: string;
 }
 
-function rolesText(roles: unknown[]): string {
+function rolesText(roles: readonly unknown[]): string {
   return roles.length === 1 ? `role ${quoted(roles[0])}` : `roles ${roles.map(quoted).join(", ")}`;
+}
+
+function roleNames(roles: readonly unknown[]): string[] {
+  return roles.filter((r) => !isUnknown(r)).map(text);
 }
 
 /** The policy ARNs a resource gives to roles; empty for any resource that gives none. */
 function policyArnGrants(type: string, name: string, props: unknown, reader: PropsReader): PolicyArnGrant[] {
   const read = (key: string) => reader.read(props, key, key);
+  const each = (roles: readonly unknown[], arns: unknown, property: string): PolicyArnGrant[] => {
+    const base = { roles: rolesText(roles), roleNames: roleNames(roles), property };
+    return isUnknown(arns) ? [{ ...base, arn: arns }] : list(arns).map((arn) => ({ ...base, arn }));
+  };
   switch (type) {
     case IAM_TYPES.rolePolicyAttachment:
-      return [{ roles: rolesText([read("role")]), arn: read("policyArn"), property: "policyArn" }];
+      return each([read("role")], read("policyArn"), "policyArn");
     case IAM_TYPES.policyAttachment: {
       const roles = read("roles");
       if (!isUnknown(roles) && list(roles).length === 0) return []; // users or groups only
-      return [{ roles: isUnknown(roles) ? "roles <unknown until apply>" : rolesText(list(roles)), arn: read("policyArn"), property: "policyArn" }];
+      return each(isUnknown(roles) ? [roles] : list(roles), read("policyArn"), "policyArn");
     }
-    case IAM_TYPES.rolePolicyAttachmentsExclusive: {
-      const arns = read("policyArns");
-      const roles = rolesText([read("roleName")]);
-      if (isUnknown(arns)) return [{ roles, arn: arns, property: "policyArns" }];
-      return list(arns).map((arn) => ({ roles, arn, property: "policyArns" }));
-    }
+    case IAM_TYPES.rolePolicyAttachmentsExclusive:
+      return each([read("roleName")], read("policyArns"), "policyArns");
     case IAM_TYPES.role: {
-      const arns = read("managedPolicyArns");
-      const roles = `role "${name}"`;
-      if (isUnknown(arns)) return [{ roles, arn: arns, property: "managedPolicyArns" }];
-      return list(arns).map((arn) => ({ roles, arn, property: "managedPolicyArns" }));
+      const iamName = read("name");
+      return each([typeof iamName === "string" ? iamName : name], read("managedPolicyArns"), "managedPolicyArns");
     }
     default:
       return [];
@@ -334,31 +338,43 @@ export const noWildcardS3AttachedPolicy: StackValidationPolicy = {
         document: reader.read(resource.props, "policy", "policy"),
       }));
 
-    for (const attachment of args.resources) {
+    // A role's `managedPolicyArns` output lists every managed policy attached to it, including
+    // those the attachment resources attach; visit attachments first and report each
+    // (policy, role) pair once.
+    const covered = new Set<string>();
+    const ordered = [...args.resources].sort((a, b) => Number(a.type === IAM_TYPES.role) - Number(b.type === IAM_TYPES.role));
+    for (const attachment of ordered) {
+      const kind = attachment.type.split(":").pop();
       for (const grant of policyArnGrants(attachment.type, attachment.name, attachment.props, reader)) {
+        const dependencies = attachment.propertyDependencies?.[grant.property] ?? [];
         let targets: StackPolicyDocument[];
         if (typeof grant.arn === "string") {
           if (isAwsManagedPolicyArn(grant.arn)) continue; // no-wildcard-s3-managed-policy
-          const exact = documents.filter((d) => d.arn === grant.arn);
-          targets = exact.length > 0 ? exact : documents.filter((d) => arnNamesPolicy(grant.arn as string, d));
+          const arn = grant.arn;
+          const exact = documents.filter((d) => d.arn === arn);
           // A policy that is not defined in this stack cannot be read, so it is not reported.
+          targets = exact.length > 0 ? exact : documents.filter((d) => arnNamesPolicy(arn, d));
         } else {
           // At preview a new policy's ARN is unknown; the engine still says which resources the
           // property was computed from.
-          const sources = new Set((attachment.propertyDependencies?.[grant.property] ?? []).map((r) => r.urn));
+          const sources = new Set(dependencies.map((r) => r.urn));
           targets = documents.filter((d) => sources.has(d.resource.urn));
           if (targets.length === 0) {
+            // A role's whole `managedPolicyArns` is unknown at preview when the program does not
+            // set it: it is then only the provider's report of attachments, visited on their own.
+            if (attachment.type === IAM_TYPES.role && dependencies.length === 0) continue;
             unchecked.add(
-              `${attachment.type.split(":").pop()} "${attachment.name}" gives ${grant.roles} a policy whose ARN is not known yet ` +
+              `${kind} "${attachment.name}" gives ${grant.roles} a policy whose ARN is not known yet ` +
                 `(${grant.property}) and does not come from an aws.iam.Policy in this stack, so it could not be checked`,
             );
             continue;
           }
         }
         for (const target of targets) {
-          const subject =
-            `Policy "${target.resource.name}" attached to ${grant.roles} by ` +
-            `${attachment.type.split(":").pop()} "${attachment.name}"`;
+          const pairs = grant.roleNames.map((role) => `${target.resource.urn}\u0000${role}`);
+          if (pairs.length > 0 && pairs.every((pair) => covered.has(pair))) continue;
+          pairs.forEach((pair) => covered.add(pair));
+          const subject = `Policy "${target.resource.name}" attached to ${grant.roles} by ${kind} "${attachment.name}"`;
           reportFindings(subject, checkPolicyDocument(target.document, options), reportViolation, unchecked, attachment.urn);
         }
       }

@@ -222,6 +222,29 @@ describe("policy pack: customer policies attached to roles (no-wildcard-s3-attac
     assert.match(violations[0].message, /RolePolicyAttachment "att" gives role "reader" a policy whose ARN is not known yet/);
   });
 
+  it("reports a policy once when the role's managedPolicyArns output lists it too", async () => {
+    const violations = await runPolicies([
+      role("reader", { managedPolicyArns: [policyArn] }),
+      { type: IAM_TYPES.policy, name: "read-all", props: { name: "read-all-3f2a", policy: readAll, arn: policyArn } },
+      { type: IAM_TYPES.rolePolicyAttachment, name: "reader-read-all", props: { role: "reader", policyArn } },
+    ]);
+    assert.equal(violations.length, 1);
+    assert.match(violations[0].message, /by RolePolicyAttachment "reader-read-all"/);
+  });
+
+  it("reads a role's managedPolicyArns set from a policy created in the stack", async () => {
+    const violations = await runPolicies([
+      role("reader", { managedPolicyArns: [UNKNOWN] }),
+      { type: IAM_TYPES.policy, name: "read-all", props: { name: "read-all-3f2a", policy: readAll, arn: UNKNOWN } },
+    ].map((r) => (r.name === "reader" ? { ...r, propertyDependencies: { managedPolicyArns: ["read-all"] } } : r)));
+    assert.equal(only(violations, ATTACHED_POLICY).length, 1);
+    assert.match(violations[0].message, /Policy "read-all" attached to role "reader" by Role "reader"/);
+  });
+
+  it("does not mistake a role's computed managedPolicyArns at preview for something to check", async () => {
+    assert.deepEqual(await runPolicies([role("reader", { managedPolicyArns: UNKNOWN })]), []);
+  });
+
   it("ignores a policy no role gets", async () => {
     assert.deepEqual(await runPolicies([{ type: IAM_TYPES.policy, name: "loose", props: { name: "loose", policy: readAll, arn: policyArn } }]), []);
   });

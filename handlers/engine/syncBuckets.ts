@@ -33,7 +33,8 @@ async function syncPartition(
 ): Promise<SyncRangeResult> {
   let result = await syncRange(client, { job, partition, phase, deleteBudget });
   while (!result.done) {
-    result = await syncRange(client, { job, partition, phase, deleteBudget, cursor: result.cursor, stats: result.stats });
+    const { cursor, stats, failures, changes } = result;
+    result = await syncRange(client, { job, partition, phase, deleteBudget, cursor, stats, failures, changes });
   }
   return result;
 }

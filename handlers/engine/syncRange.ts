@@ -5,7 +5,7 @@
  * than the budget its copy phase counted.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { SyncChange, SyncFailure, SyncJob, SyncRangeInput, SyncRangeResult, SyncStats } from "../contract";
+import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../contract";
 import { DeleteBudgetExceeded, describeError } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
@@ -14,8 +14,6 @@ import { OrderedWindow } from "./orderedWindow";
 import { decideInspected, decideListed, type ObjectDetails, type PlanPair, pairListings, type Verdict } from "./planner";
 import { emptyStats } from "./stats";
 
-/** Most failures and change samples one call returns (results must stay small). */
-export const SAMPLE_LIMIT = 20;
 
 /** A pair, with object details when they are already known (key-scoped runs). */
 interface WorkItem extends PlanPair {
@@ -94,8 +92,8 @@ async function keyedItem(client: S3Client, job: SyncJob, key: string): Promise<W
 /** The state of one call: counters, samples, the work window and the pending delete batch. */
 class RangeRun {
   readonly stats: SyncStats;
-  readonly failures: SyncFailure[] = [];
-  readonly changes: SyncChange[] = [];
+  readonly failures: SyncFailure[];
+  readonly changes: SyncChange[];
   private readonly window: OrderedWindow;
   private readonly copier: Copier;
   private readonly job: SyncJob;
@@ -109,6 +107,8 @@ class RangeRun {
   ) {
     this.job = input.job;
     this.stats = { ...emptyStats(), ...input.stats };
+    this.failures = (input.failures ?? []).slice(0, SAMPLE_LIMIT);
+    this.changes = (input.changes ?? []).slice(0, SAMPLE_LIMIT);
     this.window = new OrderedWindow(this.job.concurrency);
     this.copier = new Copier(client, this.job);
     this.deleteCursor = input.cursor;
