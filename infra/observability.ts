@@ -45,7 +45,7 @@ export class SyncMonitoring extends pulumi.ComponentResource {
           dimensions: { StateMachineArn: args.stateMachineArn },
           statistic: "Sum",
           period: PERIOD_SECONDS,
-          unit: "Count",
+          // No unit: an alarm whose unit differs from the published one never leaves INSUFFICIENT_DATA.
           label,
         },
         this,
@@ -114,8 +114,8 @@ export class SyncMonitoring extends pulumi.ComponentResource {
               title: "Execution time (ms)",
               width: 12,
               metrics: [
-                executions("ExecutionTime", "Average").withStatistic("Average").withUnit("Milliseconds"),
-                executions("ExecutionTime", "Maximum").withStatistic("Maximum").withUnit("Milliseconds"),
+                executions("ExecutionTime", "Average").withStatistic("Average"),
+                executions("ExecutionTime", "Maximum").withStatistic("Maximum"),
               ],
             }),
           ),

@@ -103,7 +103,16 @@ describe("handler packaging", () => {
 
       before(async function () {
         this.timeout(180_000);
-        run = await runProgram({ stack: "prod", config: { handlerPackaging: packaging } });
+        try {
+          run = await runProgram({ stack: "prod", config: { handlerPackaging: packaging } });
+        } catch (err) {
+          // Closure serialization fails deep in a chain of dependent resources; say where to look.
+          const message = err instanceof Error ? err.message : String(err);
+          throw new Error(
+            `the ${packaging} packaging could not build the functions' code; see the limits of closure ` +
+              `serialization in infra/handlerPackaging.ts.\n${message.slice(message.lastIndexOf('"code": ') )}`,
+          );
+        }
       });
 
       it("creates one function per handler, on Node.js 20, with the project's own role", () => {

@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../handlers/contract";
 import { buildDefinition } from "../infra/definition";
+import { BUCKET_NAME_OUTPUT } from "../infra/source";
 import {
   containsUnknown,
   iamDocuments,
@@ -102,8 +103,9 @@ describe("bucket-sync program", () => {
       assert.equal(only(dev, T.bucket).protect, false);
     });
 
-    it("exports its bucket's name and ARN", () => {
+    it("exports its bucket's name (which prod's StackReference reads) and ARN", () => {
       assert.deepEqual(dev.outputs, { bucketName: DEV_BUCKET, bucketArn: `arn:aws:s3:::${DEV_BUCKET}` });
+      assert.equal(dev.outputs[BUCKET_NAME_OUTPUT], DEV_BUCKET);
     });
   });
 

@@ -2,7 +2,7 @@
  * Validation: turns a SyncRequest into a SyncJob with every default filled in, or fails with a
  * ValidationError naming every problem, before anything is written.
  */
-import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import {
   CONFLICT_POLICIES,
   type DeleteLimit,
@@ -148,16 +148,20 @@ export function validateRequest(request: unknown): SyncJob {
   return job;
 }
 
-/** Fails with a ValidationError when a bucket of the job is missing or not accessible. */
+/**
+ * Fails with a ValidationError when a bucket of the job is missing or cannot be listed under its
+ * prefix. A one-key listing rather than HeadBucket: it proves the permission the sync needs, and
+ * keeps a no-op run to list requests only.
+ */
 export async function checkBucketsExist(client: S3Client, job: SyncJob): Promise<void> {
   const problems: string[] = [];
-  for (const [side, bucket] of [["source", job.source.bucket], ["destination", job.destination.bucket]] as const) {
+  for (const [side, location] of [["source", job.source], ["destination", job.destination]] as const) {
     try {
-      await client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix || undefined, MaxKeys: 1 }));
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404) problems.push(`${side} bucket "${bucket}" does not exist`);
-      else if (status === 403) problems.push(`${side} bucket "${bucket}" is not accessible (access denied)`);
+      if (status === 404) problems.push(`${side} bucket "${location.bucket}" does not exist`);
+      else if (status === 403) problems.push(`${side} s3://${location.bucket}/${location.prefix} cannot be listed (access denied)`);
       else throw err;
     }
   }

@@ -62,6 +62,8 @@ export interface RecordedResource {
   custom: boolean;
   /** The `protect` resource option. */
   protect: boolean;
+  /** URNs each input was computed from, as the engine is told (`{ role: [<role URN>] }`). */
+  propertyDependencies: Record<string, string[]>;
   /** Inputs as the engine received them: plain values, `UNKNOWN` where not known yet; assets stay Asset objects. */
   inputs: Record<string, unknown>;
   /** What the mock answered: the inputs plus, outside preview, computed properties. */
@@ -221,6 +223,7 @@ interface ResourceRequest {
   getName(): string;
   getParent(): string;
   getProtect?(): boolean;
+  getPropertydependenciesMap?(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
 }
 interface ResourceResponse {
   getUrn(): string;
@@ -265,6 +268,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
           urn: "",
           custom: args.custom ?? true,
           protect: false,
+          propertyDependencies: {},
           inputs,
           outputs: plain(state) as Record<string, unknown>,
         });
@@ -307,6 +311,10 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
           record.urn = resp.getUrn();
           record.parent = req.getParent() || undefined;
           record.protect = req.getProtect?.() ?? false;
+          req.getPropertydependenciesMap?.().forEach((deps, key) => {
+            const urns = deps.getUrnsList();
+            if (urns.length > 0) record.propertyDependencies[key] = urns;
+          });
         }
         callback(err, resp);
       });
