@@ -189,9 +189,10 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     return n;
   };
   const oneOf = <T extends string>(k: ConfigKey, allowed: readonly T[]): T => {
-    const value = text(k);
+    const value = raw(k)?.trim();
+    if (value === undefined) return allowed[0];
     if (!(allowed as readonly string[]).includes(value)) {
-      problem(k, `must be one of ${allowed.join(", ")}`, raw(k) === undefined ? undefined : value);
+      problem(k, `must be one of ${allowed.join(", ")}`, value);
       return allowed[0];
     }
     return value as T;
@@ -253,11 +254,13 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   const mode = oneOf("mode", SYNC_MODES);
   const conflictPolicy = oneOf("conflictPolicy", CONFLICT_POLICIES);
   const dryRun = bool("dryRun");
-  const maxDeletes = text("maxDeletes");
-  if (!MAX_DELETES.test(maxDeletes)) {
-    problem("maxDeletes", 'must be a count ("500") or a share of the destination ("5%")', raw("maxDeletes") === undefined ? undefined : maxDeletes);
-  } else if (maxDeletes.endsWith("%") && Number(maxDeletes.slice(0, -1)) > 100) {
-    problem("maxDeletes", "must be a share of at most 100%", maxDeletes);
+  const maxDeletes = raw("maxDeletes")?.trim() ?? "";
+  if (values[key("maxDeletes")] !== undefined) {
+    if (!MAX_DELETES.test(maxDeletes)) {
+      problem("maxDeletes", 'must be a count ("500") or a share of the destination ("5%")', maxDeletes);
+    } else if (maxDeletes.endsWith("%") && Number(maxDeletes.slice(0, -1)) > 100) {
+      problem("maxDeletes", "must be a share of at most 100%", maxDeletes);
+    }
   }
   const concurrency = integer("concurrency", 1, 1_000);
   const partitions = integer("partitions", 1, 1_000);
@@ -265,9 +268,11 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   if (storageClass !== undefined && !(STORAGE_CLASSES as readonly string[]).includes(storageClass)) {
     problem("storageClass", `must be empty or one of ${STORAGE_CLASSES.join(", ")}`, storageClass);
   }
+  const problemsBeforeTimeouts = problems.length;
   const syncRangeTimeoutSeconds = integer("syncRangeTimeoutSeconds", SYNC_RANGE_SLACK_SECONDS + 1, LAMBDA_MAX_TIMEOUT_SECONDS);
   const timeBudgetSeconds = integer("timeBudgetSeconds", 1, LAMBDA_MAX_TIMEOUT_SECONDS);
-  if (timeBudgetSeconds > syncRangeTimeoutSeconds - SYNC_RANGE_SLACK_SECONDS) {
+  // Compared only when both are valid numbers, so one bad value gives one message.
+  if (problems.length === problemsBeforeTimeouts && timeBudgetSeconds > syncRangeTimeoutSeconds - SYNC_RANGE_SLACK_SECONDS) {
     problem(
       "timeBudgetSeconds",
       `must leave ${SYNC_RANGE_SLACK_SECONDS} s of ${key("syncRangeTimeoutSeconds")} (${syncRangeTimeoutSeconds}) for the call to return its cursor`,

@@ -110,7 +110,7 @@ describe("handler packaging", () => {
           const message = err instanceof Error ? err.message : String(err);
           throw new Error(
             `the ${packaging} packaging could not build the functions' code; see the limits of closure ` +
-              `serialization in infra/handlerPackaging.ts.\n${message.slice(message.lastIndexOf('"code": ') )}`,
+              `serialization in infra/handlerPackaging.ts.\n${message.slice(Math.max(0, message.lastIndexOf('"code"')))}`,
           );
         }
       });

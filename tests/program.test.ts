@@ -123,6 +123,10 @@ describe("bucket-sync program", () => {
       assert.equal(resourcesOfType(prod, T.role).length, HANDLER_NAMES.length + 3);
       const roleArns = new Set(functions.map((f) => f.inputs.role));
       assert.equal(roleArns.size, HANDLER_NAMES.length, "each function has a role of its own");
+      for (const fn of functions) {
+        const [roleUrn] = fn.propertyDependencies.role ?? [];
+        assert.equal(prod.resources.find((r) => r.urn === roleUrn)?.outputs.arn, fn.inputs.role, `${fn.name}: role dependency`);
+      }
     });
 
     it("reads the source bucket from the dev stack through a StackReference", () => {

@@ -269,6 +269,21 @@ describe("s3rver patches (patches/s3rver+3.7.1.patch)", function () {
       assert.equal((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: "dst" }))).ETag, expected);
     });
 
+    it("gives an in-place CopyObject with REPLACE a new LastModified", async function () {
+      const bucket = await newBucket(["m"]);
+      const lastModified = async () =>
+        (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: "m" }))).LastModified!.getTime();
+      const before = await lastModified();
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // LastModified has whole seconds
+
+      const res = await client.send(
+        new CopyObjectCommand({ Bucket: bucket, Key: "m", CopySource: copySource(bucket, "m"), MetadataDirective: "REPLACE", ContentType: "text/csv" }),
+      );
+
+      assert.ok(res.CopyObjectResult!.LastModified!.getTime() > before);
+      assert.equal(await lastModified(), res.CopyObjectResult!.LastModified!.getTime());
+    });
+
     it("implements UploadPartCopy with x-amz-copy-source-range", async function () {
       const source = Buffer.concat([Buffer.alloc(5 * 1024 * 1024, "a"), Buffer.from("tail+")]);
       const bucket = await newBucket(["big+source"], () => source);

@@ -3,8 +3,9 @@
  *
  * An Allow statement (a statement without `Effect` is an Allow) violates when it
  * - has an `Action` pattern with a wildcard that can match an S3 action (`*`, `*:*`, `s3:*`,
- *   `S3:*`, `s3:Get*`, `s3:*Object`, `s3:?etObject`, ...), unless every resource it names is
- *   known not to be an S3 resource (`"Action": "*"` on one DynamoDB table grants nothing in S3);
+ *   `S3:*`, `s3:Get*`, `s3:*Object`, `s3:?etObject`, ...), whatever the resources: a statement's
+ *   resource list is one edit away from a bucket, and a reviewer should not have to prove that
+ *   `"Action": "*"` on today's resources happens to miss S3;
  * - uses `NotAction` that does not exclude all of S3 (it grants every action not listed);
  * - gives an S3 action on a resource whose bucket part has a wildcard (`*`, `arn:aws:s3:::*`,
  *   `arn:*:s3:::*` (any partition), `arn:aws:s3:::my-bucket*`, `arn:aws:s3:::my-bucket?`); a wildcard only in
@@ -190,12 +191,11 @@ function checkStatement(statement: unknown, index: number, allowed: ReadonlySet<
   const notAction = actionField === "NotAction";
   const notResource = resourceField === "NotResource";
   const shapes = resources.known.map((resource) => ({ resource, shape: analyzeResource(resource) }));
-  // Whether the statement can reach S3 resources; unknown resources count as possibly S3, so a
-  // wildcard action is never excused by a value that is merely not known yet.
-  const reachesS3 = notResource || resources.unresolved.length > 0 || shapes.some((s) => s.shape.s3);
+  // The S3 resources a finding names; unknown resources count as possibly S3.
+  const s3Resources = [...shapes.filter((s) => s.shape.s3).map((s) => s.resource), ...resources.unresolved.map(() => "<unknown>")];
   const s3ResourceText = notResource
     ? `NotResource ${resourceText}`
-    : [...shapes.filter((s) => s.shape.s3).map((s) => s.resource), ...resources.unresolved.map(() => "<unknown>")].join(", ");
+    : s3Resources.length > 0 ? s3Resources.join(", ") : resourceText;
 
   const findings: Finding[] = [];
   const violation = (rule: FindingRule, action: string, resource: string, reason: string, fix: string) =>
@@ -206,7 +206,7 @@ function checkStatement(statement: unknown, index: number, allowed: ReadonlySet<
   if (notAction) {
     const excludesS3 = actions.known.some(coversAllOfS3);
     grantsS3 = !excludesS3 && actions.unresolved.length === 0;
-    if (grantsS3 && reachesS3) {
+    if (grantsS3) {
       violation("not-action", `NotAction ${actionText}`, s3ResourceText,
         `NotAction grants every action not listed, and "${actions.known.join(", ")}" leaves S3 in`,
         `replace NotAction with an Action list naming the S3 actions the role needs, e.g. ${EXAMPLE_ACTIONS}`);
@@ -218,11 +218,9 @@ function checkStatement(statement: unknown, index: number, allowed: ReadonlySet<
     const deniedAccountLevel = accountLevel.filter((p) => !allowed.has(p.toLowerCase()));
     grantsS3 = bucketActions.length > 0 || deniedAccountLevel.length > 0;
 
-    if (reachesS3) {
-      for (const pattern of bucketActions.filter(hasWildcard)) {
-        const { reason, fix } = explainWildcardAction(pattern);
-        violation("wildcard-action", pattern, s3ResourceText, reason, fix);
-      }
+    for (const pattern of bucketActions.filter(hasWildcard)) {
+      const { reason, fix } = explainWildcardAction(pattern);
+      violation("wildcard-action", pattern, s3ResourceText, reason, fix);
     }
     if (notResource) {
       const granted = [...bucketActions, ...deniedAccountLevel];
@@ -251,8 +249,9 @@ function checkStatement(statement: unknown, index: number, allowed: ReadonlySet<
 
   // What could not be checked, and why it matters.
   const unresolved: string[] = [];
-  if (actions.unresolved.length > 0 && reachesS3) {
-    unresolved.push(`${actions.unresolved.join("; ")}; it could grant S3 actions by wildcard`);
+  if (actions.unresolved.length > 0) {
+    const risk = notAction ? "unless it excludes all of S3, the statement grants S3 actions" : "it could grant S3 actions by wildcard";
+    unresolved.push(`${actions.unresolved.join("; ")}; ${risk}`);
   }
   if (resources.unresolved.length > 0 && grantsS3) {
     unresolved.push(`${resources.unresolved.join("; ")}; it could name every bucket`);
