@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import type { SyncRangeResult } from "../handlers/contract";
-import { ValidationError } from "../handlers/engine/errors";
+import { ERROR_NAMES, isEngineError } from "../handlers/engine/errors";
 import { chooseBoundaries, partitionsFromBoundaries, partitionsFromKeys } from "../handlers/engine/partitions";
 import { emptyStats } from "../handlers/engine/stats";
 import { summarize } from "../handlers/engine/summary";
@@ -22,8 +22,9 @@ describe("validateRequest", () => {
     assert.throws(
       () => validateRequest({ source: { bucket: "" }, destination: { bucket: "x" }, mode: "copy", concurrency: 0 }),
       (err: Error) =>
-        err instanceof ValidationError &&
-        err.problems.length === 4 &&
+        isEngineError(err, ERROR_NAMES.validation) &&
+        Array.isArray((err as Error & { problems?: string[] }).problems) &&
+        (err as Error & { problems: string[] }).problems.length === 4 &&
         /source bucket name is empty/.test(err.message) &&
         /destination bucket name "x" is invalid/.test(err.message) &&
         /mode "copy" is unknown/.test(err.message) &&

@@ -3,7 +3,7 @@
  * relative to the listed prefix, so two listings under different prefixes can be merged.
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { ListingOrderError } from "./errors";
+import { ERROR_NAMES, engineError } from "./errors";
 import { compareKeys } from "./keys";
 
 /** One object as a listing shows it. `key` is relative to the listed prefix. */
@@ -56,7 +56,8 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
     for (const item of page.Contents ?? []) {
       const key = (item.Key ?? "").slice(prefix.length);
       if (previous !== undefined && compareKeys(key, previous) <= 0) {
-        throw new ListingOrderError(
+        throw engineError(
+          ERROR_NAMES.listingOrder,
           `s3://${options.bucket}/${prefix} listed "${key}" after "${previous}": the server does not list in UTF-8 byte order`,
         );
       }
@@ -75,7 +76,7 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
     if (objects.length > 0) yield objects;
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (page.IsTruncated && !continuationToken) {
-      throw new ListingOrderError(`s3://${options.bucket}/${prefix}: truncated listing without a continuation token`);
+      throw engineError(ERROR_NAMES.listingOrder, `s3://${options.bucket}/${prefix}: truncated listing without a continuation token`);
     }
   } while (continuationToken);
 }

@@ -5,9 +5,11 @@
  * system runs the same steps as Step Functions states over the Lambda handlers.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import pLimit from "p-limit";
+// `import = require`: the callback packaging serializes this code, and the default-import
+// wrapper TypeScript emits for `import pLimit from` is not serializable.
+import pLimit = require("p-limit");
 import type { Partition, SyncPhase, SyncRangeResult, SyncRequest, SyncSummary, SyncJob } from "../contract";
-import { DeleteLimitExceeded } from "./errors";
+import { ERROR_NAMES, engineError } from "./errors";
 import { planPartitions } from "./partitions";
 import { summarize } from "./summary";
 import { syncRange } from "./syncRange";
@@ -54,7 +56,8 @@ export async function syncBuckets(
   if (copySummary.deleteDecision === "over-limit") {
     const approved = (await options.approveDeletes?.(copySummary)) ?? false;
     if (!approved) {
-      throw new DeleteLimitExceeded(
+      throw engineError(
+        ERROR_NAMES.deleteLimitExceeded,
         `the run would delete ${copySummary.plannedDeletes} objects, more than maxDeletes allows (${copySummary.deleteLimit}); nothing was deleted`,
       );
     }

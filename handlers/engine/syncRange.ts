@@ -6,7 +6,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../contract";
-import { DeleteBudgetExceeded, describeError } from "./errors";
+import { describeError, ERROR_NAMES, engineError } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, DELETE_BATCH, deleteObjects, headObject } from "./objects";
@@ -216,7 +216,8 @@ class RangeRun {
     if (item.source || !item.destination || this.job.mode !== "mirror") return;
     const budget = this.input.deleteBudget ?? 0;
     if (this.stats.deleted + this.stats.failed + this.deleteBatch.length + 1 > budget) {
-      throw new DeleteBudgetExceeded(
+      throw engineError(
+        ERROR_NAMES.deleteBudgetExceeded,
         `partition ${this.input.partition.id} has more extra objects than the ${budget} its copy phase counted (s3://${this.job.destination.bucket}/${this.job.destination.prefix}${item.key} and more): the buckets changed during the sync; run it again`,
       );
     }

@@ -11,7 +11,7 @@ import {
   type SyncJob,
   type SyncRequest,
 } from "../contract";
-import { ValidationError } from "./errors";
+import { validationError } from "./errors";
 
 export const DEFAULTS = {
   mode: "backup",
@@ -85,7 +85,7 @@ function positiveInteger(value: unknown, name: string, fallback: number, problem
 export function validateRequest(request: unknown): SyncJob {
   // a SyncJob's maxDeletes is already parsed; parseDeleteLimit accepts both forms
   const problems: string[] = [];
-  if (typeof request !== "object" || request === null) throw new ValidationError(["the request must be an object"]);
+  if (typeof request !== "object" || request === null) throw validationError(["the request must be an object"]);
   const r = request as SyncRequest;
   const source = location(r.source, "source", problems);
   const destination = location(r.destination, "destination", problems);
@@ -144,7 +144,7 @@ export function validateRequest(request: unknown): SyncJob {
     keys,
     timeBudgetSeconds: positiveInteger(r.timeBudgetSeconds, "timeBudgetSeconds", DEFAULTS.timeBudgetSeconds, problems, 890),
   };
-  if (problems.length > 0) throw new ValidationError(problems);
+  if (problems.length > 0) throw validationError(problems);
   return job;
 }
 
@@ -165,5 +165,5 @@ export async function checkBucketsExist(client: S3Client, job: SyncJob): Promise
       else throw err;
     }
   }
-  if (problems.length > 0) throw new ValidationError(problems);
+  if (problems.length > 0) throw validationError(problems);
 }

@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { SyncRequest, SyncStats } from "../../handlers/contract";
-import { DeleteLimitExceeded, ValidationError } from "../../handlers/engine/errors";
+import { ERROR_NAMES, isEngineError } from "../../handlers/engine/errors";
 import { Copier } from "../../handlers/engine/objects";
 import { syncBuckets } from "../../handlers/engine/syncBuckets";
 import { syncRange } from "../../handlers/engine/syncRange";
@@ -258,11 +258,11 @@ export function engineContract(
       await putMany(client, destination, ["a", "x1", "x2", "x3"]);
       await assert.rejects(
         syncBuckets(client, request(source, destination, { mode: "mirror", maxDeletes: 2 })),
-        (err: Error) => err instanceof DeleteLimitExceeded && /delete 3 objects.*\(2\)/.test(err.message),
+        (err: Error) => isEngineError(err, ERROR_NAMES.deleteLimitExceeded) && /delete 3 objects.*\(2\)/.test(err.message),
       );
       await assert.rejects(
         syncBuckets(client, request(source, destination, { mode: "mirror", maxDeletes: "50%" })),
-        DeleteLimitExceeded,
+        (err: Error) => isEngineError(err, ERROR_NAMES.deleteLimitExceeded),
       );
       assert.equal((await listKeys(client, destination)).length, 4);
       const approved = await syncBuckets(client, request(source, destination, { mode: "mirror", maxDeletes: "50%" }), {
@@ -391,7 +391,7 @@ export function engineContract(
         [request(source, destination, { maxDeletes: "lots" }), /maxDeletes "lots" is invalid/],
       ];
       for (const [bad, message] of cases) {
-        await assert.rejects(syncBuckets(client, bad), (err: Error) => err instanceof ValidationError && message.test(err.message));
+        await assert.rejects(syncBuckets(client, bad), (err: Error) => isEngineError(err, ERROR_NAMES.validation) && message.test(err.message));
       }
       assert.equal(writes(s3.counts), 0);
       assert.equal((await listKeys(client, destination)).length, 0);
