@@ -1,5 +1,7 @@
 import { startCountingProxy } from "./lib/countingProxy";
-import { execSync } from "node:child_process";
+import { exec } from "node:child_process";
+import { promisify } from "node:util";
+const run = promisify(exec);
 (async () => {
   const p = await startCountingProxy("http://127.0.0.1:9555");
   const env = { ...process.env, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
@@ -9,7 +11,7 @@ import { execSync } from "node:child_process";
     `rclone sync b:bench-src b:bench-d3 --fast-list --checksum --transfers 16 --s3-endpoint ${p.endpoint} -q`,
   ]) {
     p.reset(); const t = Date.now();
-    execSync(cmd, { env, stdio: ["ignore", "ignore", "inherit"] });
+    await run(cmd, { env });
     console.log(cmd.slice(0, 30), Date.now() - t, p.counts(), p.peakInFlight());
   }
   await p.stop();

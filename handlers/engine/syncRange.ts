@@ -97,14 +97,17 @@ class RangeRun {
   private readonly window: OrderedWindow;
   private readonly copier: Copier;
   private readonly job: SyncJob;
-  private deleteBatch: string[] = [];
+  private deleteBatch: string[];
   private lastSeen: string | undefined;
   private deleteCursor: string | undefined;
 
+  // Fields are set here, never by initializers: the `callback` packaging's closure serializer
+  // rebuilds a class from its constructor alone and drops field initializers.
   constructor(
     private readonly client: S3Client,
     private readonly input: SyncRangeInput,
   ) {
+    this.deleteBatch = [];
     this.job = input.job;
     this.stats = { ...emptyStats(), ...input.stats };
     this.failures = (input.failures ?? []).slice(0, SAMPLE_LIMIT);
