@@ -6,6 +6,8 @@
 import { Command } from "commander";
 import { registerCheckPolicy } from "./checkPolicy";
 import { registerDemo } from "./demo";
+import { registerDiagram } from "./diagram";
+import { registerPreview } from "./preview";
 import { registerS3Server } from "./s3Server";
 import { registerSync } from "./sync";
 
@@ -18,6 +20,8 @@ registerSync(program);
 registerS3Server(program);
 registerDemo(program);
 registerCheckPolicy(program);
+registerPreview(program);
+registerDiagram(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`bucket-sync: ${err instanceof Error ? err.message : String(err)}`);

@@ -63,6 +63,8 @@ export function registerSync(program: Command): void {
     .option("--report-to <s3url>", "where to write the JSON/HTML report")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
+    // Usage errors (a missing or unknown option) are bad input too: exit 2, not commander's 1.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput))
     .action(async (options: SyncOptions) => {
       process.exitCode = await runSync(options);
     });

@@ -61,9 +61,19 @@ export interface SyncRequest {
    * does. @default every key under the prefixes
    */
   keys?: string[];
+  /**
+   * How `keys` are written. `s3-event`: as S3 event notifications carry them, where a key may be
+   * URL-encoded (`red+flower.jpg` for `red flower.jpg`); each such key is tried both as written
+   * and decoded, and a candidate present on neither side is skipped. Trying both never changes
+   * more than a full run would. @default "raw"
+   */
+  keysEncoding?: KeysEncoding;
   /** Wall-clock budget of one `sync-range` call before it returns a cursor. @default 600 */
   timeBudgetSeconds?: number;
 }
+
+export type KeysEncoding = "raw" | "s3-event";
+export const KEYS_ENCODINGS: readonly KeysEncoding[] = ["raw", "s3-event"];
 
 /** The delete limit, parsed. */
 export type DeleteLimit = { count: number } | { percent: number };
@@ -82,6 +92,7 @@ export interface SyncJob {
   storageClass?: string;
   sseKmsKeyId?: string;
   partitions: number;
+  /** The keys of a key-scoped run, decoded candidates included (see SyncRequest.keysEncoding). */
   keys?: string[];
   timeBudgetSeconds: number;
 }

@@ -48,7 +48,7 @@ export const CHANGED_KEY_VARIABLE = "key";
  */
 export function onChangeInputTemplate(request: SyncRequest): string {
   const marker = "__CHANGED_KEY__";
-  const text = JSON.stringify({ ...request, keys: [marker] });
+  const text = JSON.stringify({ ...request, keys: [marker], keysEncoding: "s3-event" });
   return text.replace(JSON.stringify(marker), `<${CHANGED_KEY_VARIABLE}>`);
 }
 

@@ -5,10 +5,15 @@
  * It is s3rver 3.7.1 with `patches/s3rver+3.7.1.patch` applied (by `patch-package` on
  * `npm install`): UTF-8 byte-order listings with exact pagination, root-level CommonPrefixes,
  * continuation tokens that work on OpenSSL 3, per-segment-decoded `CopySource`, `aws-chunked`
- * upload bodies, UploadPartCopy and S3-form multipart ETags. There is no versioning.
+ * upload bodies, UploadPartCopy, Abort/ListMultipartUploads, `x-amz-copy-source-if-(none-)match`,
+ * S3-form multipart ETags, and tags that follow their object. There is no versioning.
  *
  * Clients must use path-style addressing (`forcePathStyle: true`). s3rver does not verify
- * SigV4 signatures, only that the access key is {@link EMBEDDED_S3_CREDENTIALS}'s.
+ * SigV4 signatures, only that the access key is {@link EMBEDDED_S3_CREDENTIALS}'s. It accepts
+ * but neither verifies nor returns `x-amz-checksum-*`; SDK v3's default
+ * `requestChecksumCalculation: "WHEN_SUPPORTED"` works (streamed bodies arrive `aws-chunked`,
+ * which the patch decodes). Set `"WHEN_REQUIRED"` to send plain bodies, as unpatched s3rver and
+ * Swift s3api need.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";

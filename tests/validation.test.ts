@@ -101,3 +101,15 @@ describe("summarize", () => {
     assert.deepEqual(blocked.deletePartitions, []);
   });
 });
+
+describe("key-scoped requests from S3 events", () => {
+  it("tries each event key as written and URL-decoded", () => {
+    const job = validateRequest({ ...ok, keys: ["red+flower.jpg", "a%2Bb", "plain", "bad%zz"], keysEncoding: "s3-event" });
+    assert.deepEqual(job.keys, ["red+flower.jpg", "red flower.jpg", "a%2Bb", "a+b", "plain", "bad%zz"]);
+  });
+
+  it("keeps raw keys as they are and rejects an unknown encoding", () => {
+    assert.deepEqual(validateRequest({ ...ok, keys: ["a+b"] }).keys, ["a+b"]);
+    assert.throws(() => validateRequest({ ...ok, keys: ["a"], keysEncoding: "base64" as never }), /keysEncoding "base64" is unknown/);
+  });
+});

@@ -26,6 +26,13 @@ export interface ListOptions {
   endBefore?: string;
   /** Keys per request (S3 caps it at 1000). @default 1000 */
   pageSize?: number;
+  /**
+   * Keys asked for in the first request; each later request asks for twice as many, up to
+   * `pageSize`. A range that ends (`endBefore`) may hold far fewer keys than a page, and the
+   * server reads, and the client parses, every key a page returns, also those past the range.
+   * @default 100 when `endBefore` is set, else `pageSize`
+   */
+  firstPageSize?: number;
 }
 
 /** Strips the quotes S3 puts around ETags. */
@@ -40,6 +47,8 @@ export function normalizeEtag(etag: string | undefined): string {
  */
 export async function* listObjects(client: S3Client, options: ListOptions): AsyncGenerator<ListedObject[]> {
   const prefix = options.prefix ?? "";
+  const pageSize = options.pageSize ?? 1000;
+  let maxKeys = Math.min(pageSize, options.firstPageSize ?? (options.endBefore !== undefined ? 100 : pageSize));
   let continuationToken: string | undefined;
   let previous: string | undefined = options.startAfter;
   do {
@@ -49,9 +58,10 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
         Prefix: prefix || undefined,
         StartAfter: continuationToken || options.startAfter === undefined ? undefined : prefix + options.startAfter,
         ContinuationToken: continuationToken,
-        MaxKeys: options.pageSize ?? 1000,
+        MaxKeys: maxKeys,
       }),
     );
+    maxKeys = Math.min(pageSize, maxKeys * 2);
     const objects: ListedObject[] = [];
     for (const item of page.Contents ?? []) {
       const key = (item.Key ?? "").slice(prefix.length);

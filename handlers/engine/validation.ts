@@ -5,6 +5,7 @@
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import {
   CONFLICT_POLICIES,
+  KEYS_ENCODINGS,
   type DeleteLimit,
   type Location,
   SYNC_MODES,
@@ -121,11 +122,15 @@ export function validateRequest(request: unknown): SyncJob {
     if (value !== undefined && (typeof value !== "string" || value === "")) problems.push(`${name} must be a non-empty string`);
   }
   let keys: string[] | undefined;
+  const keysEncoding = r.keysEncoding ?? "raw";
+  if (!KEYS_ENCODINGS.includes(keysEncoding)) {
+    problems.push(`keysEncoding "${String(keysEncoding)}" is unknown: use ${KEYS_ENCODINGS.join(" or ")}`);
+  }
   if (r.keys !== undefined) {
     if (!Array.isArray(r.keys) || r.keys.some((key) => typeof key !== "string" || key === "")) {
       problems.push("keys must be a list of non-empty key names");
     } else {
-      keys = [...new Set(r.keys)];
+      keys = [...new Set(keysEncoding === "s3-event" ? r.keys.flatMap(eventKeyCandidates) : r.keys)];
     }
   }
   const job: SyncJob = {
@@ -146,6 +151,19 @@ export function validateRequest(request: unknown): SyncJob {
   };
   if (problems.length > 0) throw validationError(problems);
   return job;
+}
+
+/**
+ * The keys an S3 event's key may stand for: as written, and URL-decoded (`+` is a space). S3's
+ * event notifications URL-encode keys; whichever candidate exists is the one synced.
+ */
+export function eventKeyCandidates(key: string): string[] {
+  try {
+    const decoded = decodeURIComponent(key.replace(/\+/g, " "));
+    return decoded === key || decoded === "" ? [key] : [key, decoded];
+  } catch {
+    return [key]; // not valid percent-encoding: only the key as written
+  }
 }
 
 /**

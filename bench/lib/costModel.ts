@@ -1,0 +1,167 @@
+/**
+ * The cost model: AWS list prices (us-east-1, with their sources), what a bucket-sync run costs
+ * per million objects from what the local run measured, and a paper model of a deployed run at
+ * 1 and 100 million objects next to S3 Batch Operations / Batch Replication and DataSync.
+ */
+import { PRICES } from "../../local/runner";
+
+/** One price with the page it comes from. */
+interface Price {
+  usd: number;
+  per: string;
+  source: string;
+}
+
+/** List prices, us-east-1. The CLI's own estimate uses local/runner.ts PRICES; these match them. */
+export const AWS_PRICES = {
+  stateTransition: { usd: PRICES.perStateTransition, per: "Standard workflow state transition", source: "https://aws.amazon.com/step-functions/pricing/" },
+  lambdaGbSecond: { usd: PRICES.lambdaPerGbSecond, per: "Lambda GB-second (x86)", source: "https://aws.amazon.com/lambda/pricing/" },
+  lambdaRequest: { usd: PRICES.lambdaPerRequest, per: "Lambda request", source: "https://aws.amazon.com/lambda/pricing/" },
+  s3Tier1: { usd: 0.005 / 1000, per: "S3 Standard PUT, COPY, POST or LIST request", source: "https://aws.amazon.com/s3/pricing/" },
+  s3Tier2: { usd: 0.0004 / 1000, per: "S3 Standard GET or HEAD request", source: "https://aws.amazon.com/s3/pricing/" },
+  batchOperationsJob: { usd: 0.25, per: "S3 Batch Operations job", source: "https://aws.amazon.com/s3/pricing/ (Management & insights)" },
+  batchOperationsObject: { usd: 1.0 / 1_000_000, per: "object processed by S3 Batch Operations", source: "https://aws.amazon.com/s3/pricing/ (Management & insights)" },
+  dataSyncEnhancedGb: { usd: 0.015, per: "GB copied by a DataSync Enhanced-mode task", source: "https://aws.amazon.com/datasync/pricing/" },
+  dataSyncEnhancedExecution: { usd: 0.55, per: "DataSync Enhanced-mode task execution", source: "https://aws.amazon.com/datasync/pricing/" },
+  dataSyncBasicGb: { usd: 0.0125, per: "GB copied by a DataSync Basic-mode task", source: "https://aws.amazon.com/datasync/pricing/" },
+} satisfies Record<string, Price>;
+
+/** S3's documented request rates per partitioned prefix. */
+export const S3_PREFIX_LIMITS = {
+  writesPerSecond: 3500,
+  readsPerSecond: 5500,
+  source: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html",
+};
+
+const TIER1 = new Set(["PutObject", "CopyObject", "UploadPartCopy", "UploadPart", "CreateMultipartUpload", "CompleteMultipartUpload", "ListObjectsV2", "ListObjects", "ListBuckets", "ListParts", "ListMultipartUploads", "PutObjectTagging", "DeleteObjects"]);
+const TIER2 = new Set(["GetObject", "HeadObject", "HeadBucket", "GetObjectTagging", "GetBucketLocation"]);
+
+/** S3 request charges for a set of counted requests (DELETE and Abort are free). */
+export function s3RequestCost(counts: Record<string, number>): number {
+  let usd = 0;
+  for (const [operation, n] of Object.entries(counts)) {
+    if (TIER1.has(operation)) usd += n * AWS_PRICES.s3Tier1.usd;
+    else if (TIER2.has(operation)) usd += n * AWS_PRICES.s3Tier2.usd;
+  }
+  return usd;
+}
+
+/** Orchestration per million objects as measured here, scaled linearly from the local run. */
+export interface MeasuredCost {
+  objects: number;
+  transitions: number;
+  lambdaGbSeconds: number;
+  transitionsUsdPerMillion: number;
+  lambdaUsdPerMillion: number;
+  s3UsdPerMillion: number;
+}
+
+export function measuredCost(objects: number, transitions: number, lambdaGbSeconds: number, counts: Record<string, number>): MeasuredCost {
+  const scale = 1_000_000 / objects;
+  return {
+    objects,
+    transitions,
+    lambdaGbSeconds,
+    transitionsUsdPerMillion: transitions * AWS_PRICES.stateTransition.usd * scale,
+    lambdaUsdPerMillion: lambdaGbSeconds * AWS_PRICES.lambdaGbSecond.usd * scale,
+    s3UsdPerMillion: s3RequestCost(counts) * scale,
+  };
+}
+
+/** Assumptions of the paper model, each a plain number the table prints. */
+export interface PaperAssumptions {
+  partitions: number;
+  /** Parallel S3 requests per partition (the engine's `concurrency`). */
+  concurrency: number;
+  /** Mean CopyObject latency for a small object within one region, seconds. */
+  copyLatencySeconds: number;
+  /** Mean ListObjectsV2 latency for a 1,000-key page, seconds. */
+  listLatencySeconds: number;
+  /** sync-range Lambda memory, GB (infra/syncMachine.ts). */
+  lambdaGb: number;
+  /** sync-range time budget per call, seconds (validation DEFAULTS.timeBudgetSeconds). */
+  timeBudgetSeconds: number;
+  /** Top-level prefixes the keys are spread over (each can reach S3's per-prefix rate). */
+  prefixes: number;
+  objectBytes: number;
+}
+
+export interface PaperRun {
+  objects: number;
+  partitions: number;
+  lambdaConcurrency: number;
+  objectsPerSecond: number;
+  /** What bounds the rate: the engine's parallelism or S3's per-prefix write rate. */
+  limit: "engine" | "S3 prefix rate";
+  wallSeconds: number;
+  syncRangeCalls: number;
+  transitions: number;
+  lambdaGbSeconds: number;
+  orchestrationUsd: number;
+  s3RequestUsd: number;
+}
+
+/**
+ * A deployed run that copies every object: each partition keeps `concurrency` CopyObjects in
+ * flight (rate concurrency / latency) and lists a page per side every 1,000 keys; partitions run
+ * in parallel up to the Map's MaxConcurrency (= partitions here), bounded by S3's per-prefix
+ * write rate over the prefixes the keys are spread over.
+ */
+export function paperRun(objects: number, a: PaperAssumptions): PaperRun {
+  const perPartitionRate = a.concurrency / a.copyLatencySeconds;
+  const engineRate = a.partitions * perPartitionRate;
+  const s3Rate = a.prefixes * S3_PREFIX_LIMITS.writesPerSecond;
+  const objectsPerSecond = Math.min(engineRate, s3Rate);
+  const pages = Math.ceil(objects / 1000);
+  // Listing overlaps copying only at page boundaries: count one page latency per page per partition.
+  const listSeconds = (pages * a.listLatencySeconds) / a.partitions;
+  const wallSeconds = objects / objectsPerSecond + listSeconds + 5; // + validate, plan, summarize, report
+  const perPartitionSeconds = wallSeconds - 5;
+  const callsPerPartition = Math.max(1, Math.ceil(perPartitionSeconds / a.timeBudgetSeconds));
+  const syncRangeCalls = a.partitions * callsPerPartition;
+  // infra/definition.ts: 10 states outside the Map; per partition 3 (task, done?, keep) and 3 per extra call.
+  const transitions = 10 + a.partitions * (3 + 3 * (callsPerPartition - 1));
+  const lambdaGbSeconds = a.partitions * perPartitionSeconds * a.lambdaGb + 4 * 1 * 0.5; // + the small handlers
+  const orchestrationUsd =
+    transitions * AWS_PRICES.stateTransition.usd +
+    lambdaGbSeconds * AWS_PRICES.lambdaGbSecond.usd +
+    (syncRangeCalls + 4) * AWS_PRICES.lambdaRequest.usd;
+  const s3RequestUsd = (objects + 2 * pages) * AWS_PRICES.s3Tier1.usd;
+  return {
+    objects,
+    partitions: a.partitions,
+    lambdaConcurrency: a.partitions,
+    objectsPerSecond,
+    limit: engineRate <= s3Rate ? "engine" : "S3 prefix rate",
+    wallSeconds,
+    syncRangeCalls,
+    transitions,
+    lambdaGbSeconds,
+    orchestrationUsd,
+    s3RequestUsd,
+  };
+}
+
+/** The managed alternatives for copying `objects` objects of `objectBytes` each, list prices only. */
+export function alternatives(objects: number, objectBytes: number): Array<{ name: string; usd: number; how: string }> {
+  const gb = (objects * objectBytes) / 1024 ** 3;
+  const copies = objects * AWS_PRICES.s3Tier1.usd;
+  const batch = AWS_PRICES.batchOperationsJob.usd + objects * AWS_PRICES.batchOperationsObject.usd;
+  return [
+    {
+      name: "S3 Batch Operations (Copy)",
+      usd: batch + copies,
+      how: "$0.25/job + $1.00 per million objects + one COPY per object; needs a manifest (S3 Inventory or a CSV) of what to copy",
+    },
+    {
+      name: "S3 Batch Replication",
+      usd: batch + copies,
+      how: "Batch Operations job and object fees + one replication PUT per object; needs versioning and a replication rule on both buckets",
+    },
+    {
+      name: "DataSync (Enhanced mode)",
+      usd: AWS_PRICES.dataSyncEnhancedExecution.usd + gb * AWS_PRICES.dataSyncEnhancedGb.usd + copies + objects * AWS_PRICES.s3Tier2.usd,
+      how: "$0.55/execution + $0.015/GB + the S3 requests it makes (at least a GET and a PUT per object, plus LIST/HEAD)",
+    },
+  ];
+}
