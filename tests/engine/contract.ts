@@ -200,6 +200,14 @@ export function engineContract(
       assert.equal(second.stats.unchanged, 1, "the recorded source ETag identifies the multipart copy");
       assert.equal(writes(s3.counts), 0);
 
+      // Same size, new content: the recorded ETag no longer matches, so the copy is updated.
+      await settle();
+      big.write("head-of-a-CHANGED-object!");
+      await put(client, source, "large/object.bin", big, { ContentType: "application/x-test", Metadata: { kind: "big" } });
+      const changed = await syncBuckets(client, request(source, destination, settings));
+      assert.deepEqual(changed.changes.map((c) => `${c.action}:${c.reason}`), ["update:content"]);
+      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+
       // A part copy fails: the upload is aborted, nothing is left half-written.
       const failing = countingClient(server as RunningS3Server);
       let partCopies = 0;
