@@ -3,7 +3,7 @@
  * environment and creates the S3 client once; each handler validates, delegates, returns JSON.
  *
  * Deployed two ways (see infra/handlerPackaging.ts): as `aws.lambda.CallbackFunction`s whose
- * `callbackFactory` calls `createHandlers(process.env)` at cold start, and as an esbuild bundle
+ * `callbackFactory` calls `createHandlers()` at cold start, and as an esbuild bundle
  * of handlers/lambda.ts. No Pulumi import here.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -57,12 +57,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
   };
 }
 
-/** Creates every handler over one S3 client. */
-export function createHandlers(settings: HandlerSettings | NodeJS.ProcessEnv = process.env): Handlers {
-  const resolved: HandlerSettings = "client" in settings || "reportBucket" in settings || "endpoint" in settings
-    ? (settings as HandlerSettings)
-    : settingsFromEnv(settings as NodeJS.ProcessEnv);
-  const client = resolved.client ?? createS3Client({ endpoint: resolved.endpoint, compatibility: resolved.compatibility });
+/** Creates every handler over one S3 client; settings come from the environment by default. */
+export function createHandlers(settings: HandlerSettings = settingsFromEnv(process.env)): Handlers {
+  const client = settings.client ?? createS3Client({ endpoint: settings.endpoint, compatibility: settings.compatibility });
   return {
     async "validate-input"(event) {
       const job = validateRequest(event);
@@ -79,10 +76,10 @@ export function createHandlers(settings: HandlerSettings | NodeJS.ProcessEnv = p
       return summarize(event);
     },
     async "write-report"(event) {
-      if (!resolved.reportBucket) {
+      if (!settings.reportBucket) {
         throw new Error(`${HANDLER_ENV.reportBucket} is not set: the write-report handler needs a bucket for reports`);
       }
-      return writeReport(client, { bucket: resolved.reportBucket, prefix: resolved.reportPrefix ?? "reports/" }, event);
+      return writeReport(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? "reports/" }, event);
     },
   };
 }

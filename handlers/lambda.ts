@@ -4,7 +4,7 @@
  */
 import { createHandlers } from "./index";
 
-const handlers = createHandlers(process.env);
+const handlers = createHandlers();
 
 export const validateInput = handlers["validate-input"];
 export const planPartitions = handlers["plan-partitions"];

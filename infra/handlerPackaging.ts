@@ -4,7 +4,7 @@
  * - `bundle`: esbuild bundles handlers/lambda.ts (its module scope creates the handlers from
  *   `process.env`) into one CommonJS file, `index.js`; each function's handler is
  *   `index.<export>`. What runs is exactly what the bundler saw, and the archive is small.
- * - `callback`: `aws.lambda.CallbackFunction` serializes `() => createHandlers(process.env)[name]`
+ * - `callback`: `aws.lambda.CallbackFunction` serializes `() => createHandlers()[name]`
  *   with `pulumi.runtime.serializeFunction` into `__index.js`, next to the node_modules the
  *   serialized code requires. Always with our own least-privilege role: without one,
  *   CallbackFunction creates a role with AmazonS3FullAccess and other full-access policies.
@@ -119,7 +119,7 @@ export function bundleArchive(): pulumi.asset.AssetArchive {
  * reads the environment there, so no deployment-time value is captured in the closure.
  */
 export function handlerFactory(handler: HandlerName): () => (event: never) => Promise<unknown> {
-  return () => createHandlers(process.env)[handler] as (event: never) => Promise<unknown>;
+  return () => createHandlers()[handler] as (event: never) => Promise<unknown>;
 }
 
 export interface HandlerFunctionArgs {

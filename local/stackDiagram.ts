@@ -106,6 +106,9 @@ export const README_DIAGRAM_STACK = "prod";
 export function readmeDiagramBlock(mermaid: string): string {
   return [
     `<!-- Written by \`npm run diagram:readme\` from the ${README_DIAGRAM_STACK} stack's generated definition; a test fails when it is stale. -->`,
+    `The ${README_DIAGRAM_STACK} stack's sync machine, drawn from the definition its program generates ` +
+      `(\`bucket-sync diagram --stack ${README_DIAGRAM_STACK}\` prints it, \`--format svg\` renders it offline):`,
+    "",
     "```mermaid",
     mermaid.trimEnd(),
     "```",
