@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Command } from "commander";
+import pLimit = require("p-limit");
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -60,11 +61,12 @@ async function putAll(client: S3Client, bucket: string, items: Array<{ key: stri
 /** Key -> size, content hash and metadata: what a faithful copy must reproduce. */
 async function fingerprint(client: S3Client, bucket: string): Promise<Map<string, string>> {
   const result = new Map<string, string>();
+  const limit = pLimit(32);
   let token: string | undefined;
   do {
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
     await Promise.all(
-      (page.Contents ?? []).map(async ({ Key }) => {
+      (page.Contents ?? []).map(({ Key }) => limit(async () => {
         const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
         const bytes = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
         const metadata = { ...object.Metadata };
@@ -73,7 +75,7 @@ async function fingerprint(client: S3Client, bucket: string): Promise<Map<string
           Key ?? "",
           JSON.stringify([bytes.length, createHash("sha256").update(bytes).digest("hex"), object.ContentType, metadata]),
         );
-      }),
+      })),
     );
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -21,7 +21,7 @@ import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type * as OfflinePreview from "../local/offlinePreview";
 import type { PreviewResource, PreviewViolation, StackPreview } from "../local/offlinePreview";
-import { requireSource } from "./sources";
+import { projectStacks, requireSource } from "./sources";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -77,8 +77,7 @@ export async function runPreview(options: PreviewOptions, program?: OfflinePrevi
     return { exitCode: err instanceof UsageError ? EXIT_USAGE : EXIT_FAILED, stdout: "", stderr: `bucket-sync preview: ${errorText(err)}\n` };
   }
 
-  const offline = requireSource<typeof OfflinePreview>("local/offlinePreview");
-  const stacks = offline.projectStacks();
+  const stacks = projectStacks();
   if (!stacks.includes(options.stack)) {
     return {
       exitCode: EXIT_USAGE,
@@ -87,6 +86,7 @@ export async function runPreview(options: PreviewOptions, program?: OfflinePrevi
     };
   }
 
+  const offline = requireSource<typeof OfflinePreview>("local/offlinePreview");
   let preview: StackPreview;
   try {
     preview = await offline.previewStack({ stack: options.stack, config, program, policyConfig: policyConfig as never });

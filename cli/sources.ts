@@ -25,6 +25,15 @@ export function projectRoot(): string {
   }
 }
 
+/** The stacks that have a `Pulumi.<stack>.yaml` in the project. */
+export function projectStacks(): string[] {
+  return fs
+    .readdirSync(projectRoot())
+    .map((file) => /^Pulumi\.(.+)\.ya?ml$/.exec(file)?.[1])
+    .filter((stack): stack is string => stack !== undefined)
+    .sort();
+}
+
 /** `require`s `<project>/<relative>.ts` from source, registering tsx if nothing has yet. */
 export function requireSource<T>(relative: string): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

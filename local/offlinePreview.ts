@@ -117,15 +117,6 @@ export function projectName(): string {
   return readYaml<ProjectFile>("Pulumi.yaml").name;
 }
 
-/** The stacks that have a `Pulumi.<stack>.yaml` in the project. */
-export function projectStacks(): string[] {
-  return fs
-    .readdirSync(PROJECT_ROOT)
-    .map((file) => /^Pulumi\.(.+)\.ya?ml$/.exec(file)?.[1])
-    .filter((stack): stack is string => stack !== undefined)
-    .sort();
-}
-
 /** A YAML config value as the CLI passes it to the program: scalars as text, the rest as JSON. */
 function configText(value: unknown): string {
   if (typeof value === "string") return value;
