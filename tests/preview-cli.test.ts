@@ -4,6 +4,7 @@
  * fixture program that violates the pack.
  */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -172,6 +173,18 @@ describe("bucket-sync preview", () => {
       assert.match(outcome.stdout, /- \[advisory\] {2}no-wildcard-s3-managed-policy/);
       assert.match(outcome.stdout, /Preview succeeded: 1 advisory policy message, no mandatory violation\.\n$/);
     });
+  });
+
+  it("loads no Pulumi package until the preview or diagram action runs, so other subcommands stay fast", () => {
+    const probe = [
+      "require('tsx/cjs');",
+      "require('./cli/preview.ts'); require('./cli/diagram.ts'); require('./cli/sources.ts');",
+      "const loaded = Object.keys(require.cache).filter((k) => /node_modules\\/(@pulumi|yaml|beautiful-mermaid)\\//.test(k));",
+      "process.stdout.write(JSON.stringify(loaded));",
+    ].join("");
+    const child = spawnSync(process.execPath, ["-e", probe], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), []);
   });
 
   it("prints an unknown output bare and a known one as JSON", () => {

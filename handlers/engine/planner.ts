@@ -14,7 +14,9 @@
  *    on the part size and SSE-KMS ETags are not MD5s. Inspect: the copy is current when the
  *    destination records the source's ETag in `x-amz-meta-bucket-sync-source-etag` (written
  *    whenever a copy's ETag can differ from its source's), or when both sides carry full-object
- *    checksums of the same algorithm that are equal. Otherwise changed.
+ *    checksums of the same algorithm that are equal. Otherwise changed. Except outside two-way:
+ *    a destination written before the source's current version (LastModified) is not a copy of
+ *    it, so changed without inspecting.
  * 4. After inspecting, the metadata a copy carries (Content-Type, Cache-Control,
  *    Content-Disposition, Content-Encoding, Content-Language, Expires, user metadata other than
  *    the marker) must match too.
@@ -124,6 +126,13 @@ export function decideListed(pair: PlanPair, settings: PlanSettings): Verdict {
   if (source.size !== destination.size) return changed("size", source, destination, settings);
   if (source.etag === destination.etag && source.lastModified < destination.lastModified) {
     return { action: "unchanged" };
+  }
+  // ETags differ and the destination was written before the source's current version, so it
+  // cannot be a copy of that version: changed, without two HEADs. At worst an object rewritten
+  // with the same bytes is copied again. Two-way runs still inspect: there a needless copy would
+  // be a needless conflict.
+  if (settings.mode !== "two-way" && source.etag !== destination.etag && source.lastModified > destination.lastModified) {
+    return changed("content", source, destination, settings);
   }
   return { action: "inspect" };
 }
