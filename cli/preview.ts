@@ -19,6 +19,7 @@
  */
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
+import type { PolicyPackConfig } from "@pulumi/policy";
 import type * as OfflinePreview from "../local/offlinePreview";
 import type { PreviewResource, PreviewViolation, StackPreview } from "../local/offlinePreview";
 import { projectStacks, requireSource } from "./sources";
@@ -69,10 +70,10 @@ function errorText(err: unknown): string {
  */
 export async function runPreview(options: PreviewOptions, program?: OfflinePreview.PulumiProgram): Promise<PreviewOutcome> {
   let config: Record<string, string>;
-  let policyConfig: Record<string, unknown> | undefined;
+  let policyConfig: PolicyPackConfig | undefined;
   try {
     config = parseConfigArgs(options.config ?? []);
-    if (options.policyPackConfig) policyConfig = JSON.parse(readFileSync(options.policyPackConfig, "utf8")) as Record<string, unknown>;
+    if (options.policyPackConfig) policyConfig = JSON.parse(readFileSync(options.policyPackConfig, "utf8")) as PolicyPackConfig;
   } catch (err) {
     return { exitCode: err instanceof UsageError ? EXIT_USAGE : EXIT_FAILED, stdout: "", stderr: `bucket-sync preview: ${errorText(err)}\n` };
   }
@@ -86,10 +87,10 @@ export async function runPreview(options: PreviewOptions, program?: OfflinePrevi
     };
   }
 
-  const offline = requireSource<typeof OfflinePreview>("local/offlinePreview");
   let preview: StackPreview;
   try {
-    preview = await offline.previewStack({ stack: options.stack, config, program, policyConfig: policyConfig as never });
+    const offline = requireSource<typeof OfflinePreview>("local/offlinePreview");
+    preview = await offline.previewStack({ stack: options.stack, config, program, policyConfig });
   } catch (err) {
     // The program's own message: a ConfigError names every offending key.
     return { exitCode: EXIT_FAILED, stdout: "", stderr: `bucket-sync preview: stack "${options.stack}": ${errorText(err)}\n` };

@@ -23,6 +23,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { PolicyPackConfig } from "@pulumi/policy";
 import * as pulumi from "@pulumi/pulumi";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
@@ -496,7 +497,7 @@ async function describeAsset(asset: pulumi.asset.Asset | pulumi.asset.Archive): 
 
 export interface PreviewStackOptions extends Omit<RunProgramOptions, "preview"> {
   /** The policy pack's config, as `--policy-pack-config` would give it. */
-  policyConfig?: import("@pulumi/policy").PolicyPackConfig;
+  policyConfig?: PolicyPackConfig;
 }
 
 /**

@@ -90,6 +90,26 @@ const roleWithS3Star: PulumiProgram = async () => {
   return { roleName: role.name };
 };
 
+/** A customer-managed policy with `s3:Get*`, attached to a role: at preview its ARN is unknown. */
+const attachedCustomerPolicy: PulumiProgram = async () => {
+  const role = new aws.iam.Role("reader-role", {
+    name: "reader-role",
+    assumeRolePolicy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    }),
+  });
+  const policy = new aws.iam.Policy("read-all", {
+    name: "read-all",
+    policy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Sid: "ReadAll", Effect: "Allow", Action: "s3:Get*", Resource: "arn:aws:s3:::fixture-data/*" }],
+    }),
+  });
+  new aws.iam.RolePolicyAttachment("reader-read-all", { role: role.name, policyArn: policy.arn });
+  return {};
+};
+
 describe("policy pack on fixture programs", () => {
   for (const { preview, as } of MODES) {
     it(`fails an aws.lambda.CallbackFunction without a role for its AmazonS3FullAccess attachment, as ${as} would`, async () => {
@@ -126,6 +146,22 @@ describe("policy pack on fixture programs", () => {
         assert.match(v.message, /Instead: list only the S3 actions the role needs by name, e\.g\. "s3:GetObject"/);
       }
       assert.deepEqual(violations.filter((v) => UNCHECKED.test(v.message)), [], "a named bucket is known at preview");
+    });
+
+    it(`fails a customer policy with s3:Get* attached to a role, following the attachment to the policy, as ${as} would`, async () => {
+      const run = await runProgram({ stack: "dev", preview, program: attachedCustomerPolicy });
+      const attachment = run.resources.find((r) => r.type === IAM_TYPES.rolePolicyAttachment);
+      assert.ok(attachment);
+      // At preview the policy's ARN is not known: only the engine's dependencies lead to it.
+      assert.equal(containsUnknown(attachment.inputs.policyArn), preview);
+      assert.ok(attachment.propertyDependencies.policyArn?.some((urn) => urn.endsWith("::read-all")));
+
+      const violations = (await evaluate(run)).filter((v) => v.policyName === "no-wildcard-s3-attached-policy");
+      assert.equal(violations.length, 1, JSON.stringify(violations, null, 2));
+      const [v] = violations;
+      assert.equal(v.urn, attachment.urn);
+      assert.match(v.message, /Policy "read-all" attached to role "reader-role" by RolePolicyAttachment "reader-read-all": Statement\[0\] \(Sid "ReadAll"\): action "s3:Get\*" on "arn:aws:s3:::fixture-data\/\*"/);
+      assert.match(v.message, /Instead: list only the ones the role needs by name/);
     });
   }
 });
