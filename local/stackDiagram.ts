@@ -115,18 +115,24 @@ export function readmeDiagramBlock(mermaid: string): string {
   ].join("\n");
 }
 
+/** Where a marker stands on a line of its own (prose that quotes a marker is not a marker); -1 if nowhere. */
+function markerIndex(readme: string, marker: string): number {
+  const match = new RegExp(`^${marker.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m").exec(readme);
+  return match ? match.index : -1;
+}
+
 /** What is between the README's markers now; undefined when the markers are missing. */
 export function currentReadmeDiagram(readme: string): string | undefined {
-  const start = readme.indexOf(README_DIAGRAM_START);
-  const end = readme.indexOf(README_DIAGRAM_END);
+  const start = markerIndex(readme, README_DIAGRAM_START);
+  const end = markerIndex(readme, README_DIAGRAM_END);
   if (start < 0 || end < start) return undefined;
   return readme.slice(start + README_DIAGRAM_START.length, end).trim();
 }
 
 /** The README with the block between its markers replaced; nothing outside them changes. */
 export function replaceReadmeDiagram(readme: string, mermaid: string): string {
-  const start = readme.indexOf(README_DIAGRAM_START);
-  const end = readme.indexOf(README_DIAGRAM_END);
+  const start = markerIndex(readme, README_DIAGRAM_START);
+  const end = markerIndex(readme, README_DIAGRAM_END);
   if (start < 0 || end < start) {
     throw new Error(`the README has no ${README_DIAGRAM_START} ... ${README_DIAGRAM_END} markers to write the diagram between`);
   }

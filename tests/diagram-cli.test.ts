@@ -116,3 +116,12 @@ describe("bucket-sync diagram", () => {
     });
   });
 });
+
+describe("README diagram markers", () => {
+  it("are only markers on a line of their own, not where prose quotes them", () => {
+    const readme = "Quoted: `<!-- diagram:start -->` and `<!-- diagram:end -->`.\n\n<!-- diagram:start -->\nold\n<!-- diagram:end -->\n";
+    const updated = replaceReadmeDiagram(readme, "flowchart TD");
+    assert.ok(updated.startsWith("Quoted: `<!-- diagram:start -->` and `<!-- diagram:end -->`.\n"));
+    assert.match(currentReadmeDiagram(updated) ?? "", /flowchart TD/);
+  });
+});
