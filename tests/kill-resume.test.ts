@@ -16,7 +16,7 @@ import { credentialsEnv, finished, runCli, spawnCli } from "./helpers/cli";
 import { countingClient, listKeys, newBucket, put, putMany } from "./helpers/s3";
 
 /** Objects in the source: enough that a run is still copying when it is killed. */
-const OBJECTS = 2500;
+const OBJECTS = 1200;
 /** Copies the destination must show before the kill. */
 const COPIES_BEFORE_KILL = 150;
 
