@@ -20,25 +20,51 @@ import { CHANGED_KEY_VARIABLE, onChangeInputTemplate } from "./syncRequest";
 /** Failed deliveries are kept this long for someone to look at (the SQS maximum, 14 days). */
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 
-export interface SyncScheduleArgs {
-  /** The schedule's physical name. */
-  scheduleName: string;
-  /** The dead-letter queue's physical name (fixed, so the role's policy can name it). */
+/** What every trigger that starts the sync machine needs. */
+export interface StartTriggerArgs {
+  /** The dead-letter queue's physical name (fixed, so policies can name it). */
   deadLetterQueueName: string;
   scope: pulumi.Input<AwsScope>;
   /** The state machine to start; its (fixed) name scopes the role. */
   stateMachine: aws.sfn.StateMachine;
-  /** `rate(...)`, `cron(...)` or `at(...)`. */
-  scheduleExpression: pulumi.Input<string>;
-  /** Time zone of a cron expression. @default "UTC" */
-  timezone?: pulumi.Input<string>;
-  /** The execution input of every scheduled run. */
+  /** The execution input of every run this trigger starts. */
   request: pulumi.Input<SyncRequest>;
   /** Retries of a failed StartExecution. @default 3 */
   maximumRetryAttempts?: pulumi.Input<number>;
   /** A start still failing after this long goes to the dead-letter queue. @default 3600 */
   maximumEventAgeInSeconds?: pulumi.Input<number>;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+export interface SyncScheduleArgs extends StartTriggerArgs {
+  /** The schedule's physical name. */
+  scheduleName: string;
+  /** `rate(...)`, `cron(...)` or `at(...)`. */
+  scheduleExpression: pulumi.Input<string>;
+  /** Time zone of a cron expression. @default "UTC" */
+  timezone?: pulumi.Input<string>;
+}
+
+/** The dead-letter queue of a trigger: encrypted, keeping failed starts for 14 days. */
+function deadLetterQueue(name: string, args: StartTriggerArgs, parent: pulumi.Resource): aws.sqs.Queue {
+  return new aws.sqs.Queue(
+    `${name}-dlq`,
+    {
+      name: args.deadLetterQueueName,
+      messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+      sqsManagedSseEnabled: true,
+      tags: args.tags,
+    },
+    { parent },
+  );
+}
+
+/** How a trigger retries a failed StartExecution before giving up to the dead-letter queue. */
+function retryPolicy(args: StartTriggerArgs) {
+  return {
+    maximumRetryAttempts: args.maximumRetryAttempts ?? 3,
+    maximumEventAgeInSeconds: args.maximumEventAgeInSeconds ?? 3600,
+  };
 }
 
 /** An EventBridge Scheduler schedule that starts the sync machine with the stack's request. */
@@ -51,16 +77,7 @@ export class SyncSchedule extends pulumi.ComponentResource {
     super("bucketsync:index:SyncSchedule", name, args, opts);
     const scope = pulumi.output(args.scope);
 
-    this.deadLetterQueue = new aws.sqs.Queue(
-      `${name}-dlq`,
-      {
-        name: args.deadLetterQueueName,
-        messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
-        sqsManagedSseEnabled: true,
-        tags: args.tags,
-      },
-      { parent: this },
-    );
+    this.deadLetterQueue = deadLetterQueue(name, args, this);
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
@@ -97,10 +114,7 @@ export class SyncSchedule extends pulumi.ComponentResource {
           arn: args.stateMachine.arn,
           roleArn: this.role.arn,
           input: pulumi.output(args.request).apply((request) => JSON.stringify(request)),
-          retryPolicy: {
-            maximumRetryAttempts: args.maximumRetryAttempts ?? 3,
-            maximumEventAgeInSeconds: args.maximumEventAgeInSeconds ?? 3600,
-          },
+          retryPolicy: retryPolicy(args),
           deadLetterConfig: { arn: this.deadLetterQueue.arn },
         },
       },
@@ -110,14 +124,9 @@ export class SyncSchedule extends pulumi.ComponentResource {
   }
 }
 
-export interface OnChangeSyncArgs {
+export interface OnChangeSyncArgs extends StartTriggerArgs {
   /** The EventBridge rule's physical name (fixed, so the queue policy can name it). */
   ruleName: string;
-  /** The dead-letter queue's physical name. */
-  deadLetterQueueName: string;
-  scope: pulumi.Input<AwsScope>;
-  /** The state machine to start; its (fixed) name scopes the role. */
-  stateMachine: aws.sfn.StateMachine;
   /**
    * The bucket whose changes start syncs. It must send its events to EventBridge (the source
    * stack's `eventBridgeNotifications`) on the default bus of this account and region.
@@ -125,13 +134,6 @@ export interface OnChangeSyncArgs {
   sourceBucket: pulumi.Input<string>;
   /** Only keys under this prefix start a sync. @default "" */
   sourcePrefix?: string;
-  /** The request each run starts from; the rule adds `keys: [<changed key>]`. */
-  request: pulumi.Input<SyncRequest>;
-  /** Retries of a failed StartExecution. @default 3 */
-  maximumRetryAttempts?: pulumi.Input<number>;
-  /** A start still failing after this long goes to the dead-letter queue. @default 3600 */
-  maximumEventAgeInSeconds?: pulumi.Input<number>;
-  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -169,16 +171,7 @@ export class OnChangeSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.deadLetterQueue = new aws.sqs.Queue(
-      `${name}-dlq`,
-      {
-        name: args.deadLetterQueueName,
-        messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
-        sqsManagedSseEnabled: true,
-        tags: args.tags,
-      },
-      { parent: this },
-    );
+    this.deadLetterQueue = deadLetterQueue(name, args, this);
     const queuePolicy = new aws.sqs.QueuePolicy(
       `${name}-dlq-policy`,
       {
@@ -223,10 +216,7 @@ export class OnChangeSync extends pulumi.ComponentResource {
           inputPaths: { [CHANGED_KEY_VARIABLE]: "$.detail.object.key" },
           inputTemplate: pulumi.output(args.request).apply(onChangeInputTemplate),
         },
-        retryPolicy: {
-          maximumRetryAttempts: args.maximumRetryAttempts ?? 3,
-          maximumEventAgeInSeconds: args.maximumEventAgeInSeconds ?? 3600,
-        },
+        retryPolicy: retryPolicy(args),
         deadLetterConfig: { arn: this.deadLetterQueue.arn },
       },
       { parent: this, dependsOn: [policy, queuePolicy] },
