@@ -17,25 +17,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { startSwift, SWIFT_SERVER_NAME, swiftUnavailableReason } from "./servers/swift";
 import type { RunningS3Server } from "./servers/types";
+import { AWKWARD_KEYS } from "./helpers/keys";
 
-/** Keys that break naive URL, CopySource, XML or sort handling. */
-const AWKWARD_KEYS = [
-  "a",
-  "a-",
-  "a/b",
-  "a/b/c",
-  "A",
-  "b",
-  "é",
-  "ü/x",
-  "key with space",
-  "plus+sign",
-  "q?mark",
-  "hash#",
-  "pct%20",
-  "amp&eq=",
-  "trailing/",
-];
 const EMPTY_KEY = "zero-byte";
 const ALL_KEYS = [...AWKWARD_KEYS, EMPTY_KEY];
 const MiB = 1024 * 1024;

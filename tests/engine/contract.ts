@@ -18,32 +18,11 @@ import { syncRange } from "../../handlers/engine/syncRange";
 import { validateRequest } from "../../handlers/engine/validation";
 import { countingClient, getText, listKeys, newBucket, put, putMany, snapshot, writes } from "../helpers/s3";
 import type { RunningS3Server, ServerFeatures } from "../servers/types";
+import { AWKWARD_KEYS } from "../helpers/keys";
 
 /** Waits past the one-second LastModified resolution of listings. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
-export const AWKWARD_KEYS = [
-  "a",
-  "a a-",
-  "a-",
-  "a/b",
-  "a/b/c",
-  "A",
-  "b",
-  "é",
-  "ü/x",
-  "key with space",
-  "'key with space'",
-  "plus+sign",
-  "q?mark",
-  "hash#",
-  "pct%20",
-  "amp&eq=",
-  "trailing/",
-  "semi;colon,comma:at@dollar$",
-  "emoji-😀",
-  "fullwidth-Ａ",
-];
 
 /** Declares the contract suite for servers started by `start` (once for the whole suite). */
 export function engineContract(

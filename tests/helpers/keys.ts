@@ -1,0 +1,23 @@
+/** Keys that break naive URL, CopySource, XML or sort handling (UTF-8 order included). */
+export const AWKWARD_KEYS = [
+  "a",
+  "a a-",
+  "a-",
+  "a/b",
+  "a/b/c",
+  "A",
+  "b",
+  "é",
+  "ü/x",
+  "key with space",
+  "'key with space'",
+  "plus+sign",
+  "q?mark",
+  "hash#",
+  "pct%20",
+  "amp&eq=",
+  "trailing/",
+  "semi;colon,comma:at@dollar$",
+  "emoji-😀",
+  "fullwidth-Ａ",
+];
