@@ -7,6 +7,14 @@
  *   npm run bench                                   # 2,000 × 1 KiB, flat keys, 3 rounds
  *   npm run bench -- --objects 20000 --rounds 1     # the scale run
  *   npm run bench -- --keys prefixed --sizes 1KiB,64KiB,1MiB
+ *   npm run bench -- --tunings 2x32,1x64               # also bucket-sync --partitions 2 --concurrency 32, ...
+ *
+ * Other options: --change P (percent rewritten, default 10), --tools bucket-sync,aws,rclone,ceiling,
+ * --aws-concurrency 10,32,64, --rclone-transfers 16,32,64, --ceiling-concurrency 16,32,64 (the
+ * settings calibrated), --skip-calibration (first of each), --skip-count (no proxy round),
+ * --plan-keys N (the planning benchmark's size, 0 to skip), --out FILE ("" to write nothing),
+ * --append (add to FILE instead of replacing it), --json, --render SAVED (print a run's tables
+ * again from the measurements it saved, without running anything).
  *
  * Method. Round 0 runs every contestant through a counting proxy (request counts by S3
  * operation) and warms the server up; rounds 1..N run straight against the server and are the
@@ -17,7 +25,7 @@
  * calibration pass found fastest. Times are medians; the machine is shared, so compare ratios.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -55,11 +63,14 @@ const { values } = parseArgs({
     "ceiling-concurrency": { type: "string", default: "16,32,64" },
     "skip-calibration": { type: "boolean", default: false },
     "skip-setup": { type: "boolean", default: false },
+    "skip-count": { type: "boolean", default: false },
     "plan-keys": { type: "string", default: "1000000" },
     out: { type: "string", default: "bench/RESULTS.md" },
     aws: { type: "string", default: "/usr/bin/aws" },
     rclone: { type: "string", default: "/usr/bin/rclone" },
     json: { type: "boolean", default: false },
+    append: { type: "boolean", default: false },
+    render: { type: "string", default: "" },
   },
 });
 
@@ -70,11 +81,14 @@ function positive(name: string, text: string): number {
 }
 const list = (text: string) => text.split(",").map((s) => s.trim()).filter((s) => s !== "");
 
-const objects = positive("objects", values.objects);
-const rounds = positive("rounds", values.rounds);
-const changePercent = positive("change", values.change);
+// `let`: --render-last takes them from the saved run
+let objects = positive("objects", values.objects);
+let rounds = positive("rounds", values.rounds);
+let changePercent = positive("change", values.change);
+let sizesText = values.sizes;
+let counted = !values["skip-count"];
 const sizes = list(values.sizes).map(parseSize);
-const shape = values.keys as KeyShape;
+let shape = values.keys as KeyShape;
 if (!KEY_SHAPES.includes(shape)) throw new Error(`--keys must be one of ${KEY_SHAPES.join(", ")}`);
 const tools = new Set(list(values.tools));
 /** `--tunings 4x32,2x64`: bucket-sync contestants with --partitions × --concurrency. */
@@ -156,6 +170,14 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(os.tmpdir(), "bucket-sync-bench-"));
   const dataDirectory = join(work, "s3");
   const server = await startServerProcess(CLI, dataDirectory);
+  const interrupted = (signal: NodeJS.Signals) => {
+    void server.stop().finally(() => {
+      rmSync(work, { recursive: true, force: true });
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   const proxy = await startCountingProxy(server.endpoint);
   const clientFor = (endpoint: string) =>
     createS3Client({ endpoint, credentials: EMBEDDED_S3_CREDENTIALS, region: "us-east-1", maxSockets: 256 });
@@ -244,7 +266,7 @@ async function main(): Promise<void> {
     const contestants = [...bucketSyncs, ...chosen];
 
     // -- rounds: 0 counted through the proxy (and warm-up), 1..N timed
-    for (let round = 0; round <= rounds; round++) {
+    for (let round = values["skip-count"] ? 1 : 0; round <= rounds; round++) {
       const counted = round === 0;
       log(`# round ${round}${counted ? " (requests counted through the proxy; not timed)" : ""}`);
       const order = rotate(contestants, round);
@@ -277,8 +299,10 @@ async function main(): Promise<void> {
       else log(`# bench:plan failed: ${result.stderr}`);
     }
 
-    const markdown = render({
-      contestants,
+    const input: RenderInput = {
+      command: commandLine(process.argv.slice(2)),
+      dataset: { objects, sizesText, shape, rounds, changePercent, counted },
+      contestants: contestants.map(({ name, tool, settings, scenarios }) => ({ name, tool, settings, scenarios })),
       records,
       calibration,
       plan,
@@ -294,18 +318,34 @@ async function main(): Promise<void> {
         loadAfter: os.loadavg().map((l) => l.toFixed(1)).join(" "),
         date: startedAt.toISOString().replace(/\.\d+Z$/, "Z"),
       },
-    });
-    console.log(markdown);
-    if (values.out) {
-      writeFileSync(resolve(ROOT, values.out), markdown);
-      log(`# written to ${values.out}`);
-    }
+    };
+    writeFileSync(LAST_RUN, JSON.stringify(input));
+    log(`# measurements saved to ${LAST_RUN}`);
+    publish(input);
     if (values.json) console.log(JSON.stringify({ records, calibration, plan }, null, 2));
   } finally {
     admin.destroy();
     await proxy.stop();
     await server.stop();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Every run's measurements, kept so that `--render FILE` can print them again. */
+const LAST_RUN = join(os.tmpdir(), "bucket-sync-bench-last.json");
+
+function commandLine(args: string[]): string {
+  return args.length > 0 ? `npm run bench -- ${args.join(" ")}` : "npm run bench";
+}
+
+function publish(input: RenderInput): void {
+  ({ objects, sizesText, shape, rounds, changePercent, counted } = input.dataset);
+  const markdown = render(input);
+  console.log(markdown);
+  if (values.out) {
+    if (values.append) appendFileSync(resolve(ROOT, values.out), `\n${markdown}`);
+    else writeFileSync(resolve(ROOT, values.out), markdown);
+    log(`# written to ${values.out}`);
   }
 }
 
@@ -338,8 +378,12 @@ function formatCounts(counts: RequestCounts): string {
 // ---------------------------------------------------------------------------------------------
 // The report.
 
+type ContestantInfo = Pick<Contestant, "name" | "tool" | "settings" | "scenarios">;
+
 interface RenderInput {
-  contestants: Contestant[];
+  command: string;
+  dataset: { objects: number; sizesText: string; shape: KeyShape; rounds: number; changePercent: number; counted: boolean };
+  contestants: ContestantInfo[];
   records: RunRecord[];
   calibration: Array<{ name: string; seconds: number }>;
   plan?: { keys: number; seconds: number; keysPerSecond: number; peakRssMiB: number };
@@ -358,33 +402,22 @@ function render(input: RenderInput): string {
     return xs.length > 1 ? ` (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` : "";
   };
   const lines: string[] = [];
-  const sizesText = values.sizes;
-  lines.push(`# Sync benchmark results`, "");
+  lines.push(`# Sync benchmark: ${objects.toLocaleString("en-US")} objects × ${sizesText}, ${shape} keys`, "");
   lines.push(
-    `${objects.toLocaleString("en-US")} objects of ${sizesText} (${shape} keys), ${rounds} timed round(s) after a counted warm-up round; ${changePercent}% of the objects rewritten (same size, new content) before the "changed" sync. Objects/s = source objects ÷ wall time of the whole command (start-up included), median over rounds, range in brackets. The ceiling is timed inside this process (no start-up, keys known, no listing). The machine is shared with other jobs: absolute figures move by ±30% from run to run, ratios much less.`,
+    `${objects.toLocaleString("en-US")} objects of ${sizesText} (${shape} keys), ${rounds} timed round(s)${counted ? " after a warm-up round that counted requests" : ""}; ${changePercent}% of the objects rewritten (same size, new content) before the "changed" sync. Objects/s = source objects ÷ wall time of the whole command (start-up included), median over rounds, range in brackets. The ceiling is timed inside this process (no start-up, keys known, no listing). The machine is shared with other jobs: absolute figures move by ±30% from run to run, ratios much less.`,
     "",
   );
   lines.push("## Wall time", "");
-  lines.push("| contestant | first sync s | first sync obj/s | no-op re-sync s | changed sync s | CPU s (first) | server CPU s (first) |");
-  lines.push("|---|---:|---:|---:|---:|---:|---:|");
+  lines.push("| contestant | first sync s | first sync obj/s | no-op re-sync s | changed sync s | CPU ms/object, first sync: tool + server |");
+  lines.push("|---|---:|---:|---:|---:|---:|");
   for (const c of contestants) {
     const first = med(c.name, "first");
     lines.push(
-      `| ${c.name} | ${fmt(first)}${range(c.name, "first")} | ${rate(first)} | ${c.scenarios.includes("noop") ? fmt(med(c.name, "noop")) + range(c.name, "noop") : "n/a"} | ${fmt(med(c.name, "change"))}${range(c.name, "change")} | ${fmt(med(c.name, "first", (r) => r.cpuSeconds))} | ${fmt(med(c.name, "first", (r) => r.serverCpuSeconds))} |`,
+      `| ${c.name} | ${fmt(first)}${range(c.name, "first")} | ${rate(first)} | ${c.scenarios.includes("noop") ? fmt(med(c.name, "noop")) + range(c.name, "noop") : "n/a"} | ${fmt(med(c.name, "change"))}${range(c.name, "change")} | ${fmt((med(c.name, "first", (r) => r.cpuSeconds) * 1000) / objects)} + ${fmt((med(c.name, "first", (r) => r.serverCpuSeconds) * 1000) / objects)} |`,
     );
   }
   lines.push("");
-  lines.push("## Requests (counted at the proxy, round 0)", "");
-  lines.push("| contestant | first sync | no-op re-sync | changed sync | peak in flight (first) |");
-  lines.push("|---|---|---|---|---:|");
-  for (const c of contestants) {
-    const cell = (s: Scenario) => {
-      const run = countedRun(c.name, s);
-      return run?.counts ? formatCounts(run.counts) : "n/a";
-    };
-    lines.push(`| ${c.name} | ${cell("first")} | ${cell("noop")} | ${cell("change")} | ${countedRun(c.name, "first")?.peakInFlight ?? "–"} |`);
-  }
-  lines.push("");
+  if (records.some((r) => r.counts)) lines.push(...requestTable(contestants, countedRun));
 
   // ratios: each bucket-sync contestant against each other contestant
   const ours = contestants.filter((c) => c.tool === "bucket-sync");
@@ -409,7 +442,7 @@ function render(input: RenderInput): string {
     lines.push("");
   }
 
-  lines.push(...goals(contestants, med, countedRun));
+  lines.push(...goals(contestants, med, countedRun, records));
   lines.push(...costSection(ours[0], records));
 
   if (input.plan) {
@@ -422,14 +455,30 @@ function render(input: RenderInput): string {
 
   lines.push("## Machine and command", "");
   for (const [k, v] of Object.entries(input.machine)) lines.push(`- ${k}: ${v}`);
-  lines.push(`- command: \`npm run bench -- ${process.argv.slice(2).join(" ")}\``.replace(/ -- `$/, "`"), "");
+  lines.push(`- command: \`${input.command}\``, "");
   return lines.join("\n");
 }
 
+function requestTable(contestants: ContestantInfo[], countedRun: (name: string, scenario: Scenario) => RunRecord | undefined): string[] {
+  const lines = ["## Requests (counted at the proxy, round 0)", ""];
+  lines.push("| contestant | first sync | no-op re-sync | changed sync | peak in flight (first) |");
+  lines.push("|---|---|---|---|---:|");
+  for (const c of contestants) {
+    const cell = (s: Scenario) => {
+      const run = countedRun(c.name, s);
+      return run?.counts ? formatCounts(run.counts) : "n/a";
+    };
+    lines.push(`| ${c.name} | ${cell("first")} | ${cell("noop")} | ${cell("change")} | ${countedRun(c.name, "first")?.peakInFlight ?? "–"} |`);
+  }
+  lines.push("");
+  return lines;
+}
+
 function goals(
-  contestants: Contestant[],
+  contestants: ContestantInfo[],
   med: (name: string, scenario: Scenario) => number,
   countedRun: (name: string, scenario: Scenario) => RunRecord | undefined,
+  records: RunRecord[],
 ): string[] {
   const ours = contestants.find((c) => c.tool === "bucket-sync");
   if (!ours) return [];
@@ -439,7 +488,7 @@ function goals(
   const peers = contestants.filter((c) => c.tool === "aws" || c.tool === "rclone");
   if (peers.length > 0) {
     const fastest = Math.min(...peers.map((p) => med(p.name, "first")));
-    lines.push(`| first sync faster than every peer's best setting | ${first.toFixed(2)} s vs best peer ${fastest.toFixed(2)} s | ${ok(first < fastest)} |`);
+    lines.push(`| first sync faster than every peer's best setting | ${first.toFixed(2)} s vs best peer ${fastest.toFixed(2)} s (${(fastest / first).toFixed(3)} ×) | ${ok(first < fastest)} |`);
   }
   const aws = contestants.find((c) => c.tool === "aws");
   if (aws) {
@@ -451,48 +500,78 @@ function goals(
     const share = med(ceil.name, "first") / first;
     lines.push(`| first sync ≥ 85% of the raw ceiling (whole command vs bare loop) | ${(share * 100).toFixed(0)}% | ${ok(share >= 0.85)} |`);
   }
-  const noopCounts = countedRun(ours.name, "noop")?.counts ?? {};
-  const nonList = Object.entries(noopCounts).filter(([op]) => !/^List|HeadBucket$/.test(op) && op !== "PutObject");
-  lines.push(
-    `| no-op re-sync makes only list requests (the report's two PUTs aside) | ${formatCounts(noopCounts)} | ${ok(nonList.length === 0)} |`,
-  );
+  const noopCounts = countedRun(ours.name, "noop")?.counts;
+  if (noopCounts) {
+    const nonList = Object.entries(noopCounts).filter(([op]) => !/^List|HeadBucket$/.test(op) && op !== "PutObject");
+    lines.push(
+      `| no-op re-sync makes only list requests (the report's two PUTs aside) | ${formatCounts(noopCounts)} | ${ok(nonList.length === 0)} |`,
+    );
+  }
   if (aws) {
     const a = med(aws.name, "noop");
     const o = med(ours.name, "noop");
     lines.push(`| no-op re-sync no slower than \`aws s3 sync\`'s | ${o.toFixed(2)} s vs ${a.toFixed(2)} s | ${ok(o <= a)} |`);
   }
-  lines.push("");
+  const notes: string[] = [];
+  if (aws && ceil) {
+    const ceilingVsAws = med(aws.name, "first") / med(ceil.name, "first");
+    notes.push(
+      `For scale: in this run the raw ceiling itself was ${ceilingVsAws.toFixed(2)} × \`aws s3 sync\`${ceilingVsAws < 1.5 ? ", so 1.5 × was out of reach of any client of this server here" : ""}. Every process shares the 2 cores: the server needs the CPU time in the last column of the first table for every copy, so a client's own CPU per object (SDK signing, XML, start-up) comes straight off the server's throughput.`,
+    );
+  }
+  const measured = measuredOrchestration(ours.name, records);
+  if (measured) {
+    const local = measured.transitionsUsd + measured.lambdaUsdPerMillion;
+    const paper = paperRun(1_000_000, PAPER);
+    const perMillion = paper.orchestrationUsd;
+    lines.push(
+      `| orchestration ≤ $0.20 per million objects | paper model $${perMillion.toFixed(3)}/M; this machine's run scaled linearly $${local.toFixed(3)}/M | ${ok(perMillion <= 0.2)}${local <= 0.2 ? "" : " (paper model; see the cost section for why the local figure is not AWS's)"} |`,
+    );
+  }
+  lines.push("", ...notes.flatMap((n) => [n, ""]));
   return lines;
 }
 
-function costSection(ours: Contestant | undefined, records: RunRecord[]): string[] {
+/** Assumptions of the paper model (see bench/lib/costModel.ts). */
+const PAPER: PaperAssumptions = {
+  partitions: 16,
+  concurrency: 32,
+  copyLatencySeconds: 0.06,
+  listLatencySeconds: 0.15,
+  lambdaGb: 1,
+  timeBudgetSeconds: 600,
+  prefixes: 16,
+  objectBytes: 1024,
+};
+
+/** What the median timed first sync cost here, per million objects, with round 0's request counts. */
+function measuredOrchestration(name: string, records: RunRecord[]) {
+  const runs = records.filter((r) => r.contestant === name && r.scenario === "first" && r.round > 0 && r.measure.bucketSync);
+  const counted = records.find((r) => r.contestant === name && r.scenario === "first" && r.round === 0);
+  if (runs.length === 0) return undefined;
+  const transitions = median(runs.map((r) => r.measure.bucketSync?.stateTransitions ?? 0));
+  const gbSeconds = median(runs.map((r) => r.measure.bucketSync?.lambdaGbSeconds ?? 0));
+  return measuredCost(objects, transitions, gbSeconds, counted?.counts ?? {});
+}
+
+function costSection(ours: ContestantInfo | undefined, records: RunRecord[]): string[] {
   const lines = ["## Cost per million objects", ""];
   if (ours) {
     const runs = records.filter((r) => r.contestant === ours.name && r.scenario === "first" && r.round > 0 && r.measure.bucketSync);
     const counted = records.find((r) => r.contestant === ours.name && r.scenario === "first" && r.round === 0);
     const noop = records.find((r) => r.contestant === ours.name && r.scenario === "noop" && r.round === 0);
-    if (runs.length > 0 && counted?.counts) {
-      const transitions = median(runs.map((r) => r.measure.bucketSync?.stateTransitions ?? 0));
-      const gbSeconds = median(runs.map((r) => r.measure.bucketSync?.lambdaGbSeconds ?? 0));
-      const cost = measuredCost(objects, transitions, gbSeconds, counted.counts);
+    const cost = measuredOrchestration(ours.name, records);
+    if (runs.length > 0 && counted?.counts && cost) {
+      const { transitions, lambdaGbSeconds: gbSeconds } = cost;
       const noopCost = noop?.counts ? measuredCost(objects, transitions, 0, noop.counts) : undefined;
       lines.push(
-        `As measured here (first sync, scaled linearly from ${objects.toLocaleString("en-US")} objects): ${transitions} state transitions → $${cost.transitionsUsdPerMillion.toFixed(4)}/M; Lambda ${gbSeconds.toFixed(1)} GB-s (the CLI's estimate: every handler's wall time at 1,024 MB) → $${cost.lambdaUsdPerMillion.toFixed(3)}/M; S3 requests → $${cost.s3UsdPerMillion.toFixed(2)}/M${noopCost ? ` (a no-op re-sync: $${noopCost.s3UsdPerMillion.toFixed(3)}/M)` : ""}. ` +
-          `Transitions do not grow with objects (10 + 3 per partition + 3 per extra sync-range call), so the linear scaling overstates them. Lambda time here is each handler waiting for one single-threaded local server shared by every partition: GB-s per object ≈ partitions ÷ server rate, a property of this machine, not of AWS; the paper model below uses S3's latency instead.`,
+        `As measured here (the median timed first sync of ${objects.toLocaleString("en-US")} objects, per million objects): ${transitions} state transitions, which do not grow with the objects (10 + 3 per partition + 3 per extra sync-range call) → $${cost.transitionsUsd.toFixed(4)}; Lambda ${gbSeconds.toFixed(1)} GB-s (the CLI's estimate: every handler's wall time at 1,024 MB), scaled linearly → $${cost.lambdaUsdPerMillion.toFixed(3)}/M; S3 requests, scaled linearly → $${cost.s3UsdPerMillion.toFixed(2)}/M${noopCost ? ` (a no-op re-sync: $${noopCost.s3UsdPerMillion.toFixed(3)}/M)` : ""}. ` +
+          `Lambda time here is handlers waiting for one single-threaded local server that every partition shares (GB-s per object ≈ partitions ÷ the server's objects/s), a property of this machine rather than of AWS; the paper model below uses S3's latency instead.`,
         "",
       );
     }
   }
-  const assumptions: PaperAssumptions = {
-    partitions: 16,
-    concurrency: 32,
-    copyLatencySeconds: 0.06,
-    listLatencySeconds: 0.15,
-    lambdaGb: 1,
-    timeBudgetSeconds: 600,
-    prefixes: 16,
-    objectBytes: 1024,
-  };
+  const assumptions = PAPER;
   lines.push(
     `Paper model of the deployed machine (assumptions: ${assumptions.partitions} partitions = Map MaxConcurrency, concurrency ${assumptions.concurrency} per partition, CopyObject ${assumptions.copyLatencySeconds * 1000} ms and a 1,000-key LIST page ${assumptions.listLatencySeconds * 1000} ms within a region, sync-range at 1,024 MB with a ${assumptions.timeBudgetSeconds} s budget per call, keys spread over ${assumptions.prefixes} top-level prefixes each allowed ${S3_PREFIX_LIMITS.writesPerSecond.toLocaleString("en-US")} writes/s by S3, 1 KiB objects):`,
     "",
@@ -547,7 +626,8 @@ function duration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
-main().catch((err) => {
+const entry = values.render ? async () => publish(JSON.parse(readFileSync(values.render, "utf8")) as RenderInput) : main;
+entry().catch((err) => {
   console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });

@@ -4,7 +4,7 @@
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { ERROR_NAMES, engineError } from "./errors";
-import { compareKeys } from "./keys";
+import { compareKeys, successor } from "./keys";
 
 /** One object as a listing shows it. `key` is relative to the listed prefix. */
 export interface ListedObject {
@@ -26,13 +26,6 @@ export interface ListOptions {
   endBefore?: string;
   /** Keys per request (S3 caps it at 1000). @default 1000 */
   pageSize?: number;
-  /**
-   * Keys asked for in the first request; each later request asks for twice as many, up to
-   * `pageSize`. A range that ends (`endBefore`) may hold far fewer keys than a page, and the
-   * server reads, and the client parses, every key a page returns, also those past the range.
-   * @default 100 when `endBefore` is set, else `pageSize`
-   */
-  firstPageSize?: number;
 }
 
 /** Strips the quotes S3 puts around ETags. */
@@ -47,8 +40,6 @@ export function normalizeEtag(etag: string | undefined): string {
  */
 export async function* listObjects(client: S3Client, options: ListOptions): AsyncGenerator<ListedObject[]> {
   const prefix = options.prefix ?? "";
-  const pageSize = options.pageSize ?? 1000;
-  let maxKeys = Math.min(pageSize, options.firstPageSize ?? (options.endBefore !== undefined ? 100 : pageSize));
   let continuationToken: string | undefined;
   let previous: string | undefined = options.startAfter;
   do {
@@ -58,10 +49,9 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
         Prefix: prefix || undefined,
         StartAfter: continuationToken || options.startAfter === undefined ? undefined : prefix + options.startAfter,
         ContinuationToken: continuationToken,
-        MaxKeys: maxKeys,
+        MaxKeys: options.pageSize ?? 1000,
       }),
     );
-    maxKeys = Math.min(pageSize, maxKeys * 2);
     const objects: ListedObject[] = [];
     for (const item of page.Contents ?? []) {
       const key = (item.Key ?? "").slice(prefix.length);
@@ -84,6 +74,9 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
       });
     }
     if (objects.length > 0) yield objects;
+    // The page ended on the range's last possible key (endBefore is its successor): the range is
+    // complete without asking for a page that would lie wholly past it.
+    if (options.endBefore !== undefined && previous !== undefined && successor(previous) === options.endBefore) return;
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (page.IsTruncated && !continuationToken) {
       throw engineError(ERROR_NAMES.listingOrder, `s3://${options.bucket}/${prefix}: truncated listing without a continuation token`);

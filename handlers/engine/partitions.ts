@@ -14,6 +14,12 @@ import { compareKeys, successor } from "./keys";
 export const KEYS_PER_PARTITION = 1000;
 /** How many top-level entries to read when choosing boundaries. */
 export const BOUNDARY_SAMPLE = 10_000;
+/**
+ * Fewest keys a partition gets when the planning listing saw every key (a flat key space of at
+ * most BOUNDARY_SAMPLE keys). A partition costs a LIST per side, a sync-range invocation and
+ * three state transitions; below one listing page of keys that buys no parallelism worth it.
+ */
+export const MIN_KEYS_PER_PARTITION = 1000;
 
 /**
  * Chooses up to `count - 1` boundaries, evenly spread over sorted top-level entries. A boundary
@@ -58,6 +64,7 @@ export async function planPartitions(client: S3Client, job: SyncJob): Promise<Pa
   if (job.partitions <= 1) return partitionsFromBoundaries([]);
   const prefix = job.source.prefix;
   const candidates: string[] = [];
+  let sawPrefixes = false;
   let continuationToken: string | undefined;
   do {
     const page = await client.send(
@@ -68,9 +75,17 @@ export async function planPartitions(client: S3Client, job: SyncJob): Promise<Pa
         ContinuationToken: continuationToken,
       }),
     );
-    for (const common of page.CommonPrefixes ?? []) candidates.push((common.Prefix ?? "").slice(prefix.length));
+    for (const common of page.CommonPrefixes ?? []) {
+      sawPrefixes = true;
+      candidates.push((common.Prefix ?? "").slice(prefix.length));
+    }
     for (const item of page.Contents ?? []) candidates.push((item.Key ?? "").slice(prefix.length));
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (continuationToken && candidates.length < BOUNDARY_SAMPLE);
-  return partitionsFromBoundaries(chooseBoundaries(candidates.filter((key) => key !== ""), job.partitions));
+  const keys = candidates.filter((key) => key !== "");
+  const count =
+    continuationToken || sawPrefixes
+      ? job.partitions
+      : Math.min(job.partitions, Math.max(1, Math.floor(keys.length / MIN_KEYS_PER_PARTITION)));
+  return partitionsFromBoundaries(chooseBoundaries(keys, count));
 }

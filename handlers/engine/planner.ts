@@ -54,15 +54,18 @@ export async function* pairListings(
   let srcDone = false;
   let dstDone = false;
   for (;;) {
-    if (i >= srcPage.length && !srcDone) {
-      const next = await src.next();
-      if (next.done) srcDone = true;
-      else [srcPage, i] = [next.value, 0];
+    // When both sides need a page, ask for both at once: a merge waits for the slower, not the sum.
+    const [srcNext, dstNext] = await Promise.all([
+      i >= srcPage.length && !srcDone ? src.next() : undefined,
+      j >= dstPage.length && !dstDone ? dst.next() : undefined,
+    ]);
+    if (srcNext) {
+      if (srcNext.done) srcDone = true;
+      else [srcPage, i] = [srcNext.value, 0];
     }
-    if (j >= dstPage.length && !dstDone) {
-      const next = await dst.next();
-      if (next.done) dstDone = true;
-      else [dstPage, j] = [next.value, 0];
+    if (dstNext) {
+      if (dstNext.done) dstDone = true;
+      else [dstPage, j] = [dstNext.value, 0];
     }
     const srcLeft = i < srcPage.length;
     const dstLeft = j < dstPage.length;
