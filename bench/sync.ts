@@ -7,9 +7,11 @@
  *   npm run bench                                   # 2,000 × 1 KiB, flat keys, 3 rounds
  *   npm run bench -- --objects 20000 --rounds 1     # the scale run
  *   npm run bench -- --keys prefixed --sizes 1KiB,64KiB,1MiB
- *   npm run bench -- --tunings 2x32,1x64               # also bucket-sync --partitions 2 --concurrency 32, ...
+ *   npm run bench -- --tunings 2x32,1x64            # also bucket-sync --partitions 2 --concurrency 32, ...
  *
- * Other options: --change P (percent rewritten, default 10), --tools bucket-sync,aws,rclone,ceiling,
+ * Data set: --objects N (default 2000), --sizes 1KiB[,64KiB,...] (taken in turn), --keys flat |
+ * prefixed | deep | awkward (see bench/lib/dataset.ts), --change P (percent rewritten, default 10).
+ * Other options: --rounds N (default 3), --tools bucket-sync,aws,rclone,ceiling,
  * --aws-concurrency 10,32,64, --rclone-transfers 16,32,64, --ceiling-concurrency 16,32,64 (the
  * settings calibrated), --skip-calibration (first of each), --skip-count (no proxy round),
  * --plan-keys N (the planning benchmark's size, 0 to skip), --out FILE ("" to write nothing),
@@ -39,7 +41,6 @@ import {
   type RunMeasure,
   rclone,
   type Scenario,
-  SCENARIOS,
 } from "./lib/contestants";
 import { alternatives, AWS_PRICES, measuredCost, paperRun, S3_PREFIX_LIMITS, type PaperAssumptions } from "./lib/costModel";
 import { type RequestCounts, startCountingProxy } from "./lib/countingProxy";
@@ -313,7 +314,9 @@ async function main(): Promise<void> {
         node: process.version,
         aws: versionOf(values.aws, ["--version"]),
         rclone: versionOf(values.rclone, ["version"]),
-        commit: versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]),
+        commit: `${versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${
+          versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "handlers", "local", "cli", "infra"]) === "" ? "" : " (working tree modified)"
+        }`,
         loadBefore: loadBefore.map((l) => l.toFixed(1)).join(" "),
         loadAfter: os.loadavg().map((l) => l.toFixed(1)).join(" "),
         date: startedAt.toISOString().replace(/\.\d+Z$/, "Z"),
@@ -566,11 +569,12 @@ function costSection(ours: ContestantInfo | undefined, records: RunRecord[]): st
       const noopCost = noop?.counts ? measuredCost(objects, transitions, 0, noop.counts) : undefined;
       lines.push(
         `As measured here (the median timed first sync of ${objects.toLocaleString("en-US")} objects, per million objects): ${transitions} state transitions, which do not grow with the objects (10 + 3 per partition + 3 per extra sync-range call) → $${cost.transitionsUsd.toFixed(4)}; Lambda ${gbSeconds.toFixed(1)} GB-s (the CLI's estimate: every handler's wall time at 1,024 MB), scaled linearly → $${cost.lambdaUsdPerMillion.toFixed(3)}/M; S3 requests, scaled linearly → $${cost.s3UsdPerMillion.toFixed(2)}/M${noopCost ? ` (a no-op re-sync: $${noopCost.s3UsdPerMillion.toFixed(3)}/M)` : ""}. ` +
-          `Lambda time here is handlers waiting for one single-threaded local server that every partition shares (GB-s per object ≈ partitions ÷ the server's objects/s), a property of this machine rather than of AWS; the paper model below uses S3's latency instead.`,
+          `Lambda time here is handlers waiting for one single-threaded local server that every partition shares (GB-s per object ≈ partitions ÷ the server's objects/s), a property of this machine rather than of AWS; the paper model${values.append ? " (first section)" : " below"} uses S3's latency instead.`,
         "",
       );
     }
   }
+  if (values.append) return lines.length > 2 ? lines : []; // the paper model and prices are in the file's first section
   const assumptions = PAPER;
   lines.push(
     `Paper model of the deployed machine (assumptions: ${assumptions.partitions} partitions = Map MaxConcurrency, concurrency ${assumptions.concurrency} per partition, CopyObject ${assumptions.copyLatencySeconds * 1000} ms and a 1,000-key LIST page ${assumptions.listLatencySeconds * 1000} ms within a region, sync-range at 1,024 MB with a ${assumptions.timeBudgetSeconds} s budget per call, keys spread over ${assumptions.prefixes} top-level prefixes each allowed ${S3_PREFIX_LIMITS.writesPerSecond.toLocaleString("en-US")} writes/s by S3, 1 KiB objects):`,
@@ -591,7 +595,7 @@ function costSection(ours: ContestantInfo | undefined, records: RunRecord[]): st
   }
   lines.push("");
   lines.push(
-    "At 100 M objects with 128 partitions, give `--partitions 128` and deploy with Map MaxConcurrency ≥ 128 (default 16), and spread keys over ≥ 128 prefixes or expect S3 to answer SlowDown while it scales (the client backs off: adaptive retry mode). Lambda's default account concurrency is 1,000.",
+    "For 128 partitions set the stack's `bucket-sync:partitions` and `bucket-sync:maxConcurrency` to 128 (defaults 16); keys spread over fewer prefixes than that meet S3's per-prefix rate, and S3 answers SlowDown while it scales a prefix out (the engine's client backs off: adaptive retry mode). Lambda's default account concurrency, 1,000, is not a limit here. The flat-key caveat: the planner draws boundaries from the first 10,000 top-level entries, so a flat key space larger than that leaves the rest to the last partition.",
     "",
   );
   lines.push("Next to the managed alternatives (list prices, us-east-1, copying every object once; none of them re-checks only what changed):", "");

@@ -22,6 +22,14 @@ interface SyncOptions {
   json?: boolean;
 }
 
+/**
+ * Defaults of a local run. All partitions of a local run share one process and one endpoint, so
+ * more partitions add LIST requests, not capacity: one partition with 64 requests in flight was
+ * the fastest setting in every benchmark (bench/RESULTS.md). Deployed stacks keep their own
+ * defaults (16 partitions of 32), where each partition is its own Lambda function.
+ */
+export const LOCAL_DEFAULTS = { partitions: 1, concurrency: 64 } as const;
+
 /** Exit codes: 0 synced; 1 the run failed (copies failed, deletes refused, S3 errors); 2 bad input. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 
@@ -58,8 +66,8 @@ export function registerSync(program: Command): void {
     .option("--conflict-policy <policy>", "two-way only: report | newer-wins (default: report)")
     .option("--dry-run", "plan and report, write nothing")
     .option("--max-deletes <N|P%>", "most objects mirror may delete (default: 10%)")
-    .option("--concurrency <n>", "parallel S3 operations per partition (default: 32)")
-    .option("--partitions <n>", "key ranges synced in parallel (default: 16)")
+    .option("--concurrency <n>", `parallel S3 operations per partition (default: ${LOCAL_DEFAULTS.concurrency})`)
+    .option("--partitions <n>", `key ranges synced in parallel (default: ${LOCAL_DEFAULTS.partitions})`)
     .option("--report-to <s3url>", "where to write the JSON/HTML report")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
@@ -81,8 +89,8 @@ async function runSync(options: SyncOptions): Promise<number> {
       conflictPolicy: options.conflictPolicy as SyncRequest["conflictPolicy"],
       dryRun: options.dryRun ?? false,
       maxDeletes: options.maxDeletes,
-      concurrency: integer(options.concurrency, "--concurrency"),
-      partitions: integer(options.partitions, "--partitions"),
+      concurrency: integer(options.concurrency, "--concurrency") ?? LOCAL_DEFAULTS.concurrency,
+      partitions: integer(options.partitions, "--partitions") ?? LOCAL_DEFAULTS.partitions,
     };
     const { validateRequest } = await import("../handlers/engine/validation");
     validateRequest(request); // bad input fails here, naming the problem, before any S3 call

@@ -87,6 +87,12 @@ describe("decideListed", () => {
     assert.deepEqual(decideListed(pair, twoWay), { action: "conflict", reason: "size" });
   });
 
+  it("updates without inspecting when ETags differ and the source is newer, except in two-way", () => {
+    const pair = { key: "k", source: obj("k", "new", 1, 3000), destination: obj("k", "old", 1, 2000) };
+    assert.deepEqual(decideListed(pair, backup), { action: "update", reason: "content" });
+    assert.equal(decideListed(pair, twoWay).action, "inspect");
+  });
+
   it("calls equal ETags unchanged when the copy is newer, and inspects otherwise", () => {
     assert.equal(decideListed({ key: "k", source: obj("k", "e", 1, 1000), destination: obj("k", "e", 1, 2000) }, backup).action, "unchanged");
     assert.equal(decideListed({ key: "k", source: obj("k", "e", 1, 2000), destination: obj("k", "e", 1, 2000) }, backup).action, "inspect");
