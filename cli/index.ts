@@ -4,6 +4,8 @@
  * registers itself here; nothing heavy is imported before a subcommand runs.
  */
 import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { registerCheckPolicy } from "./checkPolicy";
 import { registerDemo } from "./demo";
 import { registerDiagram } from "./diagram";
@@ -11,9 +13,22 @@ import { registerPreview } from "./preview";
 import { registerS3Server } from "./s3Server";
 import { registerSync } from "./sync";
 
-const program = new Command("bucket-sync").description(
-  "Keep S3 buckets of different environments in sync (dev into prod as a backup).",
-);
+/** The package's version: package.json sits two levels above dist/cli/ and one above cli/. */
+function packageVersion(): string {
+  for (const up of ["..", "../.."]) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(__dirname, up, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (manifest.name === "bucket-sync" && manifest.version) return manifest.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return "unknown";
+}
+
+const program = new Command("bucket-sync")
+  .description("Keep S3 buckets of different environments in sync (dev into prod as a backup).")
+  .version(packageVersion(), "-V, --version", "print the version");
 
 // subcommands: one line each
 registerSync(program);

@@ -2,8 +2,8 @@
  * An S3-compatible server in this process, for the demo (`npm start`), the
  * `bucket-sync s3-server` command and the sync engine's contract tests.
  *
- * It is s3rver 3.7.1 with `patches/s3rver+3.7.1.patch` applied (by `patch-package` on
- * `npm install`): UTF-8 byte-order listings with exact pagination, root-level CommonPrefixes,
+ * It is s3rver 3.7.1 with `patches/s3rver+3.7.1.patch` applied (by `patch-package` in the
+ * checkout's `prepare`; the packed CLI bundles the patched copy): UTF-8 byte-order listings with exact pagination, root-level CommonPrefixes,
  * continuation tokens that work on OpenSSL 3, per-segment-decoded `CopySource`, `aws-chunked`
  * upload bodies, UploadPartCopy, Abort/ListMultipartUploads, `x-amz-copy-source-if-(none-)match`,
  * S3-form multipart ETags, and tags that follow their object. There is no versioning.
