@@ -71,6 +71,7 @@ export type ChoiceCondition =
   | { Variable: string; NumericEquals: number }
   | { Variable: string; NumericGreaterThan: number }
   | { Variable: string; IsPresent: boolean }
+  | { Variable: string; IsNumeric: boolean }
   | { And: ChoiceCondition[] }
   | { Or: ChoiceCondition[] }
   | { Not: ChoiceCondition };

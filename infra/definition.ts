@@ -9,6 +9,7 @@
  *        over-limit  -> Request delete approval (human) -> Delete partitions
  *   Delete partitions (Map: Delete range until done) -> Summarize delete -> Report
  *   Report (Write report, Publish result) -> Check outcome -> Sync succeeded | Copies failed | Objects failed
+ *     (a summary of any other shape -> Unexpected summary)
  * Any error -> Notify failure -> Sync failed
  * ```
  *
@@ -30,6 +31,7 @@ import {
   stringEquals,
   subMachine,
   succeed,
+  type ChoiceCondition,
   type MapState,
   type PayloadTemplate,
   type State,
@@ -46,7 +48,10 @@ export interface DefinitionArgs {
   notificationTopicArn: string;
   /** Most partitions synced at once by each Map. @default 16 */
   maxConcurrency?: number;
-  /** TimeoutSeconds of the sync-range Task (the handler's own time budget is shorter). @default 900 */
+  /**
+   * Timeout of the sync-range function (its own time budget is shorter); its Tasks wait
+   * TASK_TIMEOUT_MARGIN_SECONDS longer. @default 900
+   */
   syncRangeTimeoutSeconds?: number;
 }
 
@@ -77,6 +82,7 @@ export const STATE_NAMES = {
   publishResult: "Publish result",
   checkOutcome: "Check outcome",
   syncSucceeded: "Sync succeeded",
+  unexpectedSummary: "Unexpected summary",
   copiesFailed: "Copies failed",
   objectsFailed: "Objects failed",
   notifyFailure: "Notify failure",
@@ -86,18 +92,45 @@ export const STATE_NAMES = {
 const S = STATE_NAMES;
 
 /**
- * Task timeouts in seconds. Each must be at least its Lambda function's timeout (set in
- * infra/syncMachine.ts), so Step Functions never gives up on a function that is still working.
+ * Lambda function timeouts in seconds (sync-range's is the `syncRangeTimeoutSeconds` setting).
+ * infra/syncMachine.ts gives each function this timeout; the Task that calls it waits longer.
  */
+export const FUNCTION_TIMEOUT_SECONDS = {
+  "validate-input": 60,
+  "plan-partitions": 300,
+  summarize: 120,
+  "write-report": 120,
+} as const satisfies Partial<Record<HandlerName, number>>;
+
+/**
+ * How much longer a Task waits than its function may run. A synchronous Invoke also spends time
+ * outside the function's own timeout (cold start: the Init phase is not part of it, up to 10 s;
+ * the Invoke round trip; a throttled retry inside the SDK), so a Task timeout equal to the
+ * function timeout can fail a call that is about to succeed. With the margin, the function's
+ * own timeout always fires first and the Task sees Lambda's error, which its Retry handles.
+ */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 30;
+
+/** Task timeouts in seconds: each function's timeout plus the margin. */
 const TIMEOUTS = {
-  validateInput: 60,
-  planPartitions: 300,
-  summarize: 300,
-  writeReport: 300,
+  validateInput: FUNCTION_TIMEOUT_SECONDS["validate-input"] + TASK_TIMEOUT_MARGIN_SECONDS,
+  planPartitions: FUNCTION_TIMEOUT_SECONDS["plan-partitions"] + TASK_TIMEOUT_MARGIN_SECONDS,
+  summarize: FUNCTION_TIMEOUT_SECONDS.summarize + TASK_TIMEOUT_MARGIN_SECONDS,
+  writeReport: FUNCTION_TIMEOUT_SECONDS["write-report"] + TASK_TIMEOUT_MARGIN_SECONDS,
   publish: 60,
   /** How long a delete-approval request waits for an answer before the run fails. */
   approval: 24 * 60 * 60,
 } as const;
+
+/** Where the summary keeps its count of failed objects. */
+const FAILED_COUNT = "$.summary.stats.failed";
+/** Guards before a numeric comparison on FAILED_COUNT: present and a number. */
+function failedCountIs(): ChoiceCondition[] {
+  return [
+    { Variable: FAILED_COUNT, IsPresent: true },
+    { Variable: FAILED_COUNT, IsNumeric: true },
+  ];
+}
 
 /** The error an operator's denial sends (it is in the denial command of the approval message). */
 const DELETES_DENIED = "BucketSync.DeletesDenied";
@@ -155,7 +188,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
       name: "Copy",
       itemsPath: "$.plan.partitions",
       itemSelector: { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy" },
-      iteration: rangeLoop("copy", arn["sync-range"], syncRangeTimeoutSeconds),
+      iteration: rangeLoop("copy", arn["sync-range"], syncRangeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
       maxConcurrency,
       resultPath: "$.copyResults",
       next: S.summarizeCopy,
@@ -217,7 +250,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         "deleteBudget.$": "$$.Map.Item.Value.deleteBudget",
         phase: "delete",
       },
-      iteration: rangeLoop("delete", arn["sync-range"], syncRangeTimeoutSeconds),
+      iteration: rangeLoop("delete", arn["sync-range"], syncRangeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
       maxConcurrency,
       resultPath: "$.deleteResults",
       next: S.summarizeDelete,
@@ -242,10 +275,15 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
     ),
     // -> { summary, report }
     [S.report]: reportState(arn["write-report"], topicArn),
+    // Fails closed: success is an explicit condition (a failure count that is present, numeric and
+    // 0); a summary of any other shape ends in Unexpected summary, never in Sync succeeded. Each
+    // comparison is guarded by IsPresent, as a comparison on a missing path is a runtime error.
     [S.checkOutcome]: choice(
       [
         {
           And: [
+            { Variable: "$.summary.phase", IsPresent: true },
+            { Variable: "$.summary.deleteDecision", IsPresent: true },
             { Variable: "$.summary.phase", StringEquals: "copy" },
             { Variable: "$.summary.deleteDecision", StringEquals: "blocked-by-failures" },
           ],
@@ -253,11 +291,16 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         },
         // Any other failed object (a backup's copy, a mirror's delete) fails the run too, after
         // the report, so alarms on failed executions see it.
-        { Variable: "$.summary.stats.failed", NumericGreaterThan: 0, Next: S.objectsFailed },
+        { And: [...failedCountIs(), { Variable: FAILED_COUNT, NumericGreaterThan: 0 }], Next: S.objectsFailed },
+        { And: [...failedCountIs(), { Variable: FAILED_COUNT, NumericEquals: 0 }], Next: S.syncSucceeded },
       ],
-      S.syncSucceeded,
+      S.unexpectedSummary,
     ),
     [S.syncSucceeded]: succeed(),
+    [S.unexpectedSummary]: fail(
+      "BucketSync.UnexpectedSummary",
+      "The run's summary has no numeric failure count, so its success cannot be shown. The report and the execution history show what was done.",
+    ),
     [S.copiesFailed]: fail(
       "BucketSync.CopiesFailed",
       "Some objects could not be copied, so nothing was deleted. The report lists the failures.",

@@ -223,6 +223,8 @@ export interface StateMachinePolicyArgs {
   notificationTopicArn: string;
   /** The state machine's own ARN (its name is fixed, so this is known before it exists). */
   stateMachineArn: string;
+  /** `arn:...:execution:<machine>:*`: its own executions, the parents of its Map Runs. */
+  executionsArn: string;
   /** `arn:...:execution:<machine>/*`: the child executions of its Distributed Maps. */
   childExecutionsArn: string;
 }
@@ -230,6 +232,13 @@ export interface StateMachinePolicyArgs {
 /**
  * The state machine's role: invoke exactly its functions, publish to its topic, run its own
  * Distributed Map children, trace and deliver logs.
+ *
+ * The Distributed Map statements follow "IAM policies for using Distributed Map states" (AWS Step
+ * Functions developer guide, https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html):
+ * `states:StartExecution` on the state machine; `states:DescribeExecution` and
+ * `states:StopExecution` on its executions (`execution:<machine>:*`, and the Map Runs' children
+ * `execution:<machine>/<map run label>:*`); and, for redriving a failed Map Run (which a redrive of
+ * the parent execution does), `states:RedriveExecution` on `execution:<machine>/<map run label>:*`.
  */
 export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument {
   return document(
@@ -237,11 +246,12 @@ export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument
     { Sid: "PublishNotifications", Effect: "Allow", Action: "sns:Publish", Resource: args.notificationTopicArn },
     { Sid: "StartDistributedMapChildren", Effect: "Allow", Action: "states:StartExecution", Resource: args.stateMachineArn },
     {
-      Sid: "ManageDistributedMapChildren",
+      Sid: "ManageDistributedMapExecutions",
       Effect: "Allow",
       Action: ["states:DescribeExecution", "states:StopExecution"],
-      Resource: args.childExecutionsArn,
+      Resource: [args.executionsArn, args.childExecutionsArn],
     },
+    { Sid: "RedriveDistributedMapRuns", Effect: "Allow", Action: "states:RedriveExecution", Resource: args.childExecutionsArn },
     {
       // Step Functions configures log delivery through these APIs, none of which accepts a resource.
       Sid: "LogDeliveryHasNoResourceLevelPermissions",

@@ -109,6 +109,9 @@ export const arns = {
     `arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${logGroup}:*`,
   stateMachine: (scope: AwsScope, machine: string): string =>
     `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:stateMachine:${machine}`,
+  /** The machine's own (parent) executions: `execution:<machine>:<name>`. */
+  executions: (scope: AwsScope, machine: string): string =>
+    `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:execution:${machine}:*`,
   /** Executions a Distributed Map starts: `execution:<machine>/<map run label>:<id>`. */
   childExecutions: (scope: AwsScope, machine: string): string =>
     `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:execution:${machine}/*`,

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../handlers/contract";
 import type { HandlerPackaging } from "./config";
-import { buildDefinition } from "./definition";
+import { buildDefinition, FUNCTION_TIMEOUT_SECONDS } from "./definition";
 import { createHandlerFunction } from "./handlerPackaging";
 import { HardenedBucket } from "./hardenedBucket";
 import {
@@ -21,14 +21,17 @@ import {
   type AwsScope,
 } from "./names";
 
-/** Memory and timeout of each handler's function. Timeouts stay within the definition's Task timeouts. */
+/**
+ * Memory and timeout of each handler's function. The timeouts are the definition's
+ * FUNCTION_TIMEOUT_SECONDS, whose Tasks wait a margin longer.
+ */
 const FUNCTION_SETTINGS: Record<HandlerName, { memorySizeMb: number; timeoutSeconds?: number; description: string }> = {
-  "validate-input": { memorySizeMb: 256, timeoutSeconds: 60, description: "Checks a SyncRequest and fills in every default." },
-  "plan-partitions": { memorySizeMb: 512, timeoutSeconds: 300, description: "Splits the key space into ranges." },
+  "validate-input": { memorySizeMb: 256, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS["validate-input"], description: "Checks a SyncRequest and fills in every default." },
+  "plan-partitions": { memorySizeMb: 512, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS["plan-partitions"], description: "Splits the key space into ranges." },
   // Its timeout is the `syncRangeTimeoutSeconds` argument.
   "sync-range": { memorySizeMb: 1024, description: "Syncs one key range from a cursor, within a time budget." },
-  summarize: { memorySizeMb: 512, timeoutSeconds: 120, description: "Adds up partition results and decides on deletes." },
-  "write-report": { memorySizeMb: 512, timeoutSeconds: 120, description: "Writes the JSON and HTML sync report." },
+  summarize: { memorySizeMb: 512, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS.summarize, description: "Adds up partition results and decides on deletes." },
+  "write-report": { memorySizeMb: 512, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS["write-report"], description: "Writes the JSON and HTML sync report." },
 };
 
 export interface SyncMachineArgs {
@@ -203,6 +206,7 @@ export class SyncMachine extends pulumi.ComponentResource {
               functionArns: HANDLER_NAMES.map((h) => arns.lambdaFunction(s, fnNames[h])),
               notificationTopicArn: arns.snsTopic(s, topicName),
               stateMachineArn: arns.stateMachine(s, machineName),
+              executionsArn: arns.executions(s, machineName),
               childExecutionsArn: arns.childExecutions(s, machineName),
             }),
           ),

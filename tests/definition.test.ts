@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { HANDLER_NAMES } from "../handlers/contract";
 import type { Catcher, ChoiceState, MapState, ParallelState, State, StateMachineDefinition, SubMachine, TaskState } from "../infra/asl";
 import { LAMBDA_INVOKE, LAMBDA_SERVICE_ERRORS, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, nextStates } from "../infra/asl";
-import { buildDefinition, STATE_NAMES, type DefinitionArgs } from "../infra/definition";
+import { buildDefinition, STATE_NAMES, TASK_TIMEOUT_MARGIN_SECONDS, type DefinitionArgs } from "../infra/definition";
 
 /** asl-validator 4 ships no type declarations; this is the part of its API used here. */
 const aslValidator: (
@@ -176,7 +176,7 @@ describe("buildDefinition", () => {
 
     it("ends every failure in a Fail state that names an error and a cause", () => {
       const fails = states.filter((s) => s.state.Type === "Fail");
-      assert.deepEqual(fails.map((f) => f.name).sort(), [S.copiesFailed, S.objectsFailed, S.syncFailed].sort());
+      assert.deepEqual(fails.map((f) => f.name).sort(), [S.copiesFailed, S.objectsFailed, S.syncFailed, S.unexpectedSummary].sort());
       for (const f of fails) assert.ok(hasErrorAndCause(f.state), `${f.name} lacks error or cause`);
       const syncFailed = def.States[S.syncFailed];
       assert.deepEqual(syncFailed, { Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
@@ -224,11 +224,11 @@ describe("buildDefinition", () => {
       }
     });
 
-    it("times the sync-range Tasks out after syncRangeTimeoutSeconds, 900 by default", () => {
-      assert.equal((stateNamed(def, S.copyRange).state as TaskState).TimeoutSeconds, 900);
+    it("times the sync-range Tasks out a margin after syncRangeTimeoutSeconds (900 by default)", () => {
+      assert.equal((stateNamed(def, S.copyRange).state as TaskState).TimeoutSeconds, 900 + TASK_TIMEOUT_MARGIN_SECONDS);
       const custom = buildDefinition({ ...ARGS, syncRangeTimeoutSeconds: 300 });
-      assert.equal((stateNamed(custom, S.copyRange).state as TaskState).TimeoutSeconds, 300);
-      assert.equal((stateNamed(custom, S.deleteRange).state as TaskState).TimeoutSeconds, 300);
+      assert.equal((stateNamed(custom, S.copyRange).state as TaskState).TimeoutSeconds, 300 + TASK_TIMEOUT_MARGIN_SECONDS);
+      assert.equal((stateNamed(custom, S.deleteRange).state as TaskState).TimeoutSeconds, 300 + TASK_TIMEOUT_MARGIN_SECONDS);
     });
 
     it("gives write-report the summary and the execution's name and start time from the context object", () => {
@@ -271,20 +271,33 @@ describe("buildDefinition", () => {
       assert.equal((def.States[S.summarizeDelete] as TaskState).Next, S.report);
     });
 
-    it("reports, then fails when copies failed or objects failed, else succeeds", () => {
+    it("reports, then fails when copies failed or objects failed, succeeds only on a failure count of 0, and fails otherwise", () => {
       assert.equal((def.States[S.report] as ParallelState).Next, S.checkOutcome);
       const outcome = def.States[S.checkOutcome] as ChoiceState;
+      const countIs = [
+        { Variable: "$.summary.stats.failed", IsPresent: true },
+        { Variable: "$.summary.stats.failed", IsNumeric: true },
+      ];
       assert.deepEqual(outcome.Choices, [
         {
           And: [
+            { Variable: "$.summary.phase", IsPresent: true },
+            { Variable: "$.summary.deleteDecision", IsPresent: true },
             { Variable: "$.summary.phase", StringEquals: "copy" },
             { Variable: "$.summary.deleteDecision", StringEquals: "blocked-by-failures" },
           ],
           Next: S.copiesFailed,
         },
-        { Variable: "$.summary.stats.failed", NumericGreaterThan: 0, Next: S.objectsFailed },
+        { And: [...countIs, { Variable: "$.summary.stats.failed", NumericGreaterThan: 0 }], Next: S.objectsFailed },
+        { And: [...countIs, { Variable: "$.summary.stats.failed", NumericEquals: 0 }], Next: S.syncSucceeded },
       ]);
-      assert.equal(outcome.Default, S.syncSucceeded);
+      // Fails closed: the Default is a Fail, never the Succeed state.
+      assert.equal(outcome.Default, S.unexpectedSummary);
+      assert.deepEqual(def.States[S.unexpectedSummary], {
+        Type: "Fail",
+        Error: "BucketSync.UnexpectedSummary",
+        Cause: (def.States[S.unexpectedSummary] as { Cause: string }).Cause,
+      });
       assert.equal(def.States[S.syncSucceeded].Type, "Succeed");
     });
 

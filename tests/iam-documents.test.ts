@@ -167,6 +167,7 @@ describe("IAM documents", () => {
       functionArns: ["arn:aws:lambda:eu-west-1:123456789012:function:a", "arn:aws:lambda:eu-west-1:123456789012:function:b"],
       notificationTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
       stateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:m",
+      executionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m:*",
       childExecutionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m/*",
     });
 
@@ -181,15 +182,18 @@ describe("IAM documents", () => {
       ]);
     });
 
-    it("invokes exactly the given functions, publishes to the topic and runs its own map children", () => {
+    it("invokes exactly the given functions, publishes to the topic, and runs, stops and redrives its own Distributed Map runs as AWS documents", () => {
       const named = grants(machine).filter((g) => !g.endsWith(" on *"));
       assert.deepEqual(named, [
         "lambda:InvokeFunction on arn:aws:lambda:eu-west-1:123456789012:function:a",
         "lambda:InvokeFunction on arn:aws:lambda:eu-west-1:123456789012:function:b",
         "sns:Publish on arn:aws:sns:eu-west-1:123456789012:t",
         "states:DescribeExecution on arn:aws:states:eu-west-1:123456789012:execution:m/*",
+        "states:DescribeExecution on arn:aws:states:eu-west-1:123456789012:execution:m:*",
+        "states:RedriveExecution on arn:aws:states:eu-west-1:123456789012:execution:m/*",
         "states:StartExecution on arn:aws:states:eu-west-1:123456789012:stateMachine:m",
         "states:StopExecution on arn:aws:states:eu-west-1:123456789012:execution:m/*",
+        "states:StopExecution on arn:aws:states:eu-west-1:123456789012:execution:m:*",
       ]);
     });
 

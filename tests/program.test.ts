@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../handlers/contract";
-import { buildDefinition } from "../infra/definition";
+import { buildDefinition, TASK_TIMEOUT_MARGIN_SECONDS } from "../infra/definition";
 import { BUCKET_NAME_OUTPUT } from "../infra/source";
 import {
   containsUnknown,
@@ -180,6 +180,26 @@ describe("bucket-sync program", () => {
         syncRangeTimeoutSeconds: 900,
       });
       assert.deepEqual(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)), expected);
+    });
+
+    it("gives every Lambda Task a timeout at least TASK_TIMEOUT_MARGIN_SECONDS above its function's", () => {
+      const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.arn), Number(f.inputs.timeout)]));
+      const tasks: { name: string; state: Record<string, unknown> }[] = [];
+      const walk = (states: Record<string, Record<string, unknown>>) => {
+        for (const [name, state] of Object.entries(states)) {
+          if (state.Type === "Task") tasks.push({ name, state });
+          const nested = [state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])] as ({ States?: Record<string, Record<string, unknown>> } | undefined)[];
+          for (const sub of nested) if (sub?.States) walk(sub.States);
+        }
+      };
+      walk(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)).States);
+      const invokes = tasks.filter((t) => String(t.state.Resource).endsWith(":lambda:invoke"));
+      assert.ok(invokes.length >= HANDLER_NAMES.length, `only ${invokes.length} Lambda Tasks`);
+      for (const { name, state } of invokes) {
+        const fnTimeout = timeoutOf.get(String((state.Parameters as Record<string, unknown>).FunctionName));
+        assert.ok(fnTimeout, `${name}: calls a function the program did not build`);
+        assert.ok(Number(state.TimeoutSeconds) >= fnTimeout + TASK_TIMEOUT_MARGIN_SECONDS, `${name}: Task ${state.TimeoutSeconds} s, function ${fnTimeout} s`);
+      }
     });
 
     it("schedules syncs with the stack's request, retries, a dead-letter queue and a role of its own", () => {
@@ -360,7 +380,7 @@ describe("bucket-sync program", () => {
       }
     });
 
-    it("let the state machine invoke exactly its functions, publish to its topic and run its own map children", () => {
+    it("let the state machine invoke exactly its functions, publish to its topic and run, stop and redrive its own map runs", () => {
       const policy = policyNamed(prod, "sync-machine-policy");
       assert.deepEqual(
         [...asList(statement(policy, "InvokeSyncFunctions").Resource)].sort(),
@@ -368,10 +388,18 @@ describe("bucket-sync program", () => {
       );
       assert.equal(statement(policy, "PublishNotifications").Resource, only(prod, T.topic).outputs.arn);
       assert.equal(statement(policy, "StartDistributedMapChildren").Resource, only(prod, T.stateMachine).outputs.arn);
-      assert.equal(
-        statement(policy, "ManageDistributedMapChildren").Resource,
-        "arn:aws:states:eu-west-1:123456789012:execution:bucket-sync-prod/*",
-      );
+      // As "IAM policies for using Distributed Map states" documents: parent and child executions.
+      assert.deepEqual(statement(policy, "ManageDistributedMapExecutions"), {
+        Sid: "ManageDistributedMapExecutions",
+        Effect: "Allow",
+        Action: ["states:DescribeExecution", "states:StopExecution"],
+        Resource: [
+          "arn:aws:states:eu-west-1:123456789012:execution:bucket-sync-prod:*",
+          "arn:aws:states:eu-west-1:123456789012:execution:bucket-sync-prod/*",
+        ],
+      });
+      assert.deepEqual(statement(policy, "RedriveDistributedMapRuns").Action, "states:RedriveExecution");
+      assert.equal(statement(policy, "RedriveDistributedMapRuns").Resource, "arn:aws:states:eu-west-1:123456789012:execution:bucket-sync-prod/*");
     });
 
     it("scope sync-range to the two buckets' prefixes, with deletes only in mirror mode", async () => {
