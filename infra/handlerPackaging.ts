@@ -9,7 +9,11 @@
  *   serialized code requires. Always with our own least-privilege role: without one,
  *   CallbackFunction creates a role with AmazonS3FullAccess and other full-access policies.
  *
- * Both ship without `@aws-sdk/*`: the Lambda Node.js runtime provides the AWS SDK v3.
+ * Both carry the pinned `@aws-sdk/*` clients the handlers use (the bundle inlines them, the callback
+ * archive ships them in node_modules) instead of relying on the SDK the runtime happens to include:
+ * AWS recommends packaging the SDK with the function so its version is under your control
+ * ("Managing dependencies with layers" / "Runtime-included SDK versions", Lambda developer guide),
+ * and the handlers use options newer than some runtimes' SDK.
  *
  * Closure serialization has limits the handler code must respect (the packaging test runs the
  * serialized code to catch them): a class extending a built-in such as `Error` is rebuilt as a
@@ -43,24 +47,27 @@ export const BUNDLE_EXPORTS: Record<HandlerName, string> = {
   "write-report": "writeReport",
 };
 
-/** Packages the Lambda runtime already has; never shipped. */
-export const RUNTIME_PROVIDED = ["@aws-sdk/*"];
-
-/** The Lambda runtime both packagings target. */
-export const HANDLER_RUNTIME = aws.lambda.Runtime.NodeJS20dX;
+/**
+ * The Lambda runtime both packagings target. Node.js 20 reached end of support on 2026-04-30 and
+ * Lambda then blocks creating and updating functions on it ("Runtime deprecation policy", Lambda
+ * developer guide); Node.js 22 is supported until 2027-04-30.
+ */
+export const HANDLER_RUNTIME = aws.lambda.Runtime.NodeJS22dX;
+/** esbuild's target for that runtime; kept beside it so the two cannot drift. */
+export const BUNDLE_TARGET = "node22";
 
 export interface HandlerBundle {
   /** The bundled CommonJS source of handlers/lambda.ts. */
   code: string;
-  /** npm packages the handlers import (besides the runtime-provided ones). */
+  /** npm packages the handlers import, the AWS SDK included. */
   packages: string[];
 }
 
 let cachedBundle: HandlerBundle | undefined;
 
 /**
- * Bundles handlers/lambda.ts once per process (platform node, target node20, CommonJS, AWS SDK
- * external). Synchronous because its package list also shapes the `callback` archive, which
+ * Bundles handlers/lambda.ts once per process (platform node, target BUNDLE_TARGET, CommonJS, the
+ * pinned AWS SDK inlined). Synchronous because its package list also shapes the `callback` archive, which
  * CallbackFunction takes as a plain option.
  */
 export function bundleHandlers(): HandlerBundle {
@@ -69,9 +76,8 @@ export function bundleHandlers(): HandlerBundle {
     entryPoints: [BUNDLE_ENTRY],
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: BUNDLE_TARGET,
     format: "cjs",
-    external: RUNTIME_PROVIDED,
     write: false,
     metafile: true,
     legalComments: "none",

@@ -140,13 +140,13 @@ export async function materializeArchive(archive: unknown, dir: string): Promise
 }
 
 /**
- * A directory that plays the Lambda runtime's own node_modules (/var/runtime/node_modules): it
- * provides the AWS SDK v3 and nothing else, so an archive that forgot a package fails to load.
+ * A directory that plays the Lambda runtime's own node_modules (/var/runtime/node_modules). It is
+ * empty: the archives carry their pinned AWS SDK, so one that forgot a package (the SDK included)
+ * fails to load instead of silently using whatever SDK version the runtime ships.
  */
 export function lambdaRuntimeModules(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bucket-sync-runtime-"));
   fs.mkdirSync(path.join(dir, "node_modules"));
-  fs.symlinkSync(path.join(ROOT, "node_modules", "@aws-sdk"), path.join(dir, "node_modules", "@aws-sdk"), "dir");
   return path.join(dir, "node_modules");
 }
 
