@@ -6,7 +6,6 @@
  * ends up a faithful copy of dev.
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import type { Command } from "commander";
 import pLimit = require("p-limit");
 import {
@@ -19,8 +18,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { createS3Client } from "../handlers/engine/s3Client";
 import { SOURCE_ETAG_METADATA } from "../handlers/engine/planner";
-import { bucketName, reportsBucketName } from "../infra/names";
-import { causeMessage, resultDocument } from "./sync";
+import { bucketName } from "../infra/names";
+import { causeMessage, defaultReportDirectory, reportPath, resultDocument } from "./sync";
 
 const PROJECT = "bucket-sync";
 const ACCOUNT = "000000000000";
@@ -103,9 +102,8 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
   try {
     const dev = bucketName({ project: PROJECT, stack: "dev", accountId: ACCOUNT });
     const prod = bucketName({ project: PROJECT, stack: "prod", accountId: ACCOUNT });
-    const reports = reportsBucketName({ project: PROJECT, stack: "prod", accountId: ACCOUNT });
     console.log(`embedded S3 at ${server.endpoint} (data in ${server.directory})`);
-    for (const bucket of [dev, prod, reports]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const bucket of [dev, prod]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
 
     // prod holds last night's backup: one file has changed in dev since, one was deleted from dev.
     const tree = demoTree(objects);
@@ -123,17 +121,19 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
         endpoint: server.endpoint,
         credentials,
         region: server.region,
-        report: { bucket: reports, prefix: "reports/" },
+        // a directory that stays after the demo, unlike the server's temporary one
+        report: { directory: defaultReportDirectory() },
       });
       const doc = resultDocument(result);
       console.log(`\n== ${title}: ${doc.status}`);
+      const verb = (done: string, planned: string) => (dryRun ? planned : done);
       console.log(
-        `   copied ${doc.copied}, updated ${doc.updated}, deleted ${doc.deleted}, unchanged ${doc.unchanged}, kept extra ${doc.extra}, failed ${doc.failed}; ${doc.bytes} bytes`,
+        `   ${verb("copied", "would copy")} ${doc.copied}, ${verb("updated", "would update")} ${doc.updated}, ${verb("deleted", "would delete")} ${doc.deleted}, unchanged ${doc.unchanged}, kept extra ${doc.extra}, failed ${doc.failed}; ${doc.bytes} bytes`,
       );
       console.log(
         `   ${doc.stateTransitions} state transitions, ${(doc.durationMs / 1000).toFixed(1)} s, ~$${doc.estimatedCostUsd.total.toFixed(5)} on AWS`,
       );
-      if (doc.report) console.log(`   report: ${join(server.directory, doc.report.bucket, doc.report.htmlKey)} (s3://${doc.report.bucket}/${doc.report.htmlKey})`);
+      if (doc.report) console.log(`   report: ${reportPath(doc.report)}`);
       if (result.status !== "SUCCEEDED") console.log(`   ${result.error}: ${causeMessage(result.cause)}`);
       return doc;
     };

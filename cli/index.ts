@@ -26,6 +26,11 @@ function packageVersion(): string {
   return "unknown";
 }
 
+// The AWS SDK warns on every run that its releases after January 2027 need Node 22: news for
+// whoever upgrades Node, not for someone running a sync, and nine lines that bury the output.
+// The SDK's own switch turns it off; a user who sets the variable keeps their choice.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const program = new Command("bucket-sync")
   .description("Keep S3 buckets of different environments in sync (dev into prod as a backup).")
   .version(packageVersion(), "-V, --version", "print the version");

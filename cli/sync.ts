@@ -3,13 +3,15 @@
  * S3-compatible endpoint (or AWS), with the Lambda handlers in-process.
  */
 import type { Command } from "commander";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { SyncRequest, SyncStats } from "../handlers/contract";
 import type { LocalSyncResult } from "../local/localSync";
 import { parseS3Url } from "./s3Url";
 
 interface SyncOptions {
-  source: string;
-  destination: string;
+  source?: string;
+  destination?: string;
   endpoint?: string;
   mode?: string;
   conflictPolicy?: string;
@@ -39,28 +41,45 @@ function integer(value: string | undefined, option: string): number | undefined 
   return Number(value);
 }
 
-/** The report location: --report-to, or a prefix beside the destination's when that is safe. */
-function reportLocation(options: SyncOptions, request: SyncRequest): { bucket: string; prefix: string } {
-  if (options.reportTo) {
+/**
+ * Where reports go when --report-to is not given: a directory on this machine that stays after
+ * the run (the XDG state directory), never a bucket. A report written into a bucket the user did
+ * not name could land outside the destination prefix, or in a source that later syncs it as data.
+ */
+export function defaultReportDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "bucket-sync", "reports");
+}
+
+/** The report location: --report-to (`s3://bucket/prefix/` or a local directory), else the default directory. */
+function reportLocation(options: SyncOptions): { bucket: string; prefix: string } | { directory: string } {
+  if (options.reportTo === undefined) return { directory: defaultReportDirectory() };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.reportTo)) {
     const location = parseS3Url(options.reportTo, "--report-to");
     return { bucket: location.bucket, prefix: location.prefix };
   }
-  const destination = request.destination;
-  const prefix = destination.prefix ?? "";
-  if (prefix === "") {
-    throw new Error(
-      "--report-to is needed when the destination is a whole bucket (a report inside it would be synced over): give e.g. --report-to s3://my-reports/bucket-sync/",
-    );
+  return { directory: options.reportTo };
+}
+
+/** One location given once: as the positional argument or as its flag, not both. */
+function locationArgument(positional: string | undefined, flag: string | undefined, name: "source" | "destination"): string {
+  if (positional !== undefined && flag !== undefined) {
+    throw new Error(`the ${name} is given twice: as an argument ("${positional}") and as --${name} ("${flag}"); give it once`);
   }
-  return { bucket: destination.bucket, prefix: "bucket-sync-reports/" };
+  const value = positional ?? flag;
+  if (value === undefined) {
+    throw new Error(`no ${name}: give it as an argument (bucket-sync sync s3://source-bucket s3://destination-bucket) or as --${name}`);
+  }
+  return value;
 }
 
 export function registerSync(program: Command): void {
   program
     .command("sync")
     .description("sync a source into a destination by running the state machine locally")
-    .requiredOption("--source <s3url>", "source, s3://bucket[/prefix]")
-    .requiredOption("--destination <s3url>", "destination, s3://bucket[/prefix]")
+    .argument("[source]", "source, s3://bucket[/prefix] (or --source)")
+    .argument("[destination]", "destination, s3://bucket[/prefix] (or --destination)")
+    .option("--source <s3url>", "source, s3://bucket[/prefix]")
+    .option("--destination <s3url>", "destination, s3://bucket[/prefix]")
     .option("--endpoint <url>", "S3-compatible endpoint (default: $AWS_ENDPOINT_URL, else AWS)")
     .option("--mode <mode>", "backup | mirror | two-way (default: backup)")
     .option("--conflict-policy <policy>", "two-way only: report | newer-wins (default: report)")
@@ -68,23 +87,26 @@ export function registerSync(program: Command): void {
     .option("--max-deletes <N|P%>", "most objects mirror may delete (default: 10%)")
     .option("--concurrency <n>", `parallel S3 operations per partition (default: ${LOCAL_DEFAULTS.concurrency})`)
     .option("--partitions <n>", `key ranges synced in parallel (default: ${LOCAL_DEFAULTS.partitions})`)
-    .option("--report-to <s3url>", "where to write the JSON/HTML report")
+    .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
     // Usage errors (a missing or unknown option) are bad input too: exit 2, not commander's 1.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput))
-    .action(async (options: SyncOptions) => {
-      process.exitCode = await runSync(options);
+    .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
+      process.exitCode = await runSync(options, source, destination);
     });
 }
 
-async function runSync(options: SyncOptions): Promise<number> {
+async function runSync(options: SyncOptions, sourceArgument?: string, destinationArgument?: string): Promise<number> {
   let request: SyncRequest;
-  let report: { bucket: string; prefix: string };
+  let report: ReturnType<typeof reportLocation>;
   try {
     request = {
-      source: parseS3Url(options.source, "--source"),
-      destination: parseS3Url(options.destination, "--destination"),
+      source: parseS3Url(locationArgument(sourceArgument, options.source, "source"), sourceArgument === undefined ? "--source" : "SOURCE"),
+      destination: parseS3Url(
+        locationArgument(destinationArgument, options.destination, "destination"),
+        destinationArgument === undefined ? "--destination" : "DESTINATION",
+      ),
       mode: options.mode as SyncRequest["mode"],
       conflictPolicy: options.conflictPolicy as SyncRequest["conflictPolicy"],
       dryRun: options.dryRun ?? false,
@@ -94,7 +116,7 @@ async function runSync(options: SyncOptions): Promise<number> {
     };
     const { validateRequest } = await import("../handlers/engine/validation");
     validateRequest(request); // bad input fails here, naming the problem, before any S3 call
-    report = reportLocation(options, request);
+    report = reportLocation(options);
   } catch (err) {
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
@@ -148,13 +170,20 @@ function printResult(result: LocalSyncResult, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
   } else {
-    const verb = doc.dryRun ? "would copy" : "copied";
+    const verb = (done: string, planned: string) => (doc.dryRun ? planned : done);
+    const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : "synced";
+    const toSource = doc.copiedToSource > 0 ? `, ${verb("copied", "would copy")} to source ${doc.copiedToSource}` : "";
     console.log(
-      `${doc.status === "SUCCEEDED" ? "synced" : "FAILED"}: ${verb} ${doc.copied}, updated ${doc.updated}, deleted ${doc.deleted}, unchanged ${doc.unchanged}, extra ${doc.extra}, conflicts ${doc.conflicts}, failed ${doc.failed}; ${doc.bytes} bytes; ${doc.stateTransitions} state transitions (~$${doc.estimatedCostUsd.total.toFixed(6)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`,
+      `${outcome}: ${verb("copied", "would copy")} ${doc.copied}, ${verb("updated", "would update")} ${doc.updated}${toSource}, ${verb("deleted", "would delete")} ${doc.dryRun ? doc.plannedDeletes : doc.deleted}, unchanged ${doc.unchanged}, extra ${doc.extra}, conflicts ${doc.conflicts}, failed ${doc.failed}; ${doc.bytes} bytes; ${doc.stateTransitions} state transitions (~$${doc.estimatedCostUsd.total.toFixed(6)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`,
     );
-    if (doc.report) console.log(`report: s3://${doc.report.bucket}/${doc.report.htmlKey}`);
+    if (doc.report) console.log(`report: ${reportPath(doc.report)}`);
   }
   if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${result.error}: ${causeMessage(result.cause)}`);
+}
+
+/** Where the HTML report is: a local path a browser opens, or its s3:// URL. */
+export function reportPath(report: { bucket: string; htmlKey: string }): string {
+  return report.bucket === "" ? report.htmlKey : `s3://${report.bucket}/${report.htmlKey}`;
 }
 
 /** A Lambda error's Cause is JSON (`errorType`, `errorMessage`, `trace`): show the message. */

@@ -4,7 +4,11 @@
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
 import type { Partition, ReportLocation, SyncRangeResult, SyncRequest, SyncSummary } from "../handlers/contract";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
+import { buildReport, renderHtml } from "../handlers/engine/report";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import { buildDefinition } from "../infra/definition";
 import { type LocalRunResult, localFunctionArns, runLocally } from "./runner";
@@ -19,8 +23,11 @@ export interface LocalSyncOptions {
   compatibility?: S3Compatibility;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   region?: string;
-  /** Where write-report stores the report. */
-  report: { bucket: string; prefix: string };
+  /**
+   * Where write-report stores the report: a bucket and prefix on the endpoint, or a directory on
+   * this machine (`<directory>/<execution>/report.{json,html}`), which nothing syncs as data.
+   */
+  report: { bucket: string; prefix: string } | { directory: string };
   /** Answers a delete-approval request. @default deny */
   approve?: (request: { message: unknown }) => Promise<boolean>;
   /** Every interpreter event. */
@@ -54,7 +61,10 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     credentials: options.credentials,
     region: options.region,
   });
-  const handlers = createHandlers({ client, reportBucket: options.report.bucket, reportPrefix: options.report.prefix });
+  const reportTo = options.report;
+  const handlers = createHandlers(
+    "bucket" in reportTo ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix } : { client },
+  );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
   const tracked = {
@@ -74,7 +84,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       return summary;
     },
     async "write-report"(event: Parameters<(typeof handlers)["write-report"]>[0]) {
-      report = await handlers["write-report"](event);
+      report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
       return report;
     },
   };
@@ -94,4 +104,19 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The write-report task's work with a local directory as its target: the same JSON and HTML as
+ * the handler writes to S3. `bucket` is empty and the keys are absolute paths; `url` opens the
+ * HTML page in a browser.
+ */
+async function writeLocalReport(directory: string, event: Parameters<typeof buildReport>[0]): Promise<ReportLocation> {
+  const report = buildReport(event);
+  const folder = resolve(directory, report.execution);
+  await mkdir(folder, { recursive: true });
+  const jsonKey = join(folder, "report.json");
+  const htmlKey = join(folder, "report.html");
+  await Promise.all([writeFile(jsonKey, JSON.stringify(report, null, 2)), writeFile(htmlKey, renderHtml(report))]);
+  return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href };
 }

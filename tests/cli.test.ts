@@ -5,7 +5,10 @@
  * it prints, and `demo`.
  */
 import { strict as assert } from "node:assert";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../handlers/engine/s3Client";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embeddedS3";
@@ -81,6 +84,38 @@ describe("bucket-sync CLI", function () {
       await assertConverged(client, { bucket: source }, { bucket: destination });
     });
 
+    it("takes SOURCE DESTINATION as arguments, writes nothing beside the data and prints a local report that stays", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["a", "b/c"]);
+      const state = await mkdtemp(join(tmpdir(), "bucket-sync-state-"));
+      try {
+        const run = await sync([`s3://${source}`, `s3://${destination}`], { XDG_STATE_HOME: state, NODE_NO_WARNINGS: "" });
+        assert.equal(run.code, 0, run.stderr);
+        assert.doesNotMatch(run.stderr, /NodeVersionSupportWarning/);
+        assert.match(run.stdout, /^synced: copied 2, updated 0, deleted 0, unchanged 0/m);
+        const printed = /^report: (.+)$/m.exec(run.stdout)?.[1];
+        assert.ok(printed && printed.startsWith(join(state, "bucket-sync", "reports")), run.stdout);
+        assert.ok(existsSync(printed), `${printed} exists after the run`);
+        assert.match(readFileSync(printed, "utf8"), /<html/);
+        assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["a", "b/c"]);
+        assert.deepEqual((await listKeys(client, source)).map((o) => o.key), ["a", "b/c"]);
+      } finally {
+        await rm(state, { recursive: true, force: true });
+      }
+    });
+
+    it("says \"would\" for every count of a dry run, the planned deletes included", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["new"]);
+      await putMany(client, destination, ["x1", "x2"]);
+      const run = await sync([`s3://${source}`, `s3://${destination}`, "--mode", "mirror", "--max-deletes", "5", "--dry-run", "--report-to", `s3://${reports}/cli/`]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^dry run: would copy 1, would update 0, would delete 2, unchanged 0/m);
+      assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["x1", "x2"]);
+    });
+
     it("exits 1 when the run fails: a mirror over its delete limit without --approve-deletes", async () => {
       const source = await newBucket(client, "src");
       const destination = await newBucket(client, "dst");
@@ -131,16 +166,16 @@ describe("bucket-sync CLI", function () {
           /source bucket name "Not_A_Bucket" is invalid/,
         ],
         [
-          "no report location for a whole-bucket destination",
-          ["--source", `s3://${source}`, "--destination", `s3://${destination}`],
-          /--report-to is needed/,
+          "a source given twice",
+          [`s3://${source}`, `s3://${destination}`, "--source", `s3://${source}`, ...report],
+          /the source is given twice: as an argument .* and as --source/,
         ],
         [
           "a bucket that does not exist",
           ["--source", `s3://${source}`, "--destination", "s3://no-such-bucket-here", ...report],
           /destination bucket "no-such-bucket-here" does not exist/,
         ],
-        ["a missing option", ["--source", `s3://${source}`], /required option '--destination <s3url>' not specified/],
+        ["no destination", ["--source", `s3://${source}`], /no destination: give it as an argument .* or as --destination/],
       ];
       const runs = await Promise.all(cases.map(([, args]) => sync(args)));
       cases.forEach(([what, , message], i) => {
