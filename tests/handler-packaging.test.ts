@@ -66,8 +66,11 @@ describe("handler packaging", () => {
     workDirs.push(path.dirname(runtimeModules));
   });
 
-  after(() => {
-    for (const dir of workDirs) fs.rmSync(dir, { recursive: true, force: true });
+  after(async function () {
+    // Each unpacked callback archive carries its own node_modules: removing them all takes a while
+    // on a busy machine.
+    this.timeout(300_000);
+    await Promise.all(workDirs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
   });
 
   async function unpack(fn: RecordedResource): Promise<string> {
