@@ -20,8 +20,8 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { PolicyPackConfig } from "@pulumi/policy";
-import type * as OfflinePreview from "../local/offlinePreview";
-import type { PreviewResource, PreviewViolation, StackPreview } from "../local/offlinePreview";
+import type * as OfflinePreview from "../offline-pulumi/program";
+import type { PreviewResource, PreviewViolation, StackPreview } from "../offline-pulumi/program";
 import { projectStacks, requireSource } from "./sources";
 
 export const EXIT_OK = 0;
@@ -89,7 +89,7 @@ export async function runPreview(options: PreviewOptions, program?: OfflinePrevi
 
   let preview: StackPreview;
   try {
-    const offline = requireSource<typeof OfflinePreview>("local/offlinePreview");
+    const offline = requireSource<typeof OfflinePreview>("offline-pulumi/program");
     preview = await offline.previewStack({ stack: options.stack, config, program, policyConfig });
   } catch (err) {
     // The program's own message: a ConfigError names every offending key.
