@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { formatPreview, runPreview } from "../../cli/preview";
 import { HANDLER_NAMES } from "../../model/contract";
-import type { PreviewResource, StackPreview } from "../../offline-pulumi/program";
+import type { PreviewResource, StackPreview } from "../../offline-pulumi/preview";
 import { runCli, type CliRun } from "../helpers/cli";
 import { MOCK_ACCOUNT_ID, runProgram } from "../helpers/pulumiMocks";
 
