@@ -66,7 +66,9 @@ describe("handler packaging", () => {
     workDirs.push(path.dirname(runtimeModules));
   });
 
-  after(() => {
+  after(function () {
+    // Removing unpacked runtime trees is disk-bound; on a busy machine it outlasts mocha's default.
+    this.timeout(300_000);
     for (const dir of workDirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
