@@ -19,10 +19,10 @@
  * partition writes its result to the run records beside the run's report
  * (handlers/engine/runRecords.ts), each Map iteration ends with an empty object, the Maps discard
  * their output (ResultPath null), and `summarize` reads the records of the run
- * (`$$.Execution.Name`) for the partition ids it is given. JSONPath only: the local runner (local/runner.ts) executes this very definition, and it
- * does not implement JSONata.
+ * (`$$.Execution.Name`) for the partition ids it is given. JSONPath only: the local runner
+ * (local-stepfunctions/runner.ts) executes this very definition, and it does not implement JSONata.
  */
-import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../handlers/contract";
+import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../model/contract";
 import {
   booleanEquals,
   catchAll,
@@ -46,7 +46,7 @@ import {
 export type { StateMachineDefinition } from "./asl";
 
 export interface DefinitionArgs {
-  /** Lambda function ARN per handler name (HANDLER_NAMES in handlers/contract.ts). */
+  /** Lambda function ARN per handler name (HANDLER_NAMES in model/contract.ts). */
   functionArns: Record<HandlerName, string>;
   /** SNS topic for results, failures and delete-approval requests. */
   notificationTopicArn: string;

@@ -15,7 +15,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 // `import = require`: the callback packaging serializes this code, and the default-import
 // wrapper TypeScript emits for `import pLimit from` is not serializable.
 import pLimit = require("p-limit");
-import type { SyncPhase, SyncRangeResult } from "../contract";
+import type { SyncPhase, SyncRangeResult } from "../../model/contract";
 import { ERROR_NAMES, engineError } from "./errors";
 
 /** Where the records of every run are kept, one folder per run. */
