@@ -5,9 +5,9 @@
 import { Option, type Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { SyncRequest, SyncStats } from "../handlers/contract";
-import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../handlers/settings";
-import type { LocalSyncResult } from "../local/localSync";
+import type { SyncRequest, SyncStats } from "../model/contract";
+import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
+import type { LocalSyncResult } from "./localSync";
 import { parseS3Url } from "./s3Url";
 
 interface SyncOptions {
@@ -28,7 +28,7 @@ interface SyncOptions {
 /**
  * The sync settings a user tunes on the command line, each a flag named after its setting
  * (`conflictPolicy` is `--conflict-policy`), described, defaulted and checked by its declaration
- * in handlers/settings.ts. A local run takes a setting's `localDefault` where it has one.
+ * in model/settings.ts. A local run takes a setting's `localDefault` where it has one.
  */
 export const FLAG_SETTINGS = ["mode", "conflictPolicy", "dryRun", "maxDeletes", "concurrency", "partitions"] as const satisfies readonly SyncSettingName[];
 
@@ -147,7 +147,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
   }
-  const { runLocalSync } = await import("../local/localSync");
+  const { runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
   const progress = createProgress(process.stderr);
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;

@@ -19,14 +19,14 @@ import {
   type SyncRequest,
   type SyncSummary,
   type WriteReportInput,
-} from "./contract";
+} from "../model/contract";
 import { planPartitions } from "./engine/partitions";
 import { writeReport } from "./engine/report";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
 import { syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
-import { REPORT_PREFIX } from "./settings";
+import { REPORT_PREFIX } from "../model/settings";
 
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
 export interface Handlers {

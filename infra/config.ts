@@ -12,7 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { ConflictPolicy, SyncMode } from "../handlers/contract";
+import type { ConflictPolicy, SyncMode } from "../model/contract";
 import {
   bucketName,
   configMessage,
@@ -27,7 +27,7 @@ import {
   type Setting,
   type SettingText,
   type StorageClass,
-} from "../handlers/settings";
+} from "../model/settings";
 import { LONGEST_BUCKET_SUFFIX, longestFunctionName, nameStem } from "./names";
 
 /** How the handlers reach Lambda (see infra/handlerPackaging.ts). */
@@ -72,7 +72,7 @@ const boolean = (fallback: boolean, description: string) => setting(z.boolean(),
 /**
  * Every key of this project's namespace, declared once, in Pulumi.yaml's order; a spec proves
  * Pulumi.yaml declares the same type, default and description for each. The sync settings are
- * handlers/settings.ts's own declarations: the engine validates an execution input with them.
+ * model/settings.ts's own declarations: the engine validates an execution input with them.
  */
 export const STACK_SETTINGS = {
   // Buckets (every stack)

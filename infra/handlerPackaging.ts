@@ -28,7 +28,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
-import type { HandlerName } from "../handlers/contract";
+import type { HandlerName } from "../model/contract";
 import type { HandlerPackaging } from "./config";
 
 /** The module esbuild bundles. */
@@ -167,7 +167,7 @@ export interface HandlerFunctionArgs {
   functionName: string;
   /** The function's own least-privilege role. */
   roleArn: pulumi.Input<string>;
-  /** HANDLER_ENV variables (handlers/contract.ts). */
+  /** HANDLER_ENV variables (model/contract.ts). */
   environment: Record<string, pulumi.Input<string>>;
   timeoutSeconds: number;
   memorySizeMb: number;

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../handlers/contract";
-import { REPORT_PREFIX } from "../handlers/settings";
+import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../model/contract";
+import { REPORT_PREFIX } from "../model/settings";
 import type { HandlerPackaging } from "./config";
 import { buildDefinition, FUNCTION_TIMEOUT_SECONDS } from "./definition";
 import { createHandlerFunction } from "./handlerPackaging";
@@ -56,7 +56,7 @@ export interface SyncMachineArgs {
   notificationTopic: aws.sns.Topic;
   /** Name of the bucket write-report stores reports in; the component creates it. */
   reportsBucketName: pulumi.Input<string>;
-  /** Key prefix of reports in that bucket. @default REPORT_PREFIX.default (handlers/settings.ts) */
+  /** Key prefix of reports in that bucket. @default REPORT_PREFIX.default (model/settings.ts) */
   reportPrefix?: string;
   /** Days a report is kept. @default 90 */
   reportRetentionDays?: pulumi.Input<number>;

@@ -3,13 +3,13 @@
  * ValidationError naming every problem, before anything is written.
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import type { Location, SyncJob, SyncRequest } from "../contract";
-import { bucketName, defaultsOf, parseDeleteLimit, parseSetting, reasonOf, requestMessage, SYNC_SETTINGS, type SyncSettingName, type SyncSettingValues } from "../settings";
+import type { Location, SyncJob, SyncRequest } from "../../model/contract";
+import { bucketName, defaultsOf, parseDeleteLimit, parseSetting, reasonOf, requestMessage, SYNC_SETTINGS, type SyncSettingName, type SyncSettingValues } from "../../model/settings";
 import { validationError } from "./errors";
 
 export { parseDeleteLimit };
 
-/** The defaults a request's absent settings take (declared in handlers/settings.ts). */
+/** The defaults a request's absent settings take (declared in model/settings.ts). */
 export const DEFAULTS = defaultsOf(SYNC_SETTINGS);
 
 /** Problems with an S3 bucket name (general purpose bucket rules); empty when valid. */
