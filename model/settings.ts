@@ -206,7 +206,7 @@ export type SettingProblem =
   /** Not one of a fixed list of values. */
   | { kind: "choice"; options: readonly string[] }
   /** Any other rule; `must` completes "<setting> ...", e.g. "must be true or false". */
-  | { kind: "rule"; must: string; reason?: string; got?: unknown };
+  | { kind: "rule"; must: string; reason?: string; got?: unknown; custom?: boolean };
 
 export type SettingResult<T> = { ok: true; value: T | undefined } | { ok: false; problem: SettingProblem };
 
@@ -265,7 +265,7 @@ function problemOf(schema: z.ZodType, value: unknown, error: z.ZodError, form: "
     let got: unknown = value;
     for (const step of issue.path) got = (got as Record<PropertyKey, unknown> | undefined)?.[step];
     const reason = reasonOf(issue);
-    return { kind: "rule", must: issue.message, reason, ...(issue.path.length > 0 ? { got } : {}) };
+    return { kind: "rule", must: issue.message, reason, custom: true, ...(issue.path.length > 0 ? { got } : {}) };
   }
   return { kind: "rule", must: `must be ${requirement(schema, form)}` };
 }
@@ -305,10 +305,15 @@ export function fromText(s: Setting, text: string): unknown {
   }
 }
 
-/** `name "value" is unknown: use a, b` or `name must be ..., got value`: a request field or a flag. */
+/**
+ * A request field's or a flag's problem: `name "value" is unknown: use a, b` for a choice,
+ * `name "value" is invalid: must ...` for a rule of the setting's own, and
+ * `name must be <requirement>, got value` for a type or a bound.
+ */
 export function requestMessage(name: string, value: unknown, problem: SettingProblem): string {
   if (problem.kind === "choice") return `${name} ${JSON.stringify(value)} is unknown: use ${problem.options.join(", ")}`;
   const got = "got" in problem ? problem.got : value;
+  if (problem.custom) return `${name} ${JSON.stringify(got)} is invalid: ${problem.must}`;
   return `${name} ${problem.must}, got ${JSON.stringify(got)}`;
 }
 

@@ -56,9 +56,9 @@ describe("settings", () => {
 
   it("parses a delete limit with one rule everywhere", () => {
     assert.deepEqual(validateRequest({ ...ok, maxDeletes: "5%" }).maxDeletes, { percent: 5 });
-    assert.throws(() => validateRequest({ ...ok, maxDeletes: "150%" }), /maxDeletes must be a share of at most 100%, got "150%"/);
+    assert.throws(() => validateRequest({ ...ok, maxDeletes: "150%" }), /maxDeletes "150%" is invalid: must be a share of at most 100%/);
     assert.match(configProblems({ maxDeletes: "150%" }).join("\n"), /^bucket-sync:maxDeletes: must be a share of at most 100% \(got "150%"\)$/m);
-    assert.throws(() => settingsFromFlags({ maxDeletes: "150%" }), /^Error: --max-deletes must be a share of at most 100%, got "150%"$/);
+    assert.throws(() => settingsFromFlags({ maxDeletes: "150%" }), /^Error: --max-deletes "150%" is invalid: must be a share of at most 100%$/);
   });
 
   describe("CLI flags", () => {
