@@ -4,7 +4,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { ReportLocation, WriteReportInput } from "../contract";
+import type { ReportLocation, WriteReportInput } from "../../model/contract";
 import { renderHtml, type RunFacts, type SyncReport } from "./reportPage";
 
 /** How long the report link in a notification stays valid: the most the design allows. */

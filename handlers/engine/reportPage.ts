@@ -4,7 +4,7 @@
  * timing, cost, limits, failures, conflicts and changes. A pure function of the report document,
  * so the same page comes from a Lambda writing to S3 and from a local run writing to disk.
  */
-import type { SyncChange, SyncStats, SyncSummary } from "../contract";
+import type { SyncChange, SyncSummary } from "../../model/contract";
 import { compareKeys } from "./keys";
 
 /**
@@ -18,7 +18,7 @@ export interface RunFacts {
   /** Consecutive phases in the order they ran, each with its wall time. */
   phases: Array<{ name: string; ms: number }>;
   stateTransitions: number;
-  /** Estimated AWS cost in USD, priced by local/runner.ts PRICES. */
+  /** Estimated AWS cost in USD, priced by local-stepfunctions/runner.ts PRICES. */
   estimatedCostUsd: { transitions: number; lambda: number; total: number };
   /** How close the run came to the platform's limits, when the runner measured them. */
   limits?: Record<string, number>;

@@ -5,7 +5,7 @@
  * than the budget its copy phase counted.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../contract";
+import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../../model/contract";
 import { describeError, ERROR_NAMES, engineError } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
