@@ -195,8 +195,9 @@ export function summaryLine(doc: ReturnType<typeof resultDocument>): string {
 /** What a user reads about conflicts: how many keys changed on both sides and that nothing overwrote them. */
 export function conflictLine(doc: ReturnType<typeof resultDocument>): string | undefined {
   if (doc.conflicts === 0) return undefined;
-  const keys = doc.conflicts === 1 ? "1 key changed" : `${doc.conflicts} keys changed`;
-  return `conflicts: ${keys} on both sides ${doc.dryRun ? "would be" : "were"} left as they are (--conflict-policy report); the report lists them with the newer side`;
+  const left = doc.conflicts === 1 ? `${doc.dryRun ? "would be" : "was"} left as it is` : `${doc.dryRun ? "would be" : "were"} left as they are`;
+  const keys = doc.conflicts === 1 ? "1 key" : `${doc.conflicts} keys`;
+  return `conflicts: ${keys} changed on both sides ${left} (--conflict-policy report); the report lists them with the newer side`;
 }
 
 function printResult(result: LocalSyncResult, json: boolean): void {
