@@ -20,6 +20,9 @@ interface SyncOptions {
   maxDeletes?: string;
   concurrency?: string;
   partitions?: string;
+  timeBudgetSeconds?: string;
+  partSizeBytes?: string;
+  multipartThresholdBytes?: string;
   reportTo?: string;
   approveDeletes?: boolean;
   json?: boolean;
@@ -30,7 +33,17 @@ interface SyncOptions {
  * (`conflictPolicy` is `--conflict-policy`), described, defaulted and checked by its declaration
  * in model/settings.ts. A local run takes a setting's `localDefault` where it has one.
  */
-export const FLAG_SETTINGS = ["mode", "conflictPolicy", "dryRun", "maxDeletes", "concurrency", "partitions"] as const satisfies readonly SyncSettingName[];
+export const FLAG_SETTINGS = [
+  "mode",
+  "conflictPolicy",
+  "dryRun",
+  "maxDeletes",
+  "concurrency",
+  "partitions",
+  "timeBudgetSeconds",
+  "partSizeBytes",
+  "multipartThresholdBytes",
+] as const satisfies readonly SyncSettingName[];
 
 /** `conflictPolicy` -> `--conflict-policy`. */
 export function flagOf(name: string): string {
@@ -118,6 +131,9 @@ export function registerSync(program: Command): void {
     .addOption(flagOption("maxDeletes"))
     .addOption(flagOption("concurrency"))
     .addOption(flagOption("partitions"))
+    .addOption(flagOption("timeBudgetSeconds"))
+    .addOption(flagOption("partSizeBytes"))
+    .addOption(flagOption("multipartThresholdBytes"))
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")

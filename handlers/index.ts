@@ -29,11 +29,23 @@ import { syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
 import { REPORT_PREFIX } from "../model/settings";
 
+/** What the Lambda runtime passes beside the event (the part the handlers read). */
+export interface InvocationContext {
+  /** Milliseconds until the function times out. */
+  getRemainingTimeInMillis?(): number;
+}
+
+/**
+ * How long before the function's own timeout a sync-range call stops its S3 work: time to write
+ * the partition's run record and return the result.
+ */
+export const RESULT_RESERVE_MS = 10_000;
+
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
 export interface Handlers {
   "validate-input"(event: SyncRequest): Promise<SyncJob>;
   "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]>;
-  "sync-range"(event: SyncRangeInput): Promise<SyncRangeResult>;
+  "sync-range"(event: SyncRangeInput, context?: InvocationContext): Promise<SyncRangeResult>;
   summarize(event: SummarizeInput): Promise<SyncSummary>;
   "write-report"(event: WriteReportInput): Promise<ReportLocation>;
 }
@@ -80,9 +92,12 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
     async "plan-partitions"(event) {
       return planPartitions(client, validateRequest(event.job));
     },
-    async "sync-range"(event) {
+    async "sync-range"(event, context) {
       const run = event.run === undefined ? undefined : checkRunName(event.run);
-      const result = await syncRange(client, { ...event, job: validateRequest(event.job) });
+      // The time budget is the job's; the function's own timeout bounds it too.
+      const remaining = context?.getRemainingTimeInMillis?.();
+      const deadline = remaining === undefined ? undefined : Date.now() + remaining - RESULT_RESERVE_MS;
+      const result = await syncRange(client, { ...event, job: validateRequest(event.job) }, { deadline });
       if (run !== undefined && result.done) await records().put(run, result);
       return result;
     },

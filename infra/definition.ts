@@ -383,6 +383,8 @@ function rangeLoop(phase: SyncPhase, syncRangeArn: string, timeoutSeconds: numbe
         "stats.$": "$.range.result.stats",
         "failures.$": "$.range.result.failures",
         "changes.$": "$.range.result.changes",
+        "uploads.$": "$.range.result.uploads",
+        "handledAhead.$": "$.range.result.handledAhead",
         "run.$": "$.run",
         ...(phase === "delete" ? { "deleteBudget.$": "$.deleteBudget" } : {}),
       },

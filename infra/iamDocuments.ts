@@ -159,7 +159,8 @@ export function planPartitionsPolicy(args: HandlerPolicyArgs): PolicyDocument {
 }
 
 const READ_OBJECT = ["s3:GetObject", "s3:GetObjectTagging"];
-const WRITE_OBJECT = ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"];
+/** Writes, with what a multipart copy continued over calls needs: ListParts and AbortMultipartUpload. */
+const WRITE_OBJECT = ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
 
 /**
  * sync-range: lists and reads both sides (HeadObject is s3:GetObject), copies into the destination
@@ -184,6 +185,13 @@ export function syncRangePolicy(args: HandlerPolicyArgs): PolicyDocument {
       Effect: "Allow",
       Action: [...READ_OBJECT, ...WRITE_OBJECT, ...(mirror ? ["s3:DeleteObject"] : [])],
       Resource: objectArn(args.destination),
+    },
+    {
+      // Before a multipart copy, uploads an abandoned run left open on the same key are aborted.
+      Sid: "FindAbandonedUploads",
+      Effect: "Allow",
+      Action: "s3:ListBucketMultipartUploads",
+      Resource: twoWay ? [...new Set([args.destination.bucketArn, args.source.bucketArn])] : args.destination.bucketArn,
     },
     // The call that finishes a partition writes its result beside the run's report.
     { Sid: "WriteRunRecords", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(args.reports) },

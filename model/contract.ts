@@ -157,8 +157,8 @@ export interface SyncRangeInput {
   job: SyncJob;
   partition: Partition;
   phase: SyncPhase;
-  /** Last relative key fully handled by an earlier call; absent at the start. */
-  cursor?: string;
+  /** Last relative key fully handled by an earlier call; absent (or null) at the start. */
+  cursor?: string | null;
   /**
    * Delete phase only: the most deletes this partition may make, as counted by its copy
    * phase; finding more (the buckets changed in between) fails the call before deleting.
@@ -169,6 +169,10 @@ export interface SyncRangeInput {
   /** Failure and change samples carried across calls (at most SAMPLE_LIMIT each). */
   failures?: SyncFailure[];
   changes?: SyncChange[];
+  /** Multipart copies earlier calls left open, to continue (see PendingUpload). */
+  uploads?: PendingUpload[];
+  /** Keys after the cursor the previous call already handled and counted (SyncRangeResult.handledAhead). */
+  handledAhead?: string[];
   /**
    * The run (execution name) this call belongs to. With it, the call that finishes the partition
    * writes the partition's result to the run records (handlers/engine/runRecords.ts), where
@@ -184,17 +188,50 @@ export interface SyncRangeInput {
  */
 export const SAMPLE_LIMIT = 20;
 
-/** Output of `sync-range`: feed it back (with `cursor`) until `done`. */
+/**
+ * A multipart copy that one `sync-range` call began and a later call continues: the call stopped
+ * at its deadline with parts left. The parts done are read back from S3 (ListParts), so none is
+ * copied twice; a source that changed since (another ETag or size) makes the next call abort the
+ * upload and start again.
+ */
+export interface PendingUpload {
+  /** Relative key of the object being copied. */
+  key: string;
+  /** What the copy is, counted once it finishes. */
+  action: "copy" | "update" | "copy-to-source";
+  /** Copied from the destination back into the source (`two-way`). @default false */
+  toSource?: boolean;
+  uploadId: string;
+  /** The source's ETag, which every part copy requires (`x-amz-copy-source-if-match`). */
+  etag: string;
+  size: number;
+  partSize: number;
+  /** Parts done when the call stopped. */
+  partsDone: number;
+}
+
+/** Output of `sync-range`: feed it back (with `cursor` and `uploads`) until `done`. */
 export interface SyncRangeResult {
   partition: Partition;
   phase: SyncPhase;
-  cursor?: string;
+  /**
+   * Last relative key fully handled; null when none is yet. Always present, so the state machine
+   * can pass it on by path even from a call that stopped before its first key.
+   */
+  cursor: string | null;
   done: boolean;
   stats: SyncStats;
   /** Deletes this partition would make: the copy phase counts them for the delete guard. */
   plannedDeletes: number;
   failures: SyncFailure[];
   changes: SyncChange[];
+  /** Multipart copies left open for the next call; empty when `done`. */
+  uploads: PendingUpload[];
+  /**
+   * Keys after `cursor` this call handled: behind an object the deadline cut short, at most
+   * `concurrency` of them. The next call skips them, so nothing is done or counted twice.
+   */
+  handledAhead: string[];
 }
 
 /**

@@ -26,6 +26,8 @@ export interface ListOptions {
   endBefore?: string;
   /** Keys per request (S3 caps it at 1000). @default 1000 */
   pageSize?: number;
+  /** Aborts the listing's requests (a call's deadline). */
+  abortSignal?: AbortSignal;
 }
 
 /** Strips the quotes S3 puts around ETags. */
@@ -51,6 +53,7 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
         ContinuationToken: continuationToken,
         MaxKeys: options.pageSize ?? 1000,
       }),
+      { abortSignal: options.abortSignal },
     );
     const objects: ListedObject[] = [];
     for (const item of page.Contents ?? []) {

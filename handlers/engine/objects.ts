@@ -11,6 +11,8 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
   type S3Client,
   type StorageClass,
   UploadPartCopyCommand,
@@ -18,6 +20,7 @@ import {
 // `import = require`: the callback packaging serializes this code, and the default-import
 // wrapper TypeScript emits for `import pLimit from` is not serializable.
 import pLimit = require("p-limit");
+import type { PendingUpload } from "../../model/contract";
 import { describeError } from "./errors";
 import { normalizeEtag } from "./listing";
 import { type ObjectDetails, SOURCE_ETAG_METADATA } from "./planner";
@@ -35,11 +38,16 @@ export function copySource(bucket: string, key: string): string {
   return [bucket, ...key.split("/")].map(encodeURIComponent).join("/");
 }
 
-/** Reads an object's details; undefined when it does not exist. */
-export async function headObject(client: S3Client, bucket: string, key: string): Promise<ObjectDetails | undefined> {
+/** Reads an object's details; undefined when it does not exist. `signal` aborts the request. */
+export async function headObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<ObjectDetails | undefined> {
   let head: HeadObjectCommandOutput;
   try {
-    head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }));
+    head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }), { abortSignal: signal });
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) return undefined;
@@ -81,7 +89,9 @@ export interface CopySettings {
   partSizeBytes: number;
   storageClass?: string;
   sseKmsKeyId?: string;
-  /** Parallel UploadPartCopy requests per multipart copy. @default 8 */
+  /** Parallel S3 requests of the range worker: a multipart copy uses at most as many. */
+  concurrency?: number;
+  /** Parallel UploadPartCopy requests per multipart copy. @default 8, at most `concurrency` */
   partConcurrency?: number;
 }
 
@@ -100,6 +110,27 @@ export interface CopyResult {
   method: "copy" | "copy-with-marker" | "multipart";
 }
 
+/** How one copy is bounded in time, and the multipart copy it continues. */
+export interface CopyControl {
+  /** Aborts every request of the copy: the call's hard deadline has come. */
+  signal?: AbortSignal;
+  /**
+   * When a multipart copy must have stopped starting parts (milliseconds of `clock`): a part is
+   * started only if it can finish by then, judged by the slowest request of the copy so far.
+   */
+  deadline?: number;
+  /** @default Date.now */
+  clock?: () => number;
+  /** A multipart copy of this object that an earlier call began. */
+  resume?: UploadProgress;
+}
+
+/** Where a multipart copy stopped: what a later call needs to continue it. */
+export type UploadProgress = Omit<PendingUpload, "key" | "toSource" | "action">;
+
+/** A copy either finished, or (multipart only) stopped at the deadline with its upload kept. */
+export type CopyOutcome = CopyResult | { pending: UploadProgress };
+
 /**
  * Copies objects server-side and keeps copies recognisable (see planner.ts): a plain CopyObject
  * keeps the source's ETag and metadata; where the destination's ETag would differ (multipart
@@ -117,11 +148,17 @@ export class Copier {
     this.etagsChangeOnCopy = settings.sseKmsKeyId !== undefined;
   }
 
-  async copy(request: CopyRequest): Promise<CopyResult> {
-    if (request.size >= this.settings.multipartThresholdBytes || request.size > MAX_SINGLE_COPY_BYTES) {
-      await this.multipartCopy(request);
-      return { bytes: request.size, method: "multipart" };
+  /** Whether `request` is copied part by part. */
+  isMultipart(request: { size: number }): boolean {
+    return request.size >= this.settings.multipartThresholdBytes || request.size > MAX_SINGLE_COPY_BYTES;
+  }
+
+  async copy(request: CopyRequest, control: CopyControl = {}): Promise<CopyOutcome> {
+    if (this.isMultipart(request)) {
+      const pending = await this.multipartCopy(request, control);
+      return pending ? { pending } : { bytes: request.size, method: "multipart" };
     }
+    const signal = control.signal;
     if (!this.etagsChangeOnCopy) {
       const result = await this.client.send(
         new CopyObjectCommand({
@@ -129,16 +166,17 @@ export class Copier {
           CopySource: copySource(request.sourceBucket, request.sourceKey),
           MetadataDirective: "COPY",
         }),
+        { abortSignal: signal },
       );
       const copiedEtag = normalizeEtag(result.CopyObjectResult?.ETag);
       if (copiedEtag === request.etag) return { bytes: request.size, method: "copy" };
       // Either the source was rewritten since it was listed (then the copy is of the new
       // version and matches it), or this destination gives copies new ETags.
-      const current = await headObject(this.client, request.sourceBucket, request.sourceKey);
+      const current = await headObject(this.client, request.sourceBucket, request.sourceKey, signal);
       if (current?.etag === copiedEtag) return { bytes: request.size, method: "copy" };
       this.etagsChangeOnCopy = true;
     }
-    await this.copyWithMarker(request);
+    await this.copyWithMarker(request, signal);
     return { bytes: request.size, method: "copy-with-marker" };
   }
 
@@ -153,8 +191,8 @@ export class Copier {
   }
 
   /** The source's carried headers plus the marker, for writes that replace metadata. */
-  private async carriedHeaders(request: CopyRequest) {
-    const details = await headObject(this.client, request.sourceBucket, request.sourceKey);
+  private async carriedHeaders(request: CopyRequest, signal?: AbortSignal) {
+    const details = await headObject(this.client, request.sourceBucket, request.sourceKey, signal);
     if (!details) throw Object.assign(new Error(`source object vanished: ${request.sourceKey}`), { name: "NoSuchKey" });
     if (details.etag !== request.etag) {
       throw Object.assign(new Error(`source object changed during the sync: ${request.sourceKey}; the next run copies it`), {
@@ -173,15 +211,16 @@ export class Copier {
     };
   }
 
-  private async copyWithMarker(request: CopyRequest): Promise<void> {
+  private async copyWithMarker(request: CopyRequest, signal?: AbortSignal): Promise<void> {
     await this.client.send(
       new CopyObjectCommand({
         ...this.target(request),
-        ...(await this.carriedHeaders(request)),
+        ...(await this.carriedHeaders(request, signal)),
         CopySource: copySource(request.sourceBucket, request.sourceKey),
         CopySourceIfMatch: `"${request.etag}"`,
         MetadataDirective: "REPLACE",
       }),
+      { abortSignal: signal },
     );
   }
 
@@ -190,10 +229,11 @@ export class Copier {
     return Math.max(this.settings.partSizeBytes, MIN_PART_BYTES, Math.ceil(size / MAX_PARTS));
   }
 
-  private async sourceTagging(request: CopyRequest): Promise<string | undefined> {
+  private async sourceTagging(request: CopyRequest, signal?: AbortSignal): Promise<string | undefined> {
     try {
       const tagging = await this.client.send(
         new GetObjectTaggingCommand({ Bucket: request.sourceBucket, Key: request.sourceKey }),
+        { abortSignal: signal },
       );
       const tags = tagging.TagSet ?? [];
       if (tags.length === 0) return undefined;
@@ -205,60 +245,161 @@ export class Copier {
   }
 
   /**
-   * Copies part by part with UploadPartCopy, every part pinned to the listed ETag so a source
-   * rewritten mid-copy fails the copy instead of mixing versions. On any failure the upload is
-   * aborted, so no orphaned parts are left to bill.
+   * Copies part by part with UploadPartCopy, every part pinned to the listed ETag
+   * (`x-amz-copy-source-if-match`) so a source rewritten mid-copy fails the copy instead of
+   * mixing versions; then the upload is aborted, so no orphaned parts are left to bill.
+   *
+   * A copy may span calls: parts are started only while they can finish before
+   * `control.deadline`; if some are left, the upload stays open and its `PendingUpload` is
+   * returned, for the next call to continue with `control.resume`. That call learns which parts
+   * are done from S3 itself (ListParts), so no part is copied twice and the upload is completed
+   * once. A resumed copy whose source changed since (another ETag or size) aborts the old upload
+   * and starts again. Before a new upload, any upload left open on the same key by an abandoned
+   * run is aborted (ListMultipartUploads).
    */
-  private async multipartCopy(request: CopyRequest): Promise<void> {
-    const [headers, tagging] = await Promise.all([this.carriedHeaders(request), this.sourceTagging(request)]);
-    const upload = await this.client.send(
-      new CreateMultipartUploadCommand({ ...this.target(request), ...headers, Tagging: tagging }),
-    );
-    const uploadId = upload.UploadId;
-    if (!uploadId) throw new Error(`no UploadId for ${request.destinationKey}`);
+  private async multipartCopy(request: CopyRequest, control: CopyControl): Promise<UploadProgress | undefined> {
+    const { signal, deadline } = control;
+    const clock = control.clock ?? Date.now;
+    const target = { Bucket: request.destinationBucket, Key: request.destinationKey };
+    // The slowest request of this copy so far: a part is started only if that long fits.
+    let slowestMs = 0;
+    const timed = async <T>(send: () => Promise<T>): Promise<T> => {
+      const started = clock();
+      try {
+        return await send();
+      } finally {
+        slowestMs = Math.max(slowestMs, clock() - started);
+      }
+    };
+
+    let uploadId: string | undefined;
+    let partSize = this.partSize(request.size);
+    const done = new Map<number, string | undefined>();
+    const resume = control.resume;
+    if (resume && resume.etag === request.etag && resume.size === request.size) {
+      const parts = await timed(() => this.listParts(target, resume.uploadId, signal));
+      if (parts) {
+        uploadId = resume.uploadId;
+        partSize = resume.partSize;
+        for (const [number, etag] of parts) done.set(number, etag);
+      } else {
+        // The upload is gone: completed by a call cut short before it heard so, or aborted.
+        const current = await headObject(this.client, target.Bucket, target.Key, signal);
+        if (current?.size === request.size && current.metadata[SOURCE_ETAG_METADATA] === request.etag) return undefined;
+      }
+    } else if (resume) {
+      await this.abortUpload(target, resume.uploadId); // the source changed: start again
+    }
+    if (!uploadId) {
+      await timed(() => this.abortAbandonedUploads(target, signal));
+      const [headers, tagging] = await timed(() =>
+        Promise.all([this.carriedHeaders(request, signal), this.sourceTagging(request, signal)]),
+      );
+      const upload = await timed(() =>
+        this.client.send(new CreateMultipartUploadCommand({ ...this.target(request), ...headers, Tagging: tagging }), {
+          abortSignal: signal,
+        }),
+      );
+      uploadId = upload.UploadId;
+      if (!uploadId) throw new Error(`no UploadId for ${request.destinationKey}`);
+    }
+    const id = uploadId;
+    const pending = (): UploadProgress => ({
+      uploadId: id,
+      etag: request.etag,
+      size: request.size,
+      partSize,
+      partsDone: done.size,
+    });
     try {
-      const partSize = this.partSize(request.size);
       const count = Math.max(1, Math.ceil(request.size / partSize));
-      const limit = pLimit(this.settings.partConcurrency ?? 8);
-      const parts = await Promise.all(
-        Array.from({ length: count }, (_, index) =>
+      const limit = pLimit(this.settings.partConcurrency ?? Math.min(8, this.settings.concurrency ?? 8));
+      const missing = Array.from({ length: count }, (_, index) => index + 1).filter((number) => !done.has(number));
+      await Promise.all(
+        missing.map((number) =>
           limit(async () => {
-            const first = index * partSize;
+            if (signal?.aborted || (deadline !== undefined && clock() + slowestMs * 1.5 >= deadline)) return;
+            const first = (number - 1) * partSize;
             const last = Math.min(request.size, first + partSize) - 1;
-            const result = await this.client.send(
-              new UploadPartCopyCommand({
-                Bucket: request.destinationBucket,
-                Key: request.destinationKey,
-                UploadId: uploadId,
-                PartNumber: index + 1,
-                CopySource: copySource(request.sourceBucket, request.sourceKey),
-                CopySourceIfMatch: `"${request.etag}"`,
-                CopySourceRange: request.size === 0 ? undefined : `bytes=${first}-${last}`,
-              }),
-            );
-            return { PartNumber: index + 1, ETag: result.CopyPartResult?.ETag };
+            try {
+              const result = await timed(() =>
+                this.client.send(
+                  new UploadPartCopyCommand({
+                    ...target,
+                    UploadId: id,
+                    PartNumber: number,
+                    CopySource: copySource(request.sourceBucket, request.sourceKey),
+                    CopySourceIfMatch: `"${request.etag}"`,
+                    CopySourceRange: request.size === 0 ? undefined : `bytes=${first}-${last}`,
+                  }),
+                  { abortSignal: signal },
+                ),
+              );
+              done.set(number, result.CopyPartResult?.ETag);
+            } catch (err) {
+              if (!signal?.aborted) throw err; // stopped at the deadline: the next call sees what S3 kept
+            }
           }),
         ),
       );
+      if (done.size < count || signal?.aborted) return pending();
       await this.client.send(
         new CompleteMultipartUploadCommand({
-          Bucket: request.destinationBucket,
-          Key: request.destinationKey,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts },
+          ...target,
+          UploadId: id,
+          MultipartUpload: {
+            Parts: [...done.entries()].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })),
+          },
         }),
+        { abortSignal: signal },
       );
+      return undefined;
     } catch (err) {
-      await this.client
-        .send(
-          new AbortMultipartUploadCommand({
-            Bucket: request.destinationBucket,
-            Key: request.destinationKey,
-            UploadId: uploadId,
-          }),
-        )
-        .catch(() => undefined); // the copy's own error is the one to report
+      // Stopped at the deadline: keep the upload for the next call (a completion that went
+      // through shows as a current object there, and the stale upload id is then aborted).
+      if (signal?.aborted) return pending();
+      await this.abortUpload(target, id); // the copy's own error is the one to report
       throw err;
+    }
+  }
+
+  /** The parts of an upload (number -> ETag), or undefined if the upload is gone. */
+  private async listParts(
+    target: { Bucket: string; Key: string },
+    uploadId: string,
+    signal?: AbortSignal,
+  ): Promise<Map<number, string | undefined> | undefined> {
+    const parts = new Map<number, string | undefined>();
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.client.send(new ListPartsCommand({ ...target, UploadId: uploadId, PartNumberMarker: marker }), {
+          abortSignal: signal,
+        });
+        for (const part of page.Parts ?? []) if (part.PartNumber !== undefined) parts.set(part.PartNumber, part.ETag);
+        if (!page.IsTruncated || page.NextPartNumberMarker === undefined) return parts;
+        marker = String(page.NextPartNumberMarker);
+      }
+    } catch (err) {
+      if ((err as { name?: string }).name === "NoSuchUpload") return undefined;
+      throw err;
+    }
+  }
+
+  /** Aborts an upload; one already gone (completed, aborted, expired) is fine. */
+  async abortUpload(target: { Bucket: string; Key: string }, uploadId: string): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId })).catch((err) => {
+      if ((err as { name?: string }).name !== "NoSuchUpload") throw err;
+    });
+  }
+
+  /** Aborts uploads left open on exactly this key (by an abandoned run). */
+  private async abortAbandonedUploads(target: { Bucket: string; Key: string }, signal?: AbortSignal): Promise<void> {
+    const listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: target.Bucket, Prefix: target.Key }), {
+      abortSignal: signal,
+    });
+    for (const upload of listed.Uploads ?? []) {
+      if (upload.Key === target.Key && upload.UploadId) await this.abortUpload(target, upload.UploadId);
     }
   }
 }
@@ -270,8 +411,16 @@ export interface DeleteFailure {
   message: string;
 }
 
-/** Deletes keys in batches of at most 1000; returns the keys S3 reported as not deleted. */
-export async function deleteObjects(client: S3Client, bucket: string, keys: string[]): Promise<DeleteFailure[]> {
+/**
+ * Deletes keys in batches of at most 1000; returns the keys S3 reported as not deleted. An
+ * aborted request (`signal`) throws: whether its batch was deleted is unknown.
+ */
+export async function deleteObjects(
+  client: S3Client,
+  bucket: string,
+  keys: string[],
+  signal?: AbortSignal,
+): Promise<DeleteFailure[]> {
   const failures: DeleteFailure[] = [];
   for (let start = 0; start < keys.length; start += DELETE_BATCH) {
     const batch = keys.slice(start, start + DELETE_BATCH);
@@ -281,11 +430,13 @@ export async function deleteObjects(client: S3Client, bucket: string, keys: stri
           Bucket: bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),
+        { abortSignal: signal },
       );
       for (const error of result.Errors ?? []) {
         failures.push({ key: error.Key ?? "", error: error.Code ?? "DeleteFailed", message: error.Message ?? "" });
       }
     } catch (err) {
+      if (signal?.aborted) throw err;
       const { error, message } = describeError(err);
       for (const key of batch) failures.push({ key, error, message });
     }

@@ -35,8 +35,8 @@ async function syncPartition(
 ): Promise<SyncRangeResult> {
   let result = await syncRange(client, { job, partition, phase, deleteBudget });
   while (!result.done) {
-    const { cursor, stats, failures, changes } = result;
-    result = await syncRange(client, { job, partition, phase, deleteBudget, cursor, stats, failures, changes });
+    const { cursor, stats, failures, changes, uploads, handledAhead } = result;
+    result = await syncRange(client, { job, partition, phase, deleteBudget, cursor, stats, failures, changes, uploads, handledAhead });
   }
   return result;
 }

@@ -3,14 +3,33 @@
  * one `sync-range` call. Copy phase: copies, updates, two-way copies back, conflicts; it only
  * counts extras. Delete phase (`mirror`, after every copy succeeded): deletes extras, never more
  * than the budget its copy phase counted.
+ *
+ * Deadlines are per object, not per page: no object is started once the deadline has come, and
+ * at the deadline every request still in flight is aborted (a slow S3 cannot hold the call past
+ * it). An object whose work was cut short stays unhandled: the cursor stops before it and the
+ * next call does it again, except a multipart copy, which keeps its upload open and is handed to
+ * the next call (`uploads`): that call first continues it from the parts S3 already holds, then
+ * lists on from the cursor, which has moved past it (so nothing is listed, or counted, twice).
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../../model/contract";
+import {
+  type PendingUpload,
+  SAMPLE_LIMIT,
+  type SyncChange,
+  type SyncFailure,
+  type SyncJob,
+  type SyncRangeInput,
+  type SyncRangeResult,
+  type SyncStats,
+} from "../../model/contract";
 import { describeError, ERROR_NAMES, engineError } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
-import { Copier, DELETE_BATCH, deleteObjects, headObject } from "./objects";
-import { OrderedWindow } from "./orderedWindow";
+import { Copier, type CopyRequest, DELETE_BATCH, deleteObjects, headObject } from "./objects";
+import { OrderedWindow, UNFINISHED } from "./orderedWindow";
+
+/** A multipart copy stopped at the deadline with its upload kept for the next call. */
+const PENDING = "pending";
 import { decideInspected, decideListed, newerSide, type ObjectDetails, type PlanPair, pairListings, type Verdict } from "./planner";
 import { emptyStats } from "./stats";
 
@@ -24,6 +43,11 @@ interface WorkItem extends PlanPair {
 export interface SyncRangeOptions {
   /** Milliseconds clock, injectable for tests. @default Date.now */
   clock?: () => number;
+  /**
+   * A deadline earlier than the time budget's, in milliseconds of `clock`: the Lambda function's
+   * own end, less what returning the result takes (see handlers/index.ts).
+   */
+  deadline?: number;
 }
 
 /** Runs one `sync-range` call. */
@@ -33,36 +57,59 @@ export async function syncRange(
   options: SyncRangeOptions = {},
 ): Promise<SyncRangeResult> {
   const clock = options.clock ?? Date.now;
-  const deadline = clock() + input.job.timeBudgetSeconds * 1000;
-  const run = new RangeRun(client, input);
-  let done = true;
-  for await (const batch of workItems(client, input)) {
-    if (clock() >= deadline) {
-      done = false;
-      break;
+  const deadline = Math.min(clock() + input.job.timeBudgetSeconds * 1000, options.deadline ?? Infinity);
+  // At the deadline every request in flight is aborted.
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), Math.max(0, deadline - clock()));
+  const run = new RangeRun(client, input, { signal: stop.signal, deadline, clock });
+  let stopped = false;
+  try {
+    await run.continueUploads();
+    items: for await (const batch of workItems(client, input, stop.signal)) {
+      for (const item of batch) {
+        await run.ready(); // no object starts once the deadline has come, even after waiting for a slot
+        if (clock() >= deadline || stop.signal.aborted) {
+          stopped = true;
+          break items;
+        }
+        await run.handle(item);
+      }
     }
-    for (const item of batch) await run.handle(item);
+  } catch (err) {
+    if (!stop.signal.aborted) {
+      clearTimeout(timer);
+      throw err;
+    }
+    stopped = true; // a listing request was aborted at the deadline
   }
-  await run.finish();
+  try {
+    await run.finish();
+  } finally {
+    clearTimeout(timer);
+  }
+  const uploads = run.uploads;
   return {
     partition: input.partition,
     phase: input.phase,
-    cursor: run.cursor,
-    done,
+    cursor: run.cursor ?? null,
+    done: !stopped && !run.unfinished && uploads.length === 0,
     stats: run.stats,
     plannedDeletes: input.phase === "copy" && input.job.mode === "mirror" ? run.stats.extra : 0,
     failures: run.failures,
     changes: run.changes,
+    uploads,
+    handledAhead: run.handledAheadOfCursor,
   };
 }
 
 /** The pairs of a partition after the cursor, in key order, in batches. */
-async function* workItems(client: S3Client, input: SyncRangeInput): AsyncGenerator<WorkItem[]> {
-  const { job, partition, cursor } = input;
+async function* workItems(client: S3Client, input: SyncRangeInput, signal: AbortSignal): AsyncGenerator<WorkItem[]> {
+  const { job, partition } = input;
+  const cursor = input.cursor ?? undefined;
   if (partition.keys) {
     const keys = partition.keys.filter((key) => cursor === undefined || compareKeys(key, cursor) > 0);
     for (let start = 0; start < keys.length; start += job.concurrency) {
-      yield Promise.all(keys.slice(start, start + job.concurrency).map((key) => keyedItem(client, job, key)));
+      yield Promise.all(keys.slice(start, start + job.concurrency).map((key) => keyedItem(client, job, key, signal)));
     }
     return;
   }
@@ -74,19 +121,27 @@ async function* workItems(client: S3Client, input: SyncRangeInput): AsyncGenerat
     return;
   }
   yield* pairListings(
-    listObjects(client, { ...job.source, startAfter, endBefore: partition.endBefore }),
-    listObjects(client, { ...job.destination, startAfter, endBefore: partition.endBefore }),
+    listObjects(client, { ...job.source, startAfter, endBefore: partition.endBefore, abortSignal: signal }),
+    listObjects(client, { ...job.destination, startAfter, endBefore: partition.endBefore, abortSignal: signal }),
   );
 }
 
-async function keyedItem(client: S3Client, job: SyncJob, key: string): Promise<WorkItem> {
+async function keyedItem(client: S3Client, job: SyncJob, key: string, signal: AbortSignal): Promise<WorkItem> {
   const [sourceDetails, destinationDetails] = await Promise.all([
-    headObject(client, job.source.bucket, job.source.prefix + key),
-    headObject(client, job.destination.bucket, job.destination.prefix + key),
+    headObject(client, job.source.bucket, job.source.prefix + key, signal),
+    headObject(client, job.destination.bucket, job.destination.prefix + key, signal),
   ]);
   const listed = (details?: ObjectDetails): ListedObject | undefined =>
     details && { key, size: details.size, etag: details.etag, lastModified: details.lastModified };
   return { key, source: listed(sourceDetails), destination: listed(destinationDetails), sourceDetails, destinationDetails };
+}
+
+/** How a call is bounded in time. */
+interface CallLimits {
+  /** Aborted at the deadline. */
+  signal: AbortSignal;
+  deadline: number;
+  clock: () => number;
 }
 
 /** The state of one call: counters, samples, the work window and the pending delete batch. */
@@ -100,12 +155,20 @@ class RangeRun {
   private deleteBatch: string[];
   private lastSeen: string | undefined;
   private deleteCursor: string | undefined;
+  /** Multipart copies begun by earlier calls, by relative key, until this call takes them up. */
+  private readonly carried: Map<string, PendingUpload>;
+  /** Keys after the cursor that the previous call handled (see SyncRangeResult.handledAhead). */
+  private readonly handledAhead: Set<string>;
+  /** Multipart copies this call leaves open for the next. */
+  private readonly stillPending: PendingUpload[];
+  private deleteStopped: boolean;
 
   // Fields are set here, never by initializers: the `callback` packaging's closure serializer
   // rebuilds a class from its constructor alone and drops field initializers.
   constructor(
     private readonly client: S3Client,
     private readonly input: SyncRangeInput,
+    private readonly limits: CallLimits,
   ) {
     this.deleteBatch = [];
     this.job = input.job;
@@ -114,15 +177,82 @@ class RangeRun {
     this.changes = (input.changes ?? []).slice(0, SAMPLE_LIMIT);
     this.window = new OrderedWindow(this.job.concurrency);
     this.copier = new Copier(client, this.job);
-    this.deleteCursor = input.cursor;
+    this.deleteCursor = input.cursor ?? undefined;
+    this.carried = new Map((input.uploads ?? []).map((upload) => [upload.key, upload]));
+    this.handledAhead = new Set(input.handledAhead ?? []);
+    this.stillPending = [];
+    this.deleteStopped = false;
   }
 
   get cursor(): string | undefined {
-    return this.input.phase === "delete" ? this.deleteCursor : (this.window.cursor ?? this.input.cursor);
+    return this.input.phase === "delete" ? this.deleteCursor : (this.window.cursor ?? this.input.cursor ?? undefined);
+  }
+
+  /** Resolves when an object can start at once (a slot of the window is free). */
+  ready(): Promise<void> {
+    return this.window.ready();
+  }
+
+  /** Whether some work of this call was cut short by the deadline. */
+  get unfinished(): boolean {
+    return this.window.unfinished > 0 || this.deleteStopped;
+  }
+
+  /** Keys this call handled beyond its cursor (behind an object cut short at the deadline). */
+  get handledAheadOfCursor(): string[] {
+    return this.input.phase === "delete" ? [] : this.window.doneAhead();
+  }
+
+  /** The multipart copies to hand to the next call, in key order. */
+  get uploads(): PendingUpload[] {
+    return [...this.stillPending].sort((a, b) => compareKeys(a.key, b.key));
+  }
+
+  /**
+   * Continues the multipart copies earlier calls left open, before anything else: their objects
+   * lie before the cursor. One whose source changed since fails like any copy of a changed
+   * source (and its upload is aborted).
+   */
+  async continueUploads(): Promise<void> {
+    const carried = [...this.carried.values()];
+    this.carried.clear();
+    await Promise.all(
+      carried.map(async (upload) => {
+        const toSource = upload.toSource ?? false;
+        const [from, to] = toSource ? [this.job.destination, this.job.source] : [this.job.source, this.job.destination];
+        try {
+          const outcome = await this.copy(upload.key, toSource, {
+            sourceBucket: from.bucket,
+            sourceKey: from.prefix + upload.key,
+            destinationBucket: to.bucket,
+            destinationKey: to.prefix + upload.key,
+            size: upload.size,
+            etag: upload.etag,
+          }, upload);
+          if (outcome !== PENDING) this.copied(upload.action, upload.key, upload.size);
+        } catch (err) {
+          if (!this.limits.signal.aborted) this.fail(upload.key, upload.action, err);
+          else this.stillPending.push(upload); // cut short before it could say: the next call asks S3
+        }
+      }),
+    );
+  }
+
+  /** Counts a finished copy. */
+  private copied(action: PendingUpload["action"], key: string, size: number): void {
+    if (action === "copy-to-source") this.stats.copiedToSource++;
+    else this.stats[action === "copy" ? "copied" : "updated"]++;
+    this.stats.bytes += size;
+    this.sample({ key, action, reason: "multipart copy finished over several calls", size });
   }
 
   async handle(item: WorkItem): Promise<void> {
+    this.lastSeen = item.key;
     if (this.input.phase === "delete") return this.handleDelete(item);
+    if (this.handledAhead.has(item.key)) {
+      this.window.skip(item.key); // handled, and counted, by the previous call
+      return;
+    }
     if (!item.source && !item.destination) {
       this.window.skip(item.key); // a key-scoped run named a key that exists on neither side
       return;
@@ -144,7 +274,26 @@ class RangeRun {
     await this.window.submit(item.key, () => this.act(item, verdict));
   }
 
-  private async act(item: WorkItem, listedVerdict: Verdict): Promise<void> {
+  /**
+   * Copies one object; PENDING when a multipart copy stopped at the deadline with parts left: its
+   * upload goes to the next call, and its object counts as handled for the cursor.
+   */
+  private async copy(
+    key: string,
+    toSource: boolean,
+    request: CopyRequest,
+    resume?: PendingUpload,
+    action: PendingUpload["action"] = resume?.action ?? (toSource ? "copy-to-source" : "copy"),
+  ): Promise<void | typeof PENDING> {
+    const outcome = await this.copier.copy(request, { ...this.limits, resume });
+    if ("pending" in outcome) {
+      this.stillPending.push({ key, action, ...(toSource ? { toSource } : {}), ...outcome.pending });
+      return PENDING;
+    }
+    return undefined;
+  }
+
+  private async act(item: WorkItem, listedVerdict: Verdict): Promise<void | typeof UNFINISHED> {
     let action: string = listedVerdict.action;
     try {
       let verdict = listedVerdict;
@@ -162,14 +311,21 @@ class RangeRun {
         case "update": {
           const source = item.source as ListedObject;
           if (!this.job.dryRun) {
-            await this.copier.copy({
-              sourceBucket: this.job.source.bucket,
-              sourceKey: this.job.source.prefix + item.key,
-              destinationBucket: this.job.destination.bucket,
-              destinationKey: this.job.destination.prefix + item.key,
-              size: source.size,
-              etag: source.etag,
-            });
+            const outcome = await this.copy(
+              item.key,
+              false,
+              {
+                sourceBucket: this.job.source.bucket,
+                sourceKey: this.job.source.prefix + item.key,
+                destinationBucket: this.job.destination.bucket,
+                destinationKey: this.job.destination.prefix + item.key,
+                size: source.size,
+                etag: source.etag,
+              },
+              undefined,
+              verdict.action,
+            );
+            if (outcome === PENDING) return; // counted when its last part is copied
           }
           this.stats[verdict.action === "copy" ? "copied" : "updated"]++;
           this.stats.bytes += source.size;
@@ -179,7 +335,7 @@ class RangeRun {
         case "copy-to-source": {
           const destination = item.destination as ListedObject;
           if (!this.job.dryRun) {
-            await this.copier.copy({
+            const outcome = await this.copy(item.key, true, {
               sourceBucket: this.job.destination.bucket,
               sourceKey: this.job.destination.prefix + item.key,
               destinationBucket: this.job.source.bucket,
@@ -187,6 +343,7 @@ class RangeRun {
               size: destination.size,
               etag: destination.etag,
             });
+            if (outcome === PENDING) return; // counted when its last part is copied
           }
           this.stats.copiedToSource++;
           this.stats.bytes += destination.size;
@@ -197,15 +354,23 @@ class RangeRun {
           throw new Error(`unexpected verdict ${verdict.action} for "${item.key}"`);
       }
     } catch (err) {
+      // Cut short at the deadline: not a failure; the next call handles the object again.
+      if (this.limits.signal.aborted) {
+        // Listed again by the next call, and counted there.
+        if (item.source) this.stats.sourceObjects--;
+        if (item.destination) this.stats.destinationObjects--;
+        return UNFINISHED;
+      }
       this.fail(item.key, action, err);
     }
   }
 
   private async inspect(item: WorkItem): Promise<Verdict> {
+    const { signal } = this.limits;
     const [source, destination] = await Promise.all([
-      item.sourceDetails ?? headObject(this.client, this.job.source.bucket, this.job.source.prefix + item.key),
+      item.sourceDetails ?? headObject(this.client, this.job.source.bucket, this.job.source.prefix + item.key, signal),
       item.destinationDetails ??
-        headObject(this.client, this.job.destination.bucket, this.job.destination.prefix + item.key),
+        headObject(this.client, this.job.destination.bucket, this.job.destination.prefix + item.key, signal),
     ]);
     if (!source || !destination) {
       // Gone since it was listed: decide again from what exists now.
@@ -215,7 +380,6 @@ class RangeRun {
   }
 
   private async handleDelete(item: WorkItem): Promise<void> {
-    this.lastSeen = item.key;
     if (item.source || !item.destination || this.job.mode !== "mirror") return;
     const budget = this.input.deleteBudget ?? 0;
     if (this.stats.deleted + this.stats.failed + this.deleteBatch.length + 1 > budget) {
@@ -231,12 +395,22 @@ class RangeRun {
   private async flushDeletes(): Promise<void> {
     const keys = this.deleteBatch;
     this.deleteBatch = [];
+    if (this.deleteStopped) return;
     if (keys.length > 0 && !this.job.dryRun) {
-      const failures = await deleteObjects(
-        this.client,
-        this.job.destination.bucket,
-        keys.map((key) => this.job.destination.prefix + key),
-      );
+      let failures: Awaited<ReturnType<typeof deleteObjects>>;
+      try {
+        failures = await deleteObjects(
+          this.client,
+          this.job.destination.bucket,
+          keys.map((key) => this.job.destination.prefix + key),
+          this.limits.signal,
+        );
+      } catch (err) {
+        if (!this.limits.signal.aborted) throw err;
+        // Cut short at the deadline: neither counted nor passed; the next call lists what is left.
+        this.deleteStopped = true;
+        return;
+      }
       const prefixLength = this.job.destination.prefix.length;
       for (const failure of failures) this.fail(failure.key.slice(prefixLength), "delete", failure);
       this.stats.deleted += keys.length - failures.length;
@@ -265,4 +439,3 @@ class RangeRun {
     if (this.failures.length < SAMPLE_LIMIT) this.failures.push({ key, action, ...described });
   }
 }
-

@@ -9,6 +9,10 @@
  * - `dropAfter`: the request is forwarded and runs, then the connection is destroyed instead of
  *   answering, so the client cannot know whether a write happened.
  *
+ * It can also be slow: `latencyMs` delays every request before it is decided on and forwarded,
+ * as a distant or overloaded S3 does. Every forwarded request is logged (method, path and query,
+ * whether it copies from a source), so a test can count what the server really did.
+ *
  * The same seed gives the same sequence of decisions; which request meets which decision still
  * depends on the order requests arrive in. Rates can be changed between runs (`setRates`), so a
  * test can run with faults and then converge without them.
@@ -36,6 +40,17 @@ export interface FaultProxyOptions {
   rates?: FaultRates;
   /** Most faults injected in the proxy's lifetime; afterwards every request is forwarded. @default unlimited */
   maxFaults?: number;
+  /** Delay before each request is decided on and forwarded. @default 0 */
+  latencyMs?: number;
+}
+
+/** One request the proxy forwarded to the server. */
+export interface ForwardedRequest {
+  method: string;
+  /** Path and query, as sent. */
+  url: string;
+  /** The `x-amz-copy-source` header: CopyObject and UploadPartCopy. */
+  copySource?: string;
 }
 
 export interface FaultProxy {
@@ -43,6 +58,10 @@ export interface FaultProxy {
   endpoint: string;
   /** Requests seen, forwarded, and failed per kind. */
   readonly stats: { requests: number; forwarded: number; faults: Record<FaultKind, number> };
+  /** Every forwarded request, in order. */
+  readonly forwarded: ForwardedRequest[];
+  /** A new delay from now on. */
+  setLatency(ms: number): void;
   /** Total faults injected so far. */
   faultCount(): number;
   /** New rates from now on (e.g. `{}` to stop injecting). */
@@ -85,6 +104,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const upstream = new URL(options.upstream);
   const random = seededRandom(options.seed);
   let rates = checkRates(options.rates ?? {});
+  let latencyMs = options.latencyMs ?? 0;
+  const forwarded: ForwardedRequest[] = [];
   const stats = {
     requests: 0,
     forwarded: 0,
@@ -120,7 +141,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   };
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, dropAfter: boolean) => {
+    // The client gave up while the request waited: it never reaches the server.
+    if (req.socket.destroyed) return;
     stats.forwarded++;
+    const copySource = req.headers["x-amz-copy-source"];
+    forwarded.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      ...(typeof copySource === "string" ? { copySource } : {}),
+    });
     const outgoing = http.request(
       {
         protocol: upstream.protocol,
@@ -146,8 +175,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     req.pipe(outgoing);
   };
 
-  const server = http.createServer((req, res) => {
-    stats.requests++;
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const fault = pick();
     if (fault) stats.faults[fault]++;
     switch (fault) {
@@ -163,6 +191,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       default:
         return forward(req, res, false);
     }
+  };
+  const server = http.createServer((req, res) => {
+    stats.requests++;
+    if (latencyMs > 0) setTimeout(() => handle(req, res), latencyMs);
+    else handle(req, res);
   });
   // A client may give up on a connection we are still writing to; that is not the proxy's error.
   server.on("clientError", (_err, socket) => socket.destroy());
@@ -180,7 +213,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stats,
+    forwarded,
     faultCount,
+    setLatency(ms) {
+      latencyMs = ms;
+    },
     setRates(next) {
       rates = checkRates(next);
     },

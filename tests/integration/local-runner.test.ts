@@ -106,7 +106,7 @@ function fakeHandlers(world: FakeWorld) {
       const base = event.stats ?? EMPTY_STATS;
       if (event.phase === "delete") {
         const stats = add(base, { deleted: event.deleteBudget ?? 0 });
-        return keep(event, { partition: event.partition, phase: "delete", done: true, stats, plannedDeletes: 0, failures: [], changes: [] });
+        return keep(event, { partition: event.partition, phase: "delete", cursor: null, done: true, stats, plannedDeletes: 0, failures: [], changes: [], uploads: [], handledAhead: [] });
       }
       const call = event.cursor ? Number(event.cursor.slice(1)) + 1 : 1;
       const done = call >= world.callsPerPartition;
@@ -118,12 +118,14 @@ function fakeHandlers(world: FakeWorld) {
       return keep(event, {
         partition: event.partition,
         phase: "copy",
-        ...(done ? {} : { cursor: `k${call}` }),
+        cursor: done ? null : `k${call}`,
         done,
         stats,
         plannedDeletes: event.job.mode === "mirror" ? stats.extra : 0,
         failures: Array.from({ length: failed }, (_, i) => ({ key: `f${i}`, action: "copy", error: "AccessDenied", message: "denied" })),
         changes: [{ key: `k${call}`, action: "copy", reason: "missing" }],
+        uploads: [],
+        handledAhead: [],
       });
     },
     async summarize(event: SummarizeInput): Promise<SyncSummary> {

@@ -75,6 +75,8 @@ describe("IAM documents", () => {
         "s3:GetObjectTagging on arn:aws:s3:::acme-prod/backup/*",
         "s3:ListBucket on arn:aws:s3:::acme-dev",
         "s3:ListBucket on arn:aws:s3:::acme-prod",
+        "s3:ListBucketMultipartUploads on arn:aws:s3:::acme-prod",
+        "s3:ListMultipartUploadParts on arn:aws:s3:::acme-prod/backup/*",
         "s3:PutObject on arn:aws:s3:::acme-prod-reports/reports/*",
         "s3:PutObject on arn:aws:s3:::acme-prod/backup/*",
         "s3:PutObjectTagging on arn:aws:s3:::acme-prod/backup/*",
@@ -90,9 +92,10 @@ describe("IAM documents", () => {
 
     it("add writes to the source prefix only for two-way", () => {
       const sourceWrites = (mode: SyncMode) =>
-        grants(syncRangePolicy(args(mode))).filter((g) => g.includes("acme-dev/") && /Put|Abort/.test(g));
+        grants(syncRangePolicy(args(mode))).filter((g) => g.includes("acme-dev/") && /Put|Abort|MultipartUpload/.test(g));
       assert.deepEqual(sourceWrites("two-way"), [
         "s3:AbortMultipartUpload on arn:aws:s3:::acme-dev/data/*",
+        "s3:ListMultipartUploadParts on arn:aws:s3:::acme-dev/data/*",
         "s3:PutObject on arn:aws:s3:::acme-dev/data/*",
         "s3:PutObjectTagging on arn:aws:s3:::acme-dev/data/*",
       ]);

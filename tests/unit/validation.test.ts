@@ -82,6 +82,9 @@ describe("summarize", () => {
     plannedDeletes: extra,
     failures: [],
     changes: [],
+    uploads: [],
+    handledAhead: [],
+    cursor: "k",
   });
 
   it("allows deletes within the share of the destination and lists the partitions to delete in", () => {
