@@ -102,6 +102,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       stateMachine: machine.stateMachine,
       sourceBucket,
       sourcePrefix: config.sourcePrefix,
+      maxDeletes: config.onChangeMaxDeletes,
       request,
       tags,
     });

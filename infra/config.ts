@@ -44,6 +44,7 @@ export const CONFIG_KEYS = [
   "schedule",
   "scheduleTimezone",
   "onChangeSync",
+  "onChangeMaxDeletes",
   "notificationEmails",
   "logRetentionDays",
   "reportRetentionDays",
@@ -89,6 +90,8 @@ export interface StackConfig {
   schedule?: string;
   scheduleTimezone: string;
   onChangeSync: boolean;
+  /** The delete limit of a key-scoped (on-change) run: a count, never a share. */
+  onChangeMaxDeletes: number;
   notificationEmails: string[];
   logRetentionDays: number;
   reportRetentionDays: number;
@@ -288,6 +291,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   const scheduleTimezone = text("scheduleTimezone");
   if (!isTimeZone(scheduleTimezone)) problem("scheduleTimezone", "must be an IANA time zone such as UTC or Europe/Berlin", scheduleTimezone);
   const onChangeSync = bool("onChangeSync");
+  const onChangeMaxDeletes = integer("onChangeMaxDeletes", 0, 1_000);
   const notificationEmails = stringArray(raw("notificationEmails"), (message, value) => problem("notificationEmails", message, value));
   for (const email of notificationEmails) {
     if (!EMAIL.test(email)) problem("notificationEmails", "must list email addresses", email);
@@ -369,6 +373,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     schedule,
     scheduleTimezone,
     onChangeSync,
+    onChangeMaxDeletes,
     notificationEmails,
     logRetentionDays,
     reportRetentionDays,

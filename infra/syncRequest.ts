@@ -43,12 +43,14 @@ export function buildSyncRequest(
 export const CHANGED_KEY_VARIABLE = "key";
 
 /**
- * The input template of the on-change rule: the request restricted to the changed key. The
- * placeholder stands outside quotes, so EventBridge inserts the key as a JSON string (escaped).
+ * The input template of the on-change rule: the request restricted to the changed key, with an
+ * absolute delete limit (`maxDeletes`, a count): a share of the one object such a run sees rounds
+ * down to 0, which would send every delete for approval. The placeholder stands outside quotes,
+ * so EventBridge inserts the key as a JSON string (escaped).
  */
-export function onChangeInputTemplate(request: SyncRequest): string {
+export function onChangeInputTemplate(request: SyncRequest, maxDeletes: number): string {
   const marker = "__CHANGED_KEY__";
-  const text = JSON.stringify({ ...request, keys: [marker], keysEncoding: "s3-event" });
+  const text = JSON.stringify({ ...request, maxDeletes, keys: [marker], keysEncoding: "s3-event" });
   return text.replace(JSON.stringify(marker), `<${CHANGED_KEY_VARIABLE}>`);
 }
 

@@ -134,11 +134,40 @@ export interface OnChangeSyncArgs extends StartTriggerArgs {
   sourceBucket: pulumi.Input<string>;
   /** Only keys under this prefix start a sync. @default "" */
   sourcePrefix?: string;
+  /**
+   * The delete limit of each run this rule starts, a count (see `onChangeInputTemplate`); it
+   * replaces the request's `maxDeletes`. @default 1
+   */
+  maxDeletes?: pulumi.Input<number>;
 }
+
+/** The `detail.reason` of an S3 event for a deletion by a lifecycle rule. */
+export const LIFECYCLE_EXPIRATION_REASON = "Lifecycle Expiration";
+
+/**
+ * The S3 events that start an on-change sync: objects created or deleted in the bucket (under the
+ * prefix), except deletions by S3 Lifecycle. S3 sets `reason` to "Lifecycle Expiration" on those
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html); the source bucket's
+ * own noncurrent-version rule produces them all the time, and each would otherwise start a run
+ * for a key whose current version did not change. Object Created events carry a reason too
+ * (PutObject, CopyObject, ...), so `anything-but` keeps every one of them.
+ */
+export function onChangeEventPattern(bucket: string, sourcePrefix: string): Record<string, unknown> {
+  return {
+    source: ["aws.s3"],
+    "detail-type": ["Object Created", "Object Deleted"],
+    detail: {
+      bucket: { name: [bucket] },
+      ...(sourcePrefix ? { object: { key: [{ prefix: sourcePrefix }] } } : {}),
+      reason: [{ "anything-but": [LIFECYCLE_EXPIRATION_REASON] }],
+    },
+  };
+}
+
 
 /**
  * Syncs each changed key as soon as S3 reports it: an EventBridge rule on the source bucket's
- * Object Created / Object Deleted events starts the sync machine with the stack's request
+ * Object Created / Object Deleted events (lifecycle expirations left out) starts the sync machine with the stack's request
  * restricted to that key (an input transformer fills in `keys`).
  */
 export class OnChangeSync extends pulumi.ComponentResource {
@@ -157,16 +186,9 @@ export class OnChangeSync extends pulumi.ComponentResource {
       {
         name: args.ruleName,
         description: "Starts a sync of each object that changes in the source bucket.",
-        eventPattern: pulumi.output(args.sourceBucket).apply((bucket) =>
-          JSON.stringify({
-            source: ["aws.s3"],
-            "detail-type": ["Object Created", "Object Deleted"],
-            detail: {
-              bucket: { name: [bucket] },
-              ...(sourcePrefix ? { object: { key: [{ prefix: sourcePrefix }] } } : {}),
-            },
-          }),
-        ),
+        eventPattern: pulumi
+          .output(args.sourceBucket)
+          .apply((bucket) => JSON.stringify(onChangeEventPattern(bucket, sourcePrefix))),
         tags: args.tags,
       },
       { parent: this },
@@ -214,7 +236,9 @@ export class OnChangeSync extends pulumi.ComponentResource {
         roleArn: this.role.arn,
         inputTransformer: {
           inputPaths: { [CHANGED_KEY_VARIABLE]: "$.detail.object.key" },
-          inputTemplate: pulumi.output(args.request).apply(onChangeInputTemplate),
+          inputTemplate: pulumi
+            .all([args.request, args.maxDeletes ?? 1])
+            .apply(([request, maxDeletes]) => onChangeInputTemplate(request, maxDeletes)),
         },
         retryPolicy: retryPolicy(args),
         deadLetterConfig: { arn: this.deadLetterQueue.arn },

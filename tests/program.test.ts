@@ -234,7 +234,8 @@ describe("bucket-sync program", () => {
       assert.deepEqual(JSON.parse(String(rule.inputs.eventPattern)), {
         source: ["aws.s3"],
         "detail-type": ["Object Created", "Object Deleted"],
-        detail: { bucket: { name: [DEV_BUCKET] } },
+        // Deletions by the dev bucket's own lifecycle rule start no run.
+        detail: { bucket: { name: [DEV_BUCKET] }, reason: [{ "anything-but": ["Lifecycle Expiration"] }] },
       });
       const target = only(prod, T.target);
       assert.equal(target.inputs.arn, only(prod, T.stateMachine).outputs.arn);
@@ -245,7 +246,16 @@ describe("bucket-sync program", () => {
       const request = JSON.parse(transformer.inputTemplate.replace("<key>", JSON.stringify(key))) as SyncRequest;
       assert.deepEqual(request.keys, [key]);
       assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
+      // An absolute delete limit (onChangeMaxDeletes), not the schedule's share of one object.
+      assert.equal(request.maxDeletes, 1);
+      assert.equal((JSON.parse(String((only(prod, T.schedule).inputs.target as Record<string, unknown>).input)) as SyncRequest).maxDeletes, "10%");
       assert.deepEqual(policyNamed(prod, "on-change-policy").Statement.map((s) => s.Action), ["states:StartExecution"]);
+    });
+
+    it("takes the on-change delete limit from onChangeMaxDeletes", async () => {
+      const run = await runProgram({ stack: "prod", config: { onChangeMaxDeletes: "5" } });
+      const template = (only(run, T.target).inputs.inputTransformer as { inputTemplate: string }).inputTemplate;
+      assert.equal((JSON.parse(template.replace("<key>", '"k"')) as SyncRequest).maxDeletes, 5);
     });
 
     it("alarms on failed and on timed-out executions, to the notification topic", () => {
