@@ -74,6 +74,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     reportsBucketName: reportsBucketName(names),
     reportRetentionDays: config.reportRetentionDays,
     kmsKeyArn: config.kmsKeyArn,
+    sourceKmsKeyArn: config.sourceKmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     protectBuckets: config.protectBuckets,
     logRetentionDays: config.logRetentionDays,

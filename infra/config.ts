@@ -29,6 +29,7 @@ export const CONFIG_KEYS = [
   "sourceStack",
   "sourceBucket",
   "sourcePrefix",
+  "sourceKmsKeyArn",
   "destinationPrefix",
   "mode",
   "conflictPolicy",
@@ -74,6 +75,8 @@ export interface StackConfig {
   sourceStack?: string;
   sourceBucket?: string;
   sourcePrefix: string;
+  /** The KMS key of an SSE-KMS source bucket, which the sync functions may decrypt with through S3. */
+  sourceKmsKeyArn?: string;
   destinationPrefix: string;
   mode: SyncMode;
   conflictPolicy: ConflictPolicy;
@@ -253,6 +256,12 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   const sourceStackRaw = optionalText("sourceStack");
   const sourceBucket = optionalText("sourceBucket");
   const sourcePrefix = prefix("sourcePrefix");
+  const sourceKmsKeyArn = optionalText("sourceKmsKeyArn");
+  if (sourceKmsKeyArn !== undefined) {
+    const match = KMS_KEY_ARN.exec(sourceKmsKeyArn);
+    if (!match) problem("sourceKmsKeyArn", "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases cannot be granted)", sourceKmsKeyArn);
+    else if (region && match[1] !== region) problem("sourceKmsKeyArn", `must be a key in ${REGION_KEY} (${region}): the source bucket and its key are in the sync machine's region`, sourceKmsKeyArn);
+  }
   const destinationPrefix = prefix("destinationPrefix");
   const mode = oneOf("mode", SYNC_MODES);
   const conflictPolicy = oneOf("conflictPolicy", CONFLICT_POLICIES);
@@ -334,6 +343,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     const unused: Array<[ConfigKey, boolean]> = [
       ["sourceStack", sourceStackRaw !== undefined],
       ["sourceBucket", sourceBucket !== undefined],
+      ["sourceKmsKeyArn", sourceKmsKeyArn !== undefined],
       ["schedule", schedule !== undefined],
       ["onChangeSync", onChangeSync],
       ["notificationEmails", notificationEmails.length > 0],
@@ -358,6 +368,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     sourceStack,
     sourceBucket,
     sourcePrefix,
+    sourceKmsKeyArn,
     destinationPrefix,
     mode,
     conflictPolicy,

@@ -101,6 +101,40 @@ function kmsStatement(sid: string, keyArns: readonly string[]): PolicyStatement[
   return [{ Sid: sid, Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [...new Set(keyArns)] }];
 }
 
+/**
+ * The service name S3 presents to KMS in a region: `kms:ViaService` limits a KMS grant to requests
+ * S3 makes on the caller's behalf ("kms:ViaService", AWS KMS developer guide,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+ */
+export function s3ViaService(region: string, partition = "aws"): string {
+  return `s3.${region}.amazonaws.com${partition === "aws-cn" ? ".cn" : ""}`;
+}
+
+/** The region and partition of a KMS key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`). */
+function kmsKeyLocation(keyArn: string): { partition: string; region: string } {
+  const [, partition = "aws", , region = ""] = keyArn.split(":");
+  return { partition, region };
+}
+
+/**
+ * Decrypting (and, when the function writes into the source, encrypting) with the source bucket's
+ * key, only through S3 in the key's region: a source object under SSE-KMS cannot be read or
+ * copied without kms:Decrypt on its key, and the condition keeps the role from calling KMS itself.
+ */
+function sourceKmsStatement(keyArn: string | undefined, write: boolean): PolicyStatement[] {
+  if (!keyArn) return [];
+  const { partition, region } = kmsKeyLocation(keyArn);
+  return [
+    {
+      Sid: write ? "UseSourceKeyThroughS3" : "DecryptSourceThroughS3",
+      Effect: "Allow",
+      Action: write ? ["kms:Decrypt", "kms:GenerateDataKey"] : "kms:Decrypt",
+      Resource: keyArn,
+      Condition: { StringEquals: { "kms:ViaService": s3ViaService(region, partition) } },
+    },
+  ];
+}
+
 /** Writing to the function's own log group (created by the program, so no CreateLogGroup). */
 function lambdaLogsStatement(logGroupStreamsArn: string): PolicyStatement {
   return {
@@ -131,6 +165,8 @@ export interface HandlerPolicyArgs {
   mode: SyncMode;
   /** Keys of SSE-KMS buckets the handler reads or writes (empty for SSE-S3). */
   kmsKeyArns: readonly string[];
+  /** The source bucket's own KMS key, when it has one that `kmsKeyArns` does not hold. */
+  sourceKmsKeyArn?: string;
   /** `arn:...:log-group:/aws/lambda/<function>:*`. */
   logGroupStreamsArn: string;
 }
@@ -186,6 +222,7 @@ export function syncRangePolicy(args: HandlerPolicyArgs): PolicyDocument {
       Resource: objectArn(args.destination),
     },
     ...kmsStatement("UseBucketKeys", args.kmsKeyArns),
+    ...sourceKmsStatement(args.sourceKmsKeyArn, twoWay),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );

@@ -61,6 +61,11 @@ export interface SyncMachineArgs {
   reportRetentionDays?: pulumi.Input<number>;
   /** KMS key of this stack's buckets (SSE-KMS); the functions may use it. @default SSE-S3 */
   kmsKeyArn?: pulumi.Input<string | undefined>;
+  /**
+   * KMS key of the source bucket (SSE-KMS), when not `kmsKeyArn`: sync-range may decrypt with it
+   * through S3 only (`kms:ViaService`). @default none
+   */
+  sourceKmsKeyArn?: pulumi.Input<string | undefined>;
   /** Days a noncurrent report version is kept. @default 30 */
   noncurrentVersionRetentionDays?: pulumi.Input<number>;
   /** `protect` the reports bucket. @default false */
@@ -144,8 +149,8 @@ export class SyncMachine extends pulumi.ComponentResource {
         {
           role: role.id,
           policy: pulumi
-            .all([scope, args.source, args.destination, args.reportsBucketName, args.kmsKeyArn])
-            .apply(([s, source, destination, reportsBucket, kmsKeyArn]) =>
+            .all([scope, args.source, args.destination, args.reportsBucketName, args.kmsKeyArn, args.sourceKmsKeyArn])
+            .apply(([s, source, destination, reportsBucket, kmsKeyArn, sourceKmsKeyArn]) =>
               json(
                 HANDLER_POLICIES[handler]({
                   source: { bucketArn: arns.bucket(s.partition, source.bucket), prefix: source.prefix },
@@ -153,6 +158,7 @@ export class SyncMachine extends pulumi.ComponentResource {
                   reports: { bucketArn: arns.bucket(s.partition, reportsBucket), prefix: reportPrefix },
                   mode: args.mode ?? "backup",
                   kmsKeyArns: kmsKeyArn ? [kmsKeyArn] : [],
+                  sourceKmsKeyArn: sourceKmsKeyArn && sourceKmsKeyArn !== kmsKeyArn ? sourceKmsKeyArn : undefined,
                   logGroupStreamsArn: arns.logGroupStreams(s, functionLogGroupName(fnNames[handler])),
                 }),
               ),

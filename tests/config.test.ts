@@ -165,6 +165,12 @@ describe("parseStackConfig", () => {
       ],
       ["a sync-range timeout above Lambda's limit", { syncRangeTimeoutSeconds: "1200" }, /^bucket-sync:syncRangeTimeoutSeconds: must be a whole number from 61 to 900/],
       ["on-change syncs with a source prefix", { sourcePrefix: "data/" }, /^bucket-sync:onChangeSync: needs an empty bucket-sync:sourcePrefix/],
+      ["a source KMS key given by alias", { sourceKmsKeyArn: "alias/dev-data" }, /^bucket-sync:sourceKmsKeyArn: must be a KMS key ARN/],
+      [
+        "a source KMS key of another region",
+        { sourceKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
+        /^bucket-sync:sourceKmsKeyArn: must be a key in aws:region \(eu-west-1\)/,
+      ],
       ["an on-change delete limit that is a share", { onChangeMaxDeletes: "10%" }, /^bucket-sync:onChangeMaxDeletes: must be a whole number from 0 to 1000/],
       ["a missing region", { "aws:region": undefined }, /^aws:region: is missing/],
       ["a region that is not one", { "aws:region": "europe" }, /^aws:region: is not an AWS region name/],

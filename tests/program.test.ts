@@ -339,6 +339,29 @@ describe("bucket-sync program", () => {
       assert.deepEqual(kms.Resource, [kmsKeyArn]);
     });
 
+    it("lets sync-range decrypt an SSE-KMS source with sourceKmsKeyArn, only through S3, and no other function", async () => {
+      const sourceKmsKeyArn = "arn:aws:kms:eu-west-1:210987654321:key/abcd1234-12ab-34cd-56ef-1234567890ab";
+      const run = await runProgram({ stack: "prod", config: { sourceKmsKeyArn } });
+      assert.deepEqual(statement(policyNamed(run, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3"), {
+        Sid: "DecryptSourceThroughS3",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: sourceKmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+      });
+      for (const handler of HANDLER_NAMES.filter((h) => h !== "sync-range")) {
+        assert.ok(!JSON.stringify(policyNamed(run, `sync-machine-${handler}-policy`)).includes(sourceKmsKeyArn), handler);
+      }
+      // two-way writes into the source, so it also encrypts with the source's key
+      const twoWay = await runProgram({ stack: "prod", config: { sourceKmsKeyArn, mode: "two-way", onChangeSync: "false" } });
+      assert.deepEqual(
+        statement(policyNamed(twoWay, "sync-machine-sync-range-policy"), "UseSourceKeyThroughS3").Action,
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+      );
+      // without it, no KMS grant at all
+      assert.ok(!JSON.stringify(policyNamed(prod, "sync-machine-sync-range-policy")).includes("kms:"));
+    });
+
     it("expires reports after reportRetentionDays", () => {
       const reports = resourcesOfType(prod, T.bucket).find((b) => String(b.inputs.bucket).endsWith("-reports"));
       assert.ok(reports);
