@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_NAMES } from "./handlers/contract";
-import { loadStackConfig } from "./infra/config";
+import { configWarnings, loadStackConfig } from "./infra/config";
 import { HardenedBucket } from "./infra/hardenedBucket";
 import {
   bucketName,
@@ -34,6 +34,7 @@ import { OnChangeSync, SyncSchedule } from "./infra/triggers";
 
 async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   const config = loadStackConfig();
+  for (const warning of configWarnings(config)) void pulumi.log.warn(warning);
   const [identity, partition] = await Promise.all([aws.getCallerIdentity(), aws.getPartition()]);
   const scope: AwsScope = { partition: partition.partition, region: config.region, accountId: identity.accountId };
   const stem = nameStem(config.project, config.stack);

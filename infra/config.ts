@@ -391,6 +391,27 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   };
 }
 
+/**
+ * What a valid configuration still leaves undone, one message each: the program logs them as
+ * warnings in every `pulumi preview` and `up` (`pulumi.log.warn`), and `bucket-sync preview`
+ * prints them too. Pure.
+ */
+export function configWarnings(config: StackConfig): string[] {
+  const warnings: string[] = [];
+  const key = (k: ConfigKey) => `${config.project}:${k}`;
+  // A mirror run over its delete limit asks for approval on the notification topic, with the
+  // task token; with nobody subscribed, nobody can answer, and the run fails when the request
+  // times out.
+  if (config.syncMachine && config.mode === "mirror" && config.notificationEmails.length === 0) {
+    warnings.push(
+      `${key("notificationEmails")} is empty, but ${key("mode")} mirror can ask for delete approval: the request goes ` +
+        `only to the notification topic, so nobody would see it and the run would fail when it times out. ` +
+        `Subscribe someone: pulumi config set --path '${key("notificationEmails")}[0]' ops@example.com`,
+    );
+  }
+  return warnings;
+}
+
 /** `dev` -> `<org>/<project>/dev`; `proj/dev` -> `<org>/proj/dev`; a full name stays as it is. */
 function qualifyStackName(parts: string[], context: ConfigContext): string {
   if (parts.length === 3) return parts.join("/");

@@ -100,6 +100,8 @@ export interface ProgramRun {
   outputs: Record<string, unknown>;
   /** The config the program saw. */
   config: Record<string, string>;
+  /** What the program logged with `pulumi.log.warn`, as `pulumi preview` shows it under Diagnostics. */
+  warnings: string[];
 }
 
 interface ProjectFile {
@@ -366,6 +368,14 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
   const program = options.program ?? projectProgram();
   let exported: Record<string, unknown> = {};
   let failure: unknown;
+  // Without an engine, `pulumi.log.warn` only prints to stderr; record what the program logs, as
+  // the engine would show it.
+  const warnings: string[] = [];
+  const log = pulumi.log as { warn: typeof pulumi.log.warn };
+  const warn = log.warn;
+  log.warn = async (message: string) => {
+    warnings.push(message);
+  };
   // When the program throws, the stack resource's own output promises reject with the same error
   // and nobody awaits them (Pulumi's language host reports them as the program's failure). That
   // error is rejected to the caller here, so those copies are dropped; any other unhandled
@@ -389,6 +399,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
     await new Promise((resolve) => setTimeout(resolve, 0));
   } finally {
     process.off("unhandledRejection", dropProgramFailure);
+    log.warn = warn;
   }
   if (failure !== undefined) throw failure;
 
@@ -398,6 +409,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
     resources,
     outputs: (await settle(exported)) as Record<string, unknown>,
     config,
+    warnings,
   };
 }
 
@@ -459,6 +471,8 @@ export interface StackPreview {
   stack: string;
   resources: PreviewResource[];
   outputs: Record<string, unknown>;
+  /** What the program warns about (`pulumi.log.warn`), as `pulumi preview` lists under Diagnostics. */
+  warnings: string[];
   policy: { violations: PreviewViolation[] };
 }
 
@@ -525,6 +539,7 @@ export async function previewStack(options: PreviewStackOptions): Promise<StackP
       })),
     ),
     outputs: (await reportValue(run.outputs)) as Record<string, unknown>,
+    warnings: run.warnings,
     policy: {
       violations: violations.map((v) => {
         const resource = v.urn === undefined ? undefined : byUrn.get(v.urn);

@@ -58,7 +58,7 @@ describe("bucket-sync preview", () => {
 
   it("previews dev: every resource the program registers, its bucket with EventBridge notifications, no violations", async () => {
     const preview = json(dev);
-    assert.deepEqual(Object.keys(preview), ["stack", "resources", "outputs", "policy"]);
+    assert.deepEqual(Object.keys(preview), ["stack", "resources", "outputs", "warnings", "policy"]);
     assert.equal(preview.stack, "dev");
     assert.equal(preview.resources.length, (await runProgram({ stack: "dev", preview: true })).resources.length);
     assert.deepEqual(ofType(preview, T.bucket).map((b) => b.inputs.bucket), [`bucket-sync-${MOCK_ACCOUNT_ID}-dev`]);
@@ -114,6 +114,18 @@ describe("bucket-sync preview", () => {
     assert.match(out, /^ {4}no violations$/m);
     assert.match(out, new RegExp(`^ {4}\\+ ${json(prod).resources.length} to create$`, "m"));
     assert.match(out, /Preview succeeded: every policy passed\.\n$/);
+  });
+
+  it("warns, as pulumi preview would, when a stack that can ask for delete approval has nobody to ask", async () => {
+    // In-process (the command's own function), to spare a Node start.
+    const mirror = await runPreview({ stack: "prod", config: ["mode=mirror"] });
+    assert.equal(mirror.exitCode, 0, mirror.stderr);
+    assert.match(
+      mirror.stdout,
+      /^Warnings:\n {4}warning: bucket-sync:notificationEmails is empty, but bucket-sync:mode mirror can ask for delete approval/m,
+    );
+    assert.deepEqual(json(prod).warnings, [], "backup never asks");
+    assert.doesNotMatch(prodText.stdout, /^Warnings:/m);
   });
 
   it("fails with exit 1 on a bad config value, naming the key and the value", () => {
@@ -192,6 +204,7 @@ describe("bucket-sync preview", () => {
       stack: "x",
       resources: [{ type: T.stack, name: "p-x", urn: "urn:s", protect: false, inputs: {} }],
       outputs: { a: "[unknown]", b: 1 },
+      warnings: [],
       policy: { violations: [] },
     });
     assert.match(text, /^ {4}a: \[unknown\]\n {4}b: 1$/m);

@@ -493,6 +493,16 @@ describe("bucket-sync program", () => {
       await assert.rejects(runProgram({ stack: "prod", stackOutputs: {} }), /bucketName/);
     });
 
+    it("warns when a stack that can ask for delete approval has no notification subscribers", async () => {
+      assert.deepEqual(prod.warnings, []);
+      assert.deepEqual(dev.warnings, []);
+      const mirror = await runProgram({ stack: "prod", config: { mode: "mirror" } });
+      assert.equal(mirror.warnings.length, 1);
+      assert.match(mirror.warnings[0], /^bucket-sync:notificationEmails is empty, but bucket-sync:mode mirror can ask for delete approval/);
+      const subscribed = await runProgram({ stack: "prod", config: { mode: "mirror", notificationEmails: '["ops@example.com"]' } });
+      assert.deepEqual(subscribed.warnings, []);
+    });
+
     it("runs the program again and again in one process, each run with its own config", async () => {
       const backup = await runProgram({ stack: "prod", config: { handlerPackaging: "bundle" } });
       const noSchedule = await runProgram({ stack: "prod", config: { schedule: "" } });
