@@ -25,9 +25,12 @@ export const CONFIG_KEYS = [
   "kmsKeyArn",
   "noncurrentVersionRetentionDays",
   "eventBridgeNotifications",
+  "backupAccountId",
+  "backupStack",
   "syncMachine",
   "sourceStack",
   "sourceBucket",
+  "sourceAccountId",
   "sourcePrefix",
   "sourceKmsKeyArn",
   "destinationPrefix",
@@ -68,12 +71,18 @@ export interface StackConfig {
   kmsKeyArn?: string;
   noncurrentVersionRetentionDays: number;
   eventBridgeNotifications: boolean;
+  /** The account of the stack that backs this bucket up, when it is another account. */
+  backupAccountId?: string;
+  /** The name of that stack, whose sync roles are named after it. */
+  backupStack: string;
 
   // Sync machine
   syncMachine: boolean;
   /** Fully qualified (`org/project/stack`). */
   sourceStack?: string;
   sourceBucket?: string;
+  /** The source bucket's account, when given rather than read from the source stack's `accountId` output. */
+  sourceAccountId?: string;
   sourcePrefix: string;
   /** The KMS key of an SSE-KMS source bucket, which the sync functions may decrypt with through S3. */
   sourceKmsKeyArn?: string;
@@ -149,6 +158,7 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const NAME_PART = /^[a-z0-9][a-z0-9-]*$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const ACCOUNT_ID = /^\d{12}$/;
 const STACK_NAME_PART = /^[A-Za-z0-9_.-]+$/;
 const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\)|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -250,11 +260,21 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   }
   const noncurrentVersionRetentionDays = integer("noncurrentVersionRetentionDays", 1, 36_500);
   const eventBridgeNotifications = bool("eventBridgeNotifications");
+  const backupAccountId = optionalText("backupAccountId");
+  if (backupAccountId !== undefined && !ACCOUNT_ID.test(backupAccountId)) {
+    problem("backupAccountId", "must be a 12-digit AWS account id", backupAccountId);
+  }
+  const backupStack = text("backupStack");
+  if (!NAME_PART.test(backupStack)) problem("backupStack", "must be a stack name: lowercase letters, digits and hyphens", backupStack);
 
   // Sync machine
   const syncMachine = bool("syncMachine");
   const sourceStackRaw = optionalText("sourceStack");
   const sourceBucket = optionalText("sourceBucket");
+  const sourceAccountId = optionalText("sourceAccountId");
+  if (sourceAccountId !== undefined && !ACCOUNT_ID.test(sourceAccountId)) {
+    problem("sourceAccountId", "must be a 12-digit AWS account id", sourceAccountId);
+  }
   const sourcePrefix = prefix("sourcePrefix");
   const sourceKmsKeyArn = optionalText("sourceKmsKeyArn");
   if (sourceKmsKeyArn !== undefined) {
@@ -343,6 +363,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     const unused: Array<[ConfigKey, boolean]> = [
       ["sourceStack", sourceStackRaw !== undefined],
       ["sourceBucket", sourceBucket !== undefined],
+      ["sourceAccountId", sourceAccountId !== undefined],
       ["sourceKmsKeyArn", sourceKmsKeyArn !== undefined],
       ["schedule", schedule !== undefined],
       ["onChangeSync", onChangeSync],
@@ -364,9 +385,12 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     kmsKeyArn,
     noncurrentVersionRetentionDays,
     eventBridgeNotifications,
+    backupAccountId,
+    backupStack,
     syncMachine,
     sourceStack,
     sourceBucket,
+    sourceAccountId,
     sourcePrefix,
     sourceKmsKeyArn,
     destinationPrefix,

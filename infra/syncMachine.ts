@@ -16,6 +16,7 @@ import {
   arns,
   functionLogGroupName,
   functionNames,
+  functionRoleName,
   stateMachineLogGroupName,
   stateMachineName,
   type AwsScope,
@@ -138,6 +139,8 @@ export class SyncMachine extends pulumi.ComponentResource {
       const role = new aws.iam.Role(
         `${name}-${handler}-role`,
         {
+          // A fixed name: a source bucket in another account grants this role by its ARN.
+          name: functionRoleName(args.nameStem, handler),
           description: `Runs the ${handler} handler of ${machineName}.`,
           assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
           tags: args.tags,

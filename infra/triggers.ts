@@ -129,11 +129,18 @@ export interface OnChangeSyncArgs extends StartTriggerArgs {
   ruleName: string;
   /**
    * The bucket whose changes start syncs. It must send its events to EventBridge (the source
-   * stack's `eventBridgeNotifications`) on the default bus of this account and region.
+   * stack's `eventBridgeNotifications`), on the default bus of this region, directly or forwarded
+   * from its account (`sourceAccountId`).
    */
   sourceBucket: pulumi.Input<string>;
   /** Only keys under this prefix start a sync. @default "" */
   sourcePrefix?: string;
+  /**
+   * The source bucket's account when it is not this one: its events arrive forwarded onto this
+   * account's default bus (infra/crossAccount.ts), and the rule matches only that account's.
+   * @default this account
+   */
+  sourceAccountId?: string;
   /**
    * The delete limit of each run this rule starts, a count (see `onChangeInputTemplate`); it
    * replaces the request's `maxDeletes`. @default 1
@@ -152,9 +159,11 @@ export const LIFECYCLE_EXPIRATION_REASON = "Lifecycle Expiration";
  * for a key whose current version did not change. Object Created events carry a reason too
  * (PutObject, CopyObject, ...), so `anything-but` keeps every one of them.
  */
-export function onChangeEventPattern(bucket: string, sourcePrefix: string): Record<string, unknown> {
+export function onChangeEventPattern(bucket: string, sourcePrefix: string, sourceAccountId?: string): Record<string, unknown> {
   return {
     source: ["aws.s3"],
+    // Events forwarded from another account keep that account in `account`.
+    ...(sourceAccountId ? { account: [sourceAccountId] } : {}),
     "detail-type": ["Object Created", "Object Deleted"],
     detail: {
       bucket: { name: [bucket] },
@@ -188,7 +197,7 @@ export class OnChangeSync extends pulumi.ComponentResource {
         description: "Starts a sync of each object that changes in the source bucket.",
         eventPattern: pulumi
           .output(args.sourceBucket)
-          .apply((bucket) => JSON.stringify(onChangeEventPattern(bucket, sourcePrefix))),
+          .apply((bucket) => JSON.stringify(onChangeEventPattern(bucket, sourcePrefix, args.sourceAccountId))),
         tags: args.tags,
       },
       { parent: this },

@@ -170,7 +170,7 @@ export function stackConfig(stack: string, overrides: Record<string, string | un
 function defaultStackOutputs(project: string): Record<string, Record<string, unknown>> {
   const devBucket = `${project}-${MOCK_ACCOUNT_ID}-dev`;
   return {
-    [`${MOCK_ORGANIZATION}/${project}/dev`]: { bucketName: devBucket, bucketArn: `arn:aws:s3:::${devBucket}` },
+    [`${MOCK_ORGANIZATION}/${project}/dev`]: { bucketName: devBucket, bucketArn: `arn:aws:s3:::${devBucket}`, accountId: MOCK_ACCOUNT_ID },
   };
 }
 

@@ -44,6 +44,8 @@ const T = {
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   queue: "aws:sqs/queue:Queue",
+  keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
+  busPolicy: "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
 } as const;
 
 const DEV_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-dev`;
@@ -103,8 +105,8 @@ describe("bucket-sync program", () => {
       assert.equal(only(dev, T.bucket).protect, false);
     });
 
-    it("exports its bucket's name (which prod's StackReference reads) and ARN", () => {
-      assert.deepEqual(dev.outputs, { bucketName: DEV_BUCKET, bucketArn: `arn:aws:s3:::${DEV_BUCKET}` });
+    it("exports its bucket's name (which prod's StackReference reads), ARN and account", () => {
+      assert.deepEqual(dev.outputs, { bucketName: DEV_BUCKET, bucketArn: `arn:aws:s3:::${DEV_BUCKET}`, accountId: MOCK_ACCOUNT_ID });
       assert.equal(dev.outputs[BUCKET_NAME_OUTPUT], DEV_BUCKET);
     });
   });
@@ -478,6 +480,128 @@ describe("bucket-sync program", () => {
       const policy = iamDocuments(preview).find((d) => d.resource.name === "sync-machine-sync-range-policy");
       assert.ok(policy?.document);
       assert.equal(statement(policy.document, "ReadSourceObjects").Resource, "arn:aws:s3:::legacy-data-bucket/*");
+    });
+  });
+
+  describe("dev and prod in different accounts", () => {
+    const PROD_ACCOUNT = "210987654321";
+    const DEV_ACCOUNT = MOCK_ACCOUNT_ID;
+    const KEY = `arn:aws:kms:eu-west-1:${DEV_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const role = (handler: string) => `arn:aws:iam::${PROD_ACCOUNT}:role/bucket-sync-prod-${handler}`;
+    let crossDev: ProgramRun;
+
+    before(async () => {
+      crossDev = await runProgram({ stack: "dev", config: { backupAccountId: PROD_ACCOUNT, kmsKeyArn: KEY } });
+    });
+
+    const bucketPolicy = (run: ProgramRun) => JSON.parse(String(only(run, T.bucketPolicy).inputs.policy)) as IamDocument;
+
+    it("dev: the bucket policy lets prod's sync roles, by ARN, list the bucket and read its objects, and nothing more", () => {
+      const grants = bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow");
+      assert.deepEqual(grants, [
+        { Sid: "BackupValidateInputListsBucket", Effect: "Allow", Principal: { AWS: role("validate-input") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupPlanPartitionsListsBucket", Effect: "Allow", Principal: { AWS: role("plan-partitions") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupSyncRangeListsBucket", Effect: "Allow", Principal: { AWS: role("sync-range") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        {
+          Sid: "BackupSyncRangeReadsObjects",
+          Effect: "Allow",
+          Principal: { AWS: role("sync-range") },
+          Action: ["s3:GetObject", "s3:GetObjectTagging"],
+          Resource: `arn:aws:s3:::${DEV_BUCKET}/*`,
+        },
+      ]);
+      // The TLS guard stays.
+      assert.deepEqual(bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Deny").map((s) => s.Sid), ["DenyInsecureTransport", "DenyTlsBelow1_2"]);
+    });
+
+    it("dev: grants exactly the roles prod creates, under the names prod gives them", async () => {
+      const prodRun = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: DEV_ACCOUNT } });
+      const prodRoleNames = new Set(resourcesOfType(prodRun, T.role).map((r) => String(r.inputs.name)));
+      for (const statement of bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow")) {
+        const arn = String((statement.Principal as { AWS: string }).AWS);
+        assert.ok(prodRoleNames.has(arn.split("/").pop()!), `${arn} is not a role prod creates`);
+      }
+    });
+
+    it("dev: the KMS key policy keeps IAM in charge and lets prod's reader decrypt, only through S3", () => {
+      const keyPolicy = only(crossDev, T.keyPolicy);
+      assert.equal(keyPolicy.inputs.keyId, KEY);
+      const document = JSON.parse(String(keyPolicy.inputs.policy)) as IamDocument;
+      assert.deepEqual(statement(document, "EnableIamPoliciesOfTheKeyAccount").Principal, { AWS: `arn:aws:iam::${DEV_ACCOUNT}:root` });
+      assert.deepEqual(statement(document, "BackupRolesDecryptThroughS3"), {
+        Sid: "BackupRolesDecryptThroughS3",
+        Effect: "Allow",
+        Principal: { AWS: [role("sync-range")] },
+        Action: "kms:Decrypt",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+      });
+    });
+
+    it("dev: forwards the bucket's object events, lifecycle expirations left out, to prod's default bus through a role of its own", () => {
+      const rule = only(crossDev, T.rule);
+      assert.deepEqual(JSON.parse(String(rule.inputs.eventPattern)), {
+        source: ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted"],
+        detail: { bucket: { name: [DEV_BUCKET] }, reason: [{ "anything-but": ["Lifecycle Expiration"] }] },
+      });
+      const target = only(crossDev, T.target);
+      assert.equal(target.inputs.arn, `arn:aws:events:eu-west-1:${PROD_ACCOUNT}:event-bus/default`);
+      const forwardingRole = only(crossDev, T.role);
+      assert.equal(target.inputs.roleArn, forwardingRole.outputs.arn);
+      assert.deepEqual(JSON.parse(String(forwardingRole.inputs.assumeRolePolicy)).Statement[0].Principal, { Service: "events.amazonaws.com" });
+      assert.deepEqual(policyNamed(crossDev, "event-forwarding-policy").Statement, [
+        { Sid: "PutEventsOnBackupBus", Effect: "Allow", Action: "events:PutEvents", Resource: `arn:aws:events:eu-west-1:${PROD_ACCOUNT}:event-bus/default` },
+      ]);
+    });
+
+    it("dev: without backupAccountId, or with its own account, none of it", async () => {
+      const sameAccount = await runProgram({ stack: "dev", config: { backupAccountId: DEV_ACCOUNT, kmsKeyArn: KEY } });
+      for (const run of [dev, sameAccount]) {
+        assert.deepEqual(bucketPolicy(run).Statement.filter((s) => s.Effect === "Allow"), []);
+        for (const type of [T.keyPolicy, T.rule, T.target, T.role]) assert.equal(resourcesOfType(run, type).length, 0, type);
+      }
+    });
+
+    it("prod: a source in another account (sourceAccountId) gets its S3 events admitted to the default bus, and the on-change rule matches them", async () => {
+      const run = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: "111122223333" } });
+      const busPolicy = only(run, T.busPolicy);
+      assert.equal(busPolicy.inputs.eventBusName, "default");
+      assert.deepEqual(JSON.parse(String(busPolicy.inputs.policy)).Statement, [
+        {
+          Sid: "AdmitSourceAccountS3Events",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::111122223333:root" },
+          Action: "events:PutEvents",
+          Resource: `arn:aws:events:eu-west-1:${MOCK_ACCOUNT_ID}:event-bus/default`,
+          Condition: { "ForAllValues:StringEquals": { "events:source": "aws.s3" } },
+        },
+      ]);
+      assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
+      assert.equal(run.outputs.sourceAccountId, "111122223333");
+    });
+
+    it("prod: takes the source account from the dev stack's accountId output", async () => {
+      const run = await runProgram({
+        stack: "prod",
+        stackOutputs: { "organization/bucket-sync/dev": { bucketName: DEV_BUCKET, accountId: "111122223333" } },
+      });
+      assert.equal(resourcesOfType(run, T.busPolicy).length, 1);
+      assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
+    });
+
+    it("prod: a source in its own account leaves the bus and the rule as they were", () => {
+      assert.equal(resourcesOfType(prod, T.busPolicy).length, 0);
+      assert.equal(JSON.parse(String(only(prod, T.rule).inputs.eventPattern)).account, undefined);
+      assert.equal(prod.outputs.sourceAccountId, MOCK_ACCOUNT_ID);
+    });
+
+    it("prod: names each function role after its function, so the source account can grant it", () => {
+      for (const handler of HANDLER_NAMES) {
+        const fn = resourcesOfType(prod, T.fn).find((f) => f.inputs.name === `bucket-sync-prod-${handler}`);
+        const fnRole = resourcesOfType(prod, T.role).find((r) => r.outputs.arn === fn?.inputs.role);
+        assert.equal(fnRole?.inputs.name, `bucket-sync-prod-${handler}`);
+      }
     });
   });
 
