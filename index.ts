@@ -22,6 +22,7 @@ import {
   onChangeDeadLetterQueueName,
   onChangeRuleName,
   reportsBucketName,
+  restApiName,
   scheduleDeadLetterQueueName,
   scheduleName,
   stateMachineConsoleUrl,
@@ -32,7 +33,7 @@ import { SyncMonitoring } from "./infra/observability";
 import { sourceBucket as sourceOf } from "./infra/source";
 import { SyncMachine } from "./infra/syncMachine";
 import { buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
-import { OnChangeSync, SyncSchedule } from "./infra/triggers";
+import { OnChangeSync, RestApiTrigger, SyncSchedule } from "./infra/triggers";
 
 async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   const config = loadStackConfig();
@@ -136,6 +137,10 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     });
   }
 
+  const api = config.apiTrigger
+    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, tags })
+    : undefined;
+
   const monitoring = new SyncMonitoring("monitoring", {
     nameStem: dashboardName(stem),
     region: config.region,
@@ -159,6 +164,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
         startExecutionCommand({ region: config.region, stateMachineArn, request: syncRequest }),
       ),
     dashboardUrl: monitoring.dashboardUrl,
+    ...(api ? { apiUrl: api.url } : {}),
   };
 }
 

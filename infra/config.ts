@@ -49,6 +49,7 @@ export const CONFIG_KEYS = [
   "scheduleTimezone",
   "onChangeSync",
   "onChangeMaxDeletes",
+  "apiTrigger",
   "notificationEmails",
   "logRetentionDays",
   "reportRetentionDays",
@@ -104,6 +105,8 @@ export interface StackConfig {
   onChangeSync: boolean;
   /** The delete limit of a key-scoped (on-change) run: a count, never a share. */
   onChangeMaxDeletes: number;
+  /** A REST API (IAM-signed POST) that starts syncs. */
+  apiTrigger: boolean;
   notificationEmails: string[];
   logRetentionDays: number;
   reportRetentionDays: number;
@@ -321,6 +324,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   if (!isTimeZone(scheduleTimezone)) problem("scheduleTimezone", "must be an IANA time zone such as UTC or Europe/Berlin", scheduleTimezone);
   const onChangeSync = bool("onChangeSync");
   const onChangeMaxDeletes = integer("onChangeMaxDeletes", 0, 1_000);
+  const apiTrigger = bool("apiTrigger");
   const notificationEmails = stringArray(raw("notificationEmails"), (message, value) => problem("notificationEmails", message, value));
   for (const email of notificationEmails) {
     if (!EMAIL.test(email)) problem("notificationEmails", "must list email addresses", email);
@@ -367,6 +371,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
       ["sourceKmsKeyArn", sourceKmsKeyArn !== undefined],
       ["schedule", schedule !== undefined],
       ["onChangeSync", onChangeSync],
+      ["apiTrigger", apiTrigger],
       ["notificationEmails", notificationEmails.length > 0],
     ];
     for (const [k, set] of unused) {
@@ -409,6 +414,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     scheduleTimezone,
     onChangeSync,
     onChangeMaxDeletes,
+    apiTrigger,
     notificationEmails,
     logRetentionDays,
     reportRetentionDays,

@@ -69,6 +69,11 @@ export function eventsTrustPolicy(accountId: string): PolicyDocument {
   return serviceTrustPolicy("events.amazonaws.com", accountId);
 }
 
+/** API Gateway assumes the REST trigger's role (its integration's credentials), only for this account's APIs. */
+export function apiGatewayTrustPolicy(accountId: string): PolicyDocument {
+  return serviceTrustPolicy("apigateway.amazonaws.com", accountId);
+}
+
 function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
   return document({
     Effect: "Allow",
@@ -317,8 +322,8 @@ export function schedulePolicy(args: { stateMachineArn: string; deadLetterQueueA
   );
 }
 
-/** The on-change rule's role: start this state machine, nothing else. */
-export function onChangePolicy(args: { stateMachineArn: string }): PolicyDocument {
+/** The role of a trigger that only starts runs (the on-change rule, the REST API): start this state machine, nothing else. */
+export function startSyncPolicy(args: { stateMachineArn: string }): PolicyDocument {
   return document({ Sid: "StartSync", Effect: "Allow", Action: "states:StartExecution", Resource: args.stateMachineArn });
 }
 

@@ -109,6 +109,11 @@ export function eventForwardingName(stem: string): string {
   return `${stem}-forward-events`;
 }
 
+/** The REST API that starts syncs, and its role. */
+export function restApiName(stem: string): string {
+  return `${stem}-api`;
+}
+
 export function dashboardName(stem: string): string {
   return stem;
 }

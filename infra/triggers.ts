@@ -1,6 +1,7 @@
 /**
- * What starts a sync besides a person: a schedule, and a change in the source bucket. (On demand,
- * the stack exports the exact `aws stepfunctions start-execution` command.) Each trigger has its
+ * What starts a sync besides a person: a schedule, a change in the source bucket, and a signed
+ * request to a REST API. (On demand, the stack exports the exact `aws stepfunctions
+ * start-execution` command.) Each trigger has its
  * own role, allowed only `states:StartExecution` on this one state machine, and a dead-letter
  * queue for starts that failed after retries.
  */
@@ -8,14 +9,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { SyncRequest } from "../handlers/contract";
 import {
+  apiGatewayTrustPolicy,
   eventsTrustPolicy,
   onChangeDeadLetterQueuePolicy,
-  onChangePolicy,
+  startSyncPolicy,
   schedulePolicy,
   schedulerTrustPolicy,
 } from "./iamDocuments";
 import { arns, type AwsScope } from "./names";
-import { CHANGED_KEY_VARIABLE, onChangeInputTemplate } from "./syncRequest";
+import { CHANGED_KEY_VARIABLE, onChangeInputTemplate, startExecutionRequestTemplate, syncRequestJsonSchema } from "./syncRequest";
 
 /** Failed deliveries are kept this long for someone to look at (the SQS maximum, 14 days). */
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
@@ -233,7 +235,7 @@ export class OnChangeSync extends pulumi.ComponentResource {
         role: this.role.id,
         policy: pulumi
           .all([scope, args.stateMachine.name])
-          .apply(([s, machine]) => JSON.stringify(onChangePolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
+          .apply(([s, machine]) => JSON.stringify(startSyncPolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
       },
       { parent: this },
     );
@@ -256,4 +258,173 @@ export class OnChangeSync extends pulumi.ComponentResource {
     );
     this.registerOutputs({ ruleArn: this.rule.arn, deadLetterQueueUrl: this.deadLetterQueue.url });
   }
+}
+
+export interface RestApiTriggerArgs {
+  /** The REST API's and its role's physical name. */
+  name: string;
+  scope: pulumi.Input<AwsScope>;
+  /** The state machine the API starts; its (fixed) name scopes the role. */
+  stateMachine: aws.sfn.StateMachine;
+  /** The stage in the URL. @default "v1" */
+  stageName?: string;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The path the REST trigger takes requests on: `POST /syncs`. */
+export const REST_TRIGGER_PATH = "syncs";
+
+/**
+ * Starts a sync from a signed HTTPS request: an API Gateway REST API whose `POST /syncs` takes a
+ * SyncRequest as its JSON body. The method needs `AWS_IAM` authorization (a SigV4-signed request
+ * from a principal allowed `execute-api:Invoke` on it); a request validator checks the body
+ * against the SyncRequest model before anything runs; an AWS service integration calls Step
+ * Functions `StartExecution` directly — no Lambda in between — with a role allowed only that
+ * action on this one state machine. A valid request answers 200 with the `executionArn`.
+ * ("Tutorial: Create a REST API as an Amazon Step Functions proxy", https://docs.aws.amazon.com/step-functions/latest/dg/tutorial-api-gateway.html)
+ */
+export class RestApiTrigger extends pulumi.ComponentResource {
+  readonly api: aws.apigateway.RestApi;
+  readonly role: aws.iam.Role;
+  readonly method: aws.apigateway.Method;
+  readonly integration: aws.apigateway.Integration;
+  readonly stage: aws.apigateway.Stage;
+  /** `https://<api id>.execute-api.<region>.amazonaws.com/<stage>/syncs`. */
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: RestApiTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucketsync:index:RestApiTrigger", name, args, opts);
+    const scope = pulumi.output(args.scope);
+    const stageName = args.stageName ?? "v1";
+
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: args.name,
+        description: `Lets the ${args.name} REST API start its state machine.`,
+        assumeRolePolicy: scope.apply((s) => JSON.stringify(apiGatewayTrustPolicy(s.accountId))),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([scope, args.stateMachine.name])
+          .apply(([s, machine]) => JSON.stringify(startSyncPolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
+      },
+      { parent: this },
+    );
+
+    this.api = new aws.apigateway.RestApi(
+      `${name}-api`,
+      {
+        name: args.name,
+        description: "Starts a sync: POST /syncs with a SyncRequest, signed with SigV4.",
+        endpointConfiguration: { types: "REGIONAL" },
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    const resource = new aws.apigateway.Resource(
+      `${name}-syncs`,
+      { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: REST_TRIGGER_PATH },
+      { parent: this },
+    );
+    const model = new aws.apigateway.Model(
+      `${name}-sync-request-model`,
+      {
+        restApi: this.api.id,
+        name: "SyncRequest",
+        description: "The body of POST /syncs: a SyncRequest (handlers/contract.ts).",
+        contentType: "application/json",
+        schema: JSON.stringify(syncRequestJsonSchema()),
+      },
+      { parent: this },
+    );
+    const validator = new aws.apigateway.RequestValidator(
+      `${name}-validator`,
+      { restApi: this.api.id, name: "body", validateRequestBody: true, validateRequestParameters: false },
+      { parent: this },
+    );
+    this.method = new aws.apigateway.Method(
+      `${name}-post`,
+      {
+        restApi: this.api.id,
+        resourceId: resource.id,
+        httpMethod: "POST",
+        authorization: "AWS_IAM",
+        requestValidatorId: validator.id,
+        requestModels: { "application/json": model.name },
+      },
+      { parent: this },
+    );
+    this.integration = new aws.apigateway.Integration(
+      `${name}-start-execution`,
+      {
+        restApi: this.api.id,
+        resourceId: resource.id,
+        httpMethod: this.method.httpMethod,
+        type: "AWS",
+        integrationHttpMethod: "POST",
+        uri: scope.apply((s) => `arn:${s.partition}:apigateway:${s.region}:states:action/StartExecution`),
+        credentials: this.role.arn,
+        // Only JSON bodies reach Step Functions, and only through the template.
+        passthroughBehavior: "NEVER",
+        requestTemplates: {
+          "application/json": pulumi
+            .all([scope, args.stateMachine.name])
+            .apply(([s, machine]) => startExecutionRequestTemplate(arns.stateMachine(s, machine))),
+        },
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+    // 200 with Step Functions' answer ({ executionArn, startDate }); its 4xx and 5xx pass through.
+    const responses = [
+      { statusCode: "200", selectionPattern: undefined },
+      { statusCode: "400", selectionPattern: "4\\d{2}" },
+      { statusCode: "500", selectionPattern: "5\\d{2}" },
+    ].map(({ statusCode, selectionPattern }) => {
+      const methodResponse = new aws.apigateway.MethodResponse(
+        `${name}-response-${statusCode}`,
+        { restApi: this.api.id, resourceId: resource.id, httpMethod: this.method.httpMethod, statusCode, responseModels: { "application/json": "Empty" } },
+        { parent: this },
+      );
+      return new aws.apigateway.IntegrationResponse(
+        `${name}-integration-response-${statusCode}`,
+        { restApi: this.api.id, resourceId: resource.id, httpMethod: this.method.httpMethod, statusCode: methodResponse.statusCode, selectionPattern },
+        { parent: this, dependsOn: [this.integration] },
+      );
+    });
+    const deployment = new aws.apigateway.Deployment(
+      `${name}-deployment`,
+      {
+        restApi: this.api.id,
+        description: "The POST /syncs method, its validator and its integration.",
+        // A new deployment whenever what it serves changes.
+        triggers: {
+          redeployment: pulumi
+            .all([model.schema, this.integration.requestTemplates, this.method.authorization, this.integration.uri])
+            .apply((parts) => JSON.stringify(parts)),
+        },
+      },
+      { parent: this, dependsOn: [this.method, this.integration, ...responses] },
+    );
+    this.stage = new aws.apigateway.Stage(
+      `${name}-stage`,
+      { restApi: this.api.id, deployment: deployment.id, stageName, tags: args.tags },
+      { parent: this },
+    );
+    this.url = pulumi
+      .all([scope, this.api.id, this.stage.stageName])
+      .apply(([s, id, stage]) => `https://${id}.execute-api.${s.region}.${dnsSuffix(s.partition)}/${stage}/${REST_TRIGGER_PATH}`);
+    this.registerOutputs({ url: this.url });
+  }
+}
+
+/** The DNS suffix of a partition's service endpoints. */
+function dnsSuffix(partition: string): string {
+  return partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
 }

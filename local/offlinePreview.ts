@@ -208,6 +208,12 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       return { id: physical, name: physical, arn: `arn:aws:events:${at}:rule/${physical}` };
     case "aws:scheduler/schedule:Schedule":
       return { id: physical, name: physical, arn: `arn:aws:scheduler:${at}:schedule/default/${physical}` };
+    case "aws:apigateway/restApi:RestApi": {
+      const id = `${physical.replace(/[^a-z0-9]/g, "").slice(0, 10)}`;
+      return { id, name: physical, rootResourceId: `${id}-root`, arn: `arn:aws:apigateway:${region}::/restapis/${id}`, executionArn: `arn:aws:execute-api:${at}:${id}` };
+    }
+    case "aws:apigateway/stage:Stage":
+      return { id: `${name}-id`, stageName: inputs.stageName, arn: `arn:aws:apigateway:${region}::/restapis/stage/${String(inputs.stageName)}` };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { id: physical, name: physical, arn: `arn:aws:cloudwatch:${at}:alarm:${physical}` };
     default:

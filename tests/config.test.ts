@@ -195,10 +195,10 @@ describe("parseStackConfig", () => {
     }
 
     it("rejects sync settings on a stack without a sync machine, naming each key", () => {
-      const problems = problemsOf(stackConfig("dev", { schedule: "rate(1 day)", sourceBucket: "legacy-data" }), { ...CONTEXT, stack: "dev" });
+      const problems = problemsOf(stackConfig("dev", { schedule: "rate(1 day)", sourceBucket: "legacy-data", apiTrigger: "true" }), { ...CONTEXT, stack: "dev" });
       assert.deepEqual(
         problems.map((p) => p.split(":").slice(0, 2).join(":")),
-        ["bucket-sync:sourceBucket", "bucket-sync:schedule"],
+        ["bucket-sync:sourceBucket", "bucket-sync:schedule", "bucket-sync:apiTrigger"],
       );
     });
 

@@ -36,6 +36,7 @@ describe("policy pack on the bucket-sync program", () => {
     { stack: "dev", config: {}, modes: MODES },
     { stack: "prod", config: {}, modes: MODES },
     { stack: "prod", config: { handlerPackaging: "callback" }, modes: MODES.filter((m) => m.preview) },
+    { stack: "prod", config: { apiTrigger: "true" }, modes: MODES },
     // Dev and prod in different accounts, each side.
     {
       stack: "dev",

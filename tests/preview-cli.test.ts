@@ -143,6 +143,16 @@ describe("bucket-sync preview", () => {
     assert.equal(prod.preview!.outputs.sourceAccountId, "111122223333");
   });
 
+  it("previews the REST trigger from --config apiTrigger=true, with its URL", async () => {
+    const run = await runPreview({ stack: "prod", config: ["apiTrigger=true"], json: true });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const method = ofType(run.preview!, "aws:apigateway/method:Method")[0];
+    assert.equal(method.inputs.authorization, "AWS_IAM");
+    assert.equal(ofType(run.preview!, "aws:apigateway/integration:Integration")[0].inputs.uri, "arn:aws:apigateway:eu-west-1:states:action/StartExecution");
+    assert.equal(run.preview!.outputs.apiUrl, "[unknown]", "the API's id is AWS's to assign");
+    assert.deepEqual(run.preview!.policy.violations, []);
+  });
+
   it("fails with exit 1 on a bad config value, naming the key and the value", () => {
     const run = badConfig;
     assert.equal(run.code, 1, run.stdout);

@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../handlers/contract";
 import { buildDefinition, TASK_TIMEOUT_MARGIN_SECONDS } from "../infra/definition";
+import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../infra/syncRequest";
 import { BUCKET_NAME_OUTPUT } from "../infra/source";
 import {
   containsUnknown,
@@ -45,6 +46,13 @@ const T = {
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   queue: "aws:sqs/queue:Queue",
   keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
+  restApi: "aws:apigateway/restApi:RestApi",
+  apiResource: "aws:apigateway/resource:Resource",
+  apiMethod: "aws:apigateway/method:Method",
+  apiIntegration: "aws:apigateway/integration:Integration",
+  apiModel: "aws:apigateway/model:Model",
+  apiValidator: "aws:apigateway/requestValidator:RequestValidator",
+  apiStage: "aws:apigateway/stage:Stage",
   busPolicy: "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
 } as const;
 
@@ -480,6 +488,68 @@ describe("bucket-sync program", () => {
       const policy = iamDocuments(preview).find((d) => d.resource.name === "sync-machine-sync-range-policy");
       assert.ok(policy?.document);
       assert.equal(statement(policy.document, "ReadSourceObjects").Resource, "arn:aws:s3:::legacy-data-bucket/*");
+    });
+  });
+
+  describe("REST trigger (apiTrigger)", () => {
+    let api: ProgramRun;
+    const MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:bucket-sync-prod";
+
+    before(async () => {
+      api = await runProgram({ stack: "prod", config: { apiTrigger: "true" } });
+    });
+
+    it("is a REST API with POST /syncs, AWS_IAM authorization and a validated SyncRequest body", () => {
+      const restApi = only(api, T.restApi);
+      assert.equal(restApi.inputs.name, "bucket-sync-prod-api");
+      const resource = only(api, T.apiResource);
+      assert.equal(resource.inputs.pathPart, "syncs");
+      assert.equal(resource.inputs.parentId, restApi.outputs.rootResourceId);
+      const method = only(api, T.apiMethod);
+      assert.equal(method.inputs.httpMethod, "POST");
+      assert.equal(method.inputs.authorization, "AWS_IAM");
+      const validator = only(api, T.apiValidator);
+      assert.equal(validator.inputs.validateRequestBody, true);
+      assert.equal(method.inputs.requestValidatorId, validator.outputs.id ?? `${validator.name}-id`);
+      const model = only(api, T.apiModel);
+      assert.deepEqual(method.inputs.requestModels, { "application/json": model.inputs.name });
+      assert.deepEqual(JSON.parse(String(model.inputs.schema)), syncRequestJsonSchema());
+    });
+
+    it("integrates straight with Step Functions StartExecution for this machine, through a role allowed only that", () => {
+      const integration = only(api, T.apiIntegration);
+      assert.equal(integration.inputs.type, "AWS");
+      assert.equal(integration.inputs.integrationHttpMethod, "POST");
+      assert.equal(integration.inputs.uri, "arn:aws:apigateway:eu-west-1:states:action/StartExecution");
+      assert.equal(integration.inputs.passthroughBehavior, "NEVER");
+      assert.deepEqual(integration.inputs.requestTemplates, { "application/json": startExecutionRequestTemplate(MACHINE) });
+      const role = resourcesOfType(api, T.role).find((r) => r.outputs.arn === integration.inputs.credentials);
+      assert.ok(role, "the integration's credentials are a role of the program");
+      assert.equal(role.inputs.name, "bucket-sync-prod-api");
+      assert.deepEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement, [
+        {
+          Effect: "Allow",
+          Principal: { Service: "apigateway.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT_ID } },
+        },
+      ]);
+      assert.deepEqual(policyNamed(api, "api-policy").Statement, [
+        { Sid: "StartSync", Effect: "Allow", Action: "states:StartExecution", Resource: MACHINE },
+      ]);
+      // No Lambda in between: the functions are the sync machine's five.
+      assert.equal(resourcesOfType(api, T.fn).length, HANDLER_NAMES.length);
+    });
+
+    it("exports its URL", () => {
+      const id = String(only(api, T.restApi).outputs.id);
+      assert.equal(api.outputs.apiUrl, `https://${id}.execute-api.eu-west-1.amazonaws.com/v1/syncs`);
+      assert.equal(only(api, T.apiStage).inputs.stageName, "v1");
+    });
+
+    it("is absent unless apiTrigger is true", () => {
+      for (const type of [T.restApi, T.apiMethod, T.apiIntegration]) assert.equal(resourcesOfType(prod, type).length, 0);
+      assert.equal(prod.outputs.apiUrl, undefined);
     });
   });
 
