@@ -11,7 +11,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_NAMES, type HandlerName } from "../handlers/contract";
+import { HANDLER_NAMES, type HandlerName } from "../model/contract";
 import {
   backupKeyPolicy,
   backupReadStatements,

@@ -1,8 +1,8 @@
 /**
  * The execution input the triggers send: the stack's sync settings as a `SyncRequest`
- * (handlers/contract.ts), with the bucket names filled in. Pure.
+ * (model/contract.ts), with the bucket names filled in. Pure.
  */
-import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type SyncRequest } from "../handlers/contract";
+import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type SyncRequest } from "../model/contract";
 import type { StackConfig } from "./config";
 
 /** The config keys that are SyncRequest fields, by the same names. */
