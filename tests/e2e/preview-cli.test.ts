@@ -64,7 +64,7 @@ describe("bucket-sync preview", () => {
     assert.deepEqual(ofType(preview, T.bucket).map((b) => b.inputs.bucket), [`bucket-sync-${MOCK_ACCOUNT_ID}-dev`]);
     assert.equal(ofType(preview, T.notification)[0]?.inputs.eventbridge, true);
     assert.deepEqual([...ofType(preview, T.fn), ...ofType(preview, T.stateMachine)], []);
-    assert.deepEqual(preview.outputs, { bucketName: `bucket-sync-${MOCK_ACCOUNT_ID}-dev`, bucketArn: "[unknown]" });
+    assert.deepEqual(preview.outputs, { bucketName: `bucket-sync-${MOCK_ACCOUNT_ID}-dev`, bucketArn: "[unknown]", accountId: MOCK_ACCOUNT_ID });
     assert.deepEqual(preview.policy, { violations: [] });
   });
 
