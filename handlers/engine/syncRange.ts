@@ -4,9 +4,9 @@
  * counts extras. Delete phase (`mirror`, after every copy succeeded): deletes extras, never more
  * than the budget its copy phase counted.
  *
- * Deadlines are per object, not per page: no object is started once the deadline has come, and
- * at the deadline every request still in flight is aborted (a slow S3 cannot hold the call past
- * it). An object whose work was cut short stays unhandled: the cursor stops before it and the
+ * Deadlines are per object, not per page: no object (or part of a multipart copy) is started
+ * once the time budget has run out, and what is in flight finishes; at the function's own end
+ * every request still in flight is aborted (a slow S3 cannot hold the call past its timeout). An object whose work was cut short stays unhandled: the cursor stops before it and the
  * next call does it again, except a multipart copy, which keeps its upload open and is handed to
  * the next call (`uploads`): that call first continues it from the parts S3 already holds, then
  * lists on from the cursor, which has moved past it (so nothing is listed, or counted, twice).
@@ -44,8 +44,9 @@ export interface SyncRangeOptions {
   /** Milliseconds clock, injectable for tests. @default Date.now */
   clock?: () => number;
   /**
-   * A deadline earlier than the time budget's, in milliseconds of `clock`: the Lambda function's
-   * own end, less what returning the result takes (see handlers/index.ts).
+   * The Lambda function's own end, less what returning the result takes (see handlers/index.ts),
+   * in milliseconds of `clock`: no work starts after it, and requests still in flight are aborted
+   * at it, so no invocation outlives its timeout, even against a slow S3.
    */
   deadline?: number;
 }
@@ -58,9 +59,11 @@ export async function syncRange(
 ): Promise<SyncRangeResult> {
   const clock = options.clock ?? Date.now;
   const deadline = Math.min(clock() + input.job.timeBudgetSeconds * 1000, options.deadline ?? Infinity);
-  // At the deadline every request in flight is aborted.
+  // Only the function's own end aborts requests in flight. At the time budget the call starts no
+  // more work and lets what is in flight finish: a part copy aborted on our side may still be
+  // written by S3 after the next call has listed the upload's parts, and be copied twice.
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(), Math.max(0, deadline - clock()));
+  const timer = options.deadline === undefined ? undefined : setTimeout(() => stop.abort(), Math.max(0, options.deadline - clock()));
   const run = new RangeRun(client, input, { signal: stop.signal, deadline, clock });
   let stopped = false;
   try {
