@@ -5,7 +5,9 @@
 import type { Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { SyncRequest, SyncStats } from "../handlers/contract";
+import type { Location, SyncRequest, SyncStats } from "../handlers/contract";
+import { DELETES_DENIED } from "../infra/definition";
+import { dryRunVerdict, refusalMessage } from "./deleteGuard";
 import type { LocalSyncResult } from "../local/localSync";
 import { parseS3Url } from "./s3Url";
 
@@ -22,6 +24,7 @@ interface SyncOptions {
   reportTo?: string;
   approveDeletes?: boolean;
   json?: boolean;
+  verbose?: boolean;
 }
 
 /**
@@ -90,6 +93,7 @@ export function registerSync(program: Command): void {
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
+    .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
     // Usage errors (a missing or unknown option) are bad input too: exit 2, not commander's 1.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput))
     .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
@@ -123,17 +127,30 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   }
   const { runLocalSync } = await import("../local/localSync");
   const { createProgress } = await import("./progress");
-  const progress = createProgress(process.stderr);
+  const progress = createProgress(process.stderr, { dryRun: request.dryRun });
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+  let observe = progress.observe;
+  if (options.verbose) {
+    const { keyLine } = await import("./keyLines");
+    const out = options.json ? process.stderr : process.stdout;
+    const sides = { source: request.source as Required<Location>, destination: request.destination as Required<Location>, dryRun: request.dryRun ?? false };
+    observe = (event) => {
+      progress.observe(event);
+      const line = keyLine(event, sides);
+      if (line !== undefined) progress.interrupt(() => out.write(`${line}\n`));
+    };
+  }
   const result = await runLocalSync({
     request,
     endpoint,
     report,
     approve: async () => options.approveDeletes ?? false,
-    progress,
+    progress: { observe, summarized: progress.summarized },
   });
   progress.stop();
   printResult(result, options.json ?? false);
+  const verdict = dryRunVerdict(result.summary);
+  if (verdict !== undefined && !options.json) console.log(verdict);
   if (result.status === "SUCCEEDED") return EXIT.ok;
   return result.error === "ValidationError" ? EXIT.badInput : EXIT.failed;
 }
@@ -178,7 +195,13 @@ function printResult(result: LocalSyncResult, json: boolean): void {
     );
     if (doc.report) console.log(`report: ${reportPath(doc.report)}`);
   }
-  if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${result.error}: ${causeMessage(result.cause)}`);
+  if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
+}
+
+/** Why a run failed, in a user's words where the CLI knows them better than the state machine. */
+export function failureMessage(result: LocalSyncResult): string {
+  if (result.error === DELETES_DENIED && result.summary) return refusalMessage(result.summary);
+  return `${result.error}: ${causeMessage(result.cause)}`;
 }
 
 /** Where the HTML report is: a local path a browser opens, or its s3:// URL. */

@@ -24,7 +24,7 @@ import { planPartitions } from "./engine/partitions";
 import { writeReport } from "./engine/report";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
-import { syncRange } from "./engine/syncRange";
+import { type RangeEvent, syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
 
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
@@ -45,6 +45,8 @@ export interface HandlerSettings {
   compatibility?: S3Compatibility;
   reportBucket?: string;
   reportPrefix?: string;
+  /** Told of each sync-range call's work key by key (a local run's progress); deployed functions have none. */
+  observe?: (event: RangeEvent) => void;
 }
 
 /** Reads the handler settings from the environment (names in HANDLER_ENV). */
@@ -70,7 +72,7 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       return planPartitions(client, validateRequest(event.job));
     },
     async "sync-range"(event) {
-      return syncRange(client, { ...event, job: validateRequest(event.job) });
+      return syncRange(client, { ...event, job: validateRequest(event.job) }, { observe: settings.observe });
     },
     async summarize(event) {
       return summarize(event);

@@ -3,13 +3,14 @@
  * the local interpreter, its Lambda tasks dispatched to the handlers, against any S3-compatible
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
-import type { Partition, ReportLocation, SyncRangeResult, SyncRequest, SyncSummary } from "../handlers/contract";
+import type { ReportLocation, SyncRequest, SyncSummary } from "../handlers/contract";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
 import { buildReport, renderHtml } from "../handlers/engine/report";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
+import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
 import { type LocalRunResult, localFunctionArns, runLocally } from "./runner";
 
@@ -32,10 +33,10 @@ export interface LocalSyncOptions {
   approve?: (request: { message: unknown }) => Promise<boolean>;
   /** Every interpreter event. */
   onEvent?: (event: unknown) => void;
-  /** Progress: called with the planned partitions, then with each sync-range call's result. */
+  /** Progress: told of each partition's work key by key, and of each phase's summary. */
   progress?: {
-    planned(partitions: Partition[]): void;
-    range(result: SyncRangeResult): void;
+    observe(event: RangeEvent): void;
+    summarized?(summary: SyncSummary): void;
   };
   /** Most partitions synced at once. @default 16 */
   maxConcurrency?: number;
@@ -62,25 +63,17 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     region: options.region,
   });
   const reportTo = options.report;
+  const observe = options.progress && ((event: RangeEvent) => options.progress?.observe(event));
   const handlers = createHandlers(
-    "bucket" in reportTo ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix } : { client },
+    "bucket" in reportTo ? { client, observe, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix } : { client, observe },
   );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
   const tracked = {
     ...handlers,
-    async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
-      const partitions = await handlers["plan-partitions"](event);
-      options.progress?.planned(partitions);
-      return partitions;
-    },
-    async "sync-range"(event: Parameters<(typeof handlers)["sync-range"]>[0]) {
-      const result = await handlers["sync-range"](event);
-      options.progress?.range(result);
-      return result;
-    },
     async summarize(event: Parameters<typeof handlers.summarize>[0]) {
       summary = await handlers.summarize(event);
+      options.progress?.summarized?.(summary);
       return summary;
     },
     async "write-report"(event: Parameters<(typeof handlers)["write-report"]>[0]) {
