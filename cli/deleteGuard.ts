@@ -3,7 +3,7 @@
  * a refusal says what was planned, the limit, and the two ways forward. Pure: from the copy
  * phase's summary.
  */
-import type { DeleteLimit, SyncSummary } from "../handlers/contract";
+import type { DeleteLimit, SyncSummary } from "../model/contract";
 
 /** `--max-deletes` as the user wrote it, with the count it came to: `10% (1)`, `5`. */
 export function limitText(limit: DeleteLimit, count: number): string {

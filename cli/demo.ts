@@ -94,8 +94,8 @@ export function registerDemo(program: Command): void {
 
 async function runDemo(objects: number, keep: boolean): Promise<number> {
   if (!Number.isInteger(objects) || objects < 20) throw new Error(`--objects must be a whole number of at least 20`);
-  const { startEmbeddedS3 } = await import("../local/embeddedS3");
-  const { runLocalSync } = await import("../local/localSync");
+  const { startEmbeddedS3 } = await import("../s3-server/embeddedS3");
+  const { runLocalSync } = await import("./localSync");
   const server = await startEmbeddedS3();
   const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
   const client = createS3Client({ endpoint: server.endpoint, credentials, region: server.region });

@@ -3,7 +3,7 @@
  * s3://b/k`, `delete: s3://b/x`), `(dryrun) ` first in a dry run, ` failed` after the action when
  * it failed (the report has the error). Keys found unchanged or kept print nothing.
  */
-import type { Location } from "../handlers/contract";
+import type { Location } from "../model/contract";
 import type { RangeEvent } from "../handlers/engine/syncRange";
 
 interface Sides {

@@ -5,7 +5,7 @@
  * is redrawn in place; elsewhere (CI logs, pipes) a plain line is written every few seconds and
  * once at the end.
  */
-import type { SyncPhase, SyncSummary } from "../handlers/contract";
+import type { SyncPhase, SyncSummary } from "../model/contract";
 import type { RangeEvent } from "../handlers/engine/syncRange";
 
 /** What a run has done so far, as the progress line shows it. */

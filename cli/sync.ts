@@ -5,10 +5,10 @@
 import type { Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Location, SyncRequest, SyncStats } from "../handlers/contract";
+import type { Location, SyncRequest, SyncStats } from "../model/contract";
 import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
-import type { LocalSyncResult } from "../local/localSync";
+import type { LocalSyncResult } from "./localSync";
 import { parseS3Url } from "./s3Url";
 
 interface SyncOptions {
@@ -125,7 +125,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
   }
-  const { runLocalSync } = await import("../local/localSync");
+  const { runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
   const progress = createProgress(process.stderr, { dryRun: request.dryRun });
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;

@@ -19,7 +19,7 @@ import {
   type SyncRequest,
   type SyncSummary,
   type WriteReportInput,
-} from "./contract";
+} from "../model/contract";
 import { planPartitions } from "./engine/partitions";
 import { writeReport } from "./engine/report";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";

@@ -11,7 +11,7 @@
  * program cannot see is reported as missing rather than silently given a second default here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFLICT_POLICIES, SYNC_MODES, type ConflictPolicy, type SyncMode } from "../handlers/contract";
+import { CONFLICT_POLICIES, SYNC_MODES, type ConflictPolicy, type SyncMode } from "../model/contract";
 import { LONGEST_BUCKET_SUFFIX, longestFunctionName, nameStem } from "./names";
 
 /** How the handlers reach Lambda (see infra/handlerPackaging.ts). */

@@ -27,7 +27,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
-import type { HandlerName } from "../handlers/contract";
+import type { HandlerName } from "../model/contract";
 import { createHandlers } from "../handlers/index";
 import type { HandlerPackaging } from "./config";
 
@@ -135,7 +135,7 @@ export interface HandlerFunctionArgs {
   functionName: string;
   /** The function's own least-privilege role. */
   roleArn: pulumi.Input<string>;
-  /** HANDLER_ENV variables (handlers/contract.ts). */
+  /** HANDLER_ENV variables (model/contract.ts). */
   environment: Record<string, pulumi.Input<string>>;
   timeoutSeconds: number;
   memorySizeMb: number;

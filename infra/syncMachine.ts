@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../handlers/contract";
+import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../model/contract";
 import type { HandlerPackaging } from "./config";
 import { buildDefinition, FUNCTION_TIMEOUT_SECONDS } from "./definition";
 import { createHandlerFunction } from "./handlerPackaging";

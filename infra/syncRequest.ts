@@ -1,8 +1,8 @@
 /**
  * The execution input the triggers send: the stack's sync settings as a `SyncRequest`
- * (handlers/contract.ts), with the bucket names filled in. Pure.
+ * (model/contract.ts), with the bucket names filled in. Pure.
  */
-import type { SyncRequest } from "../handlers/contract";
+import type { SyncRequest } from "../model/contract";
 import type { StackConfig } from "./config";
 
 /** The config keys that are SyncRequest fields, by the same names. */

@@ -7,7 +7,7 @@
  * cover every key, so a key present only in the destination still lands in exactly one range.
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import type { Partition, SyncJob } from "../contract";
+import type { Partition, SyncJob } from "../../model/contract";
 import { compareKeys, successor } from "./keys";
 
 /** Most keys in one partition of a key-scoped (on-change) run. */

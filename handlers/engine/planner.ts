@@ -23,7 +23,7 @@
  * A changed source always has a new ETag or LastModified, so no change is skipped; a copy made
  * by this engine matches by rule 2 or 3, so nothing is recopied forever.
  */
-import type { ConflictPolicy, SyncMode } from "../contract";
+import type { ConflictPolicy, SyncMode } from "../../model/contract";
 import { compareKeys } from "./keys";
 import type { ListedObject } from "./listing";
 

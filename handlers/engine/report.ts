@@ -4,7 +4,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { ReportLocation, SyncStats, SyncSummary, WriteReportInput } from "../contract";
+import type { ReportLocation, SyncStats, SyncSummary, WriteReportInput } from "../../model/contract";
 
 /** How long the report link in a notification stays valid: the most the design allows. */
 export const REPORT_URL_SECONDS = 3600;

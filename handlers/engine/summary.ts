@@ -1,7 +1,7 @@
 /**
  * Summaries: the totals of every partition, and the delete guard's decision. Pure.
  */
-import type { DeleteDecision, DeleteLimit, SummarizeInput, SyncSummary } from "../contract";
+import type { DeleteDecision, DeleteLimit, SummarizeInput, SyncSummary } from "../../model/contract";
 import { addStats } from "./stats";
 
 /** Most failures and change samples a summary keeps. */

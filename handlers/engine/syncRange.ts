@@ -14,7 +14,7 @@ import {
   type SyncRangeInput,
   type SyncRangeResult,
   type SyncStats,
-} from "../contract";
+} from "../../model/contract";
 import { describeError, ERROR_NAMES, engineError } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";

@@ -11,7 +11,7 @@ import {
   SYNC_MODES,
   type SyncJob,
   type SyncRequest,
-} from "../contract";
+} from "../../model/contract";
 import { validationError } from "./errors";
 
 export const DEFAULTS = {
