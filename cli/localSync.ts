@@ -3,12 +3,13 @@
  * the local interpreter, its Lambda tasks dispatched to the handlers, against any S3-compatible
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
-import type { ReportLocation, SyncRequest, SyncSummary } from "../model/contract";
+import type { ReportLocation, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
-import { buildReport, renderHtml } from "../handlers/engine/report";
+import { buildReport, writeReport } from "../handlers/engine/report";
+import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
@@ -69,14 +70,30 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
+  let reportInput: WriteReportInput | undefined;
+  const phases = new PhaseClock("Validate and plan");
+  const approve = options.approve ?? (async () => false);
   const tracked = {
     ...handlers,
+    async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
+      const partitions = await handlers["plan-partitions"](event);
+      phases.enter("List, compare and copy");
+      return partitions;
+    },
+    async "sync-range"(event: Parameters<(typeof handlers)["sync-range"]>[0]) {
+      if (event.phase === "delete") phases.enter("Delete");
+      const result = await handlers["sync-range"](event);
+      return result;
+    },
     async summarize(event: Parameters<typeof handlers.summarize>[0]) {
+      phases.enter("Summarize");
       summary = await handlers.summarize(event);
       options.progress?.summarized?.(summary);
       return summary;
     },
     async "write-report"(event: Parameters<(typeof handlers)["write-report"]>[0]) {
+      phases.enter("Report");
+      reportInput = event;
       report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
       return report;
     },
@@ -90,9 +107,29 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       // buildDefinition's output is checked by asl-validator in tests/unit/definition.test.ts; checking
       // it again here would add 0.3–0.6 s to every run. The faithfulness check still runs.
       validate: false,
-      approve: options.approve ?? (async () => false),
+      approve: async (request) => {
+        phases.enter("Delete approval");
+        return approve(request);
+      },
       onEvent: options.onEvent,
     });
+    if (reportInput && report) {
+      // The report was written during the run, before its end was known: write it again with
+      // what the whole run measured, so the page and the CLI show the same figures.
+      const run: RunFacts = {
+        // Rounded as the CLI prints it, so the page and the --json document agree to the millisecond.
+        durationMs: Math.round(result.durationMs),
+        phases: phases.finish(),
+        stateTransitions: result.transitions,
+        estimatedCostUsd: result.estimatedCostUsd,
+        // Present when the runner measures how close the run came to the platform's limits.
+        ...("limits" in result ? { limits: (result as { limits?: Record<string, number> }).limits } : {}),
+      };
+      report =
+        "bucket" in reportTo
+          ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run)
+          : await writeLocalReport(reportTo.directory, reportInput, run);
+    }
     return { ...result, summary, report };
   } finally {
     client.destroy();
@@ -104,12 +141,45 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
  * the handler writes to S3. `bucket` is empty and the keys are absolute paths; `url` opens the
  * HTML page in a browser.
  */
-async function writeLocalReport(directory: string, event: Parameters<typeof buildReport>[0]): Promise<ReportLocation> {
-  const report = buildReport(event);
+async function writeLocalReport(directory: string, event: WriteReportInput, run?: RunFacts): Promise<ReportLocation> {
+  const report = buildReport(event, new Date(), run);
   const folder = resolve(directory, report.execution);
   await mkdir(folder, { recursive: true });
   const jsonKey = join(folder, "report.json");
   const htmlKey = join(folder, "report.html");
   await Promise.all([writeFile(jsonKey, JSON.stringify(report, null, 2)), writeFile(htmlKey, renderHtml(report))]);
   return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href };
+}
+
+/**
+ * Wall time per phase of a run, from the moments the handlers see: a phase lasts until the next
+ * one is entered. A phase entered again (each partition's first delete call, the second
+ * summary) adds to its earlier time, so each name appears once, in the order first entered.
+ */
+class PhaseClock {
+  private readonly totals = new Map<string, number>();
+  private current: string;
+  private since = performance.now();
+
+  constructor(first: string) {
+    this.current = first;
+  }
+
+  enter(name: string): void {
+    if (name === this.current) return;
+    this.close();
+    this.current = name;
+  }
+
+  /** Every phase with its time, the current one up to now. */
+  finish(): Array<{ name: string; ms: number }> {
+    this.close();
+    return [...this.totals].map(([name, ms]) => ({ name, ms: Math.round(ms) }));
+  }
+
+  private close(): void {
+    const now = performance.now();
+    this.totals.set(this.current, (this.totals.get(this.current) ?? 0) + (now - this.since));
+    this.since = now;
+  }
 }

@@ -162,6 +162,7 @@ export function resultDocument(result: LocalSyncResult) {
     status: result.status,
     error: result.error,
     cause: result.cause,
+    mode: result.summary?.job.mode,
     dryRun: result.summary?.job.dryRun ?? false,
     copied: stats.copied ?? 0,
     updated: stats.updated ?? 0,
@@ -173,6 +174,7 @@ export function resultDocument(result: LocalSyncResult) {
     failed: stats.failed ?? 0,
     bytes: stats.bytes ?? 0,
     plannedDeletes: result.summary?.plannedDeletes ?? 0,
+    deleteLimit: result.summary?.deleteLimit,
     deleteDecision: result.summary?.deleteDecision,
     failures: result.summary?.failures ?? [],
     stateTransitions: result.transitions,
@@ -182,17 +184,47 @@ export function resultDocument(result: LocalSyncResult) {
   };
 }
 
+/**
+ * The one-line summary of a run: every count of the run's mode, in the words of a dry run
+ * ("would copy") when it wrote nothing. Two-way runs show both directions; deletes made above
+ * the limit say they were approved.
+ */
+export function summaryLine(doc: ReturnType<typeof resultDocument>): string {
+  const verb = (done: string, planned: string) => (doc.dryRun ? planned : done);
+  const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : "synced";
+  const toSource = doc.mode === "two-way" || doc.copiedToSource > 0 ? `, ${verb("copied", "would copy")} to source ${doc.copiedToSource}` : "";
+  const approved =
+    !doc.dryRun && doc.deleted > 0 && doc.deleteDecision === "over-limit"
+      ? ` (above the limit of ${doc.deleteLimit}, approved)`
+      : "";
+  const counts = [
+    `${verb("copied", "would copy")} ${doc.copied}`,
+    `${verb("updated", "would update")} ${doc.updated}${toSource}`,
+    `${verb("deleted", "would delete")} ${doc.dryRun ? doc.plannedDeletes : doc.deleted}${approved}`,
+    `unchanged ${doc.unchanged}`,
+    `extra ${doc.extra}`,
+    `conflicts ${doc.conflicts}`,
+    `failed ${doc.failed}`,
+  ];
+  return `${outcome}: ${counts.join(", ")}; ${doc.bytes} bytes; ${doc.stateTransitions} state transitions (~$${doc.estimatedCostUsd.total.toFixed(6)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`;
+}
+
+/** What a user reads about conflicts: how many keys changed on both sides and that nothing overwrote them. */
+export function conflictLine(doc: ReturnType<typeof resultDocument>): string | undefined {
+  if (doc.conflicts === 0) return undefined;
+  const left = doc.conflicts === 1 ? `${doc.dryRun ? "would be" : "was"} left as it is` : `${doc.dryRun ? "would be" : "were"} left as they are`;
+  const keys = doc.conflicts === 1 ? "1 key" : `${doc.conflicts} keys`;
+  return `conflicts: ${keys} changed on both sides ${left} (--conflict-policy report); the report lists them with the newer side`;
+}
+
 function printResult(result: LocalSyncResult, json: boolean): void {
   const doc = resultDocument(result);
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
   } else {
-    const verb = (done: string, planned: string) => (doc.dryRun ? planned : done);
-    const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : "synced";
-    const toSource = doc.copiedToSource > 0 ? `, ${verb("copied", "would copy")} to source ${doc.copiedToSource}` : "";
-    console.log(
-      `${outcome}: ${verb("copied", "would copy")} ${doc.copied}, ${verb("updated", "would update")} ${doc.updated}${toSource}, ${verb("deleted", "would delete")} ${doc.dryRun ? doc.plannedDeletes : doc.deleted}, unchanged ${doc.unchanged}, extra ${doc.extra}, conflicts ${doc.conflicts}, failed ${doc.failed}; ${doc.bytes} bytes; ${doc.stateTransitions} state transitions (~$${doc.estimatedCostUsd.total.toFixed(6)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`,
-    );
+    console.log(summaryLine(doc));
+    const conflicts = conflictLine(doc);
+    if (conflicts) console.log(conflicts);
     if (doc.report) console.log(`report: ${reportPath(doc.report)}`);
   }
   if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);

@@ -148,6 +148,8 @@ export interface SyncChange {
   action: "copy" | "update" | "copy-to-source" | "delete" | "conflict";
   reason: string;
   size?: number;
+  /** Conflicts: the side written last (by LastModified), `same` when both were written in the same millisecond. */
+  newer?: "source" | "destination" | "same";
 }
 
 /** Input of the `sync-range` handler: one call over one partition from a cursor. */
@@ -188,7 +190,10 @@ export interface SyncRangeResult {
   changes: SyncChange[];
 }
 
-/** What the delete guard decided after the copy phase. */
+/**
+ * What the delete guard decided after the copy phase. The delete phase's summary keeps that
+ * decision: `within-limit`, or `over-limit` when a human approved the deletes.
+ */
 export type DeleteDecision =
   | "no-deletes" // nothing to delete, or not `mirror`, or a dry run
   | "within-limit" // delete without asking
