@@ -66,6 +66,17 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     credentials: options.credentials,
     region: options.region,
   });
+  // The first contact with the endpoint (validate-input's bucket check) gives up quickly: a wrong
+  // --endpoint or a server that is not running should fail in about a second, not after the
+  // client's eight attempts with backoff. Later steps keep the patient client.
+  const firstContact = createS3Client({
+    endpoint: options.endpoint,
+    compatibility: options.compatibility,
+    credentials: options.credentials,
+    region: options.region,
+    maxAttempts: 2,
+    connectionTimeoutMs: 1000,
+  });
   const reportTo = options.report;
   const observe = options.progress && ((event: RangeEvent) => options.progress?.observe(event));
   // Partition results are kept where the report goes (see handlers/engine/runRecords.ts).
@@ -80,8 +91,16 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   let reportInput: WriteReportInput | undefined;
   const phases = new PhaseClock("Validate and plan");
   const approve = options.approve ?? (async () => false);
+  const validateInput = createHandlers({ client: firstContact })["validate-input"];
   const tracked = {
     ...handlers,
+    async "validate-input"(event: Parameters<typeof validateInput>[0]) {
+      try {
+        return await validateInput(event);
+      } catch (err) {
+        throw unreachable(err) ? endpointUnreachable(options.endpoint, err) : err;
+      }
+    },
     async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
       const partitions = await handlers["plan-partitions"](event);
       planned = partitions.length;
@@ -141,7 +160,26 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     return { ...result, summary, report, partitions: planned };
   } finally {
     client.destroy();
+    firstContact.destroy();
   }
+}
+
+/** The error of a local run whose endpoint cannot be reached; the CLI prints its message alone. */
+export const ENDPOINT_UNREACHABLE = "BucketSync.EndpointUnreachable";
+
+/** Node's codes for a connection that could not be made, and the SDK's connection timeout. */
+const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET"]);
+
+function unreachable(err: unknown): boolean {
+  const { code, name } = (err ?? {}) as { code?: string; name?: string };
+  return (code !== undefined && CONNECTION_ERRORS.has(code)) || name === "TimeoutError";
+}
+
+function endpointUnreachable(endpoint: string | undefined, err: unknown): Error {
+  const where = endpoint ?? "AWS S3";
+  const error = new Error(`cannot reach ${where} (${(err as Error).message}): is the server running, and is the endpoint right?`);
+  error.name = ENDPOINT_UNREACHABLE;
+  return error;
 }
 
 /**

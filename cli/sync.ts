@@ -9,6 +9,7 @@ import type { Location, SyncRequest, SyncStats } from "../model/contract";
 import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
 import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
+import { endpointUrl } from "./endpoint";
 import type { LocalSyncResult } from "./localSync";
 import { parseS3Url } from "./s3Url";
 
@@ -94,6 +95,23 @@ function reportLocation(options: SyncOptions): { bucket: string; prefix: string 
   return { directory: options.reportTo };
 }
 
+/** Flags that mean something in one mode only: given in another, they are refused, not ignored. */
+const MODE_FLAGS = [
+  { flag: "--conflict-policy", option: "conflictPolicy", mode: "two-way" },
+  { flag: "--max-deletes", option: "maxDeletes", mode: "mirror" },
+  { flag: "--approve-deletes", option: "approveDeletes", mode: "mirror" },
+] as const;
+
+/** Refuses a flag the run's mode would ignore (`--conflict-policy` in a backup). */
+export function checkModeFlags(options: SyncOptions, mode: string): void {
+  const misplaced = MODE_FLAGS.filter(({ option, mode: only }) => options[option] !== undefined && mode !== only);
+  if (misplaced.length > 0) {
+    throw new Error(
+      misplaced.map(({ flag, mode: only }) => `${flag} applies to --mode ${only} only, and this run is --mode ${mode}`).join("; "),
+    );
+  }
+}
+
 /** One location given once: as the positional argument or as its flag, not both. */
 function locationArgument(positional: string | undefined, flag: string | undefined, name: "source" | "destination"): string {
   if (positional !== undefined && flag !== undefined) {
@@ -135,6 +153,7 @@ export function registerSync(program: Command): void {
 async function runSync(options: SyncOptions, sourceArgument?: string, destinationArgument?: string): Promise<number> {
   let request: SyncRequest;
   let report: ReturnType<typeof reportLocation>;
+  let endpoint: string | undefined;
   try {
     request = {
       source: parseS3Url(locationArgument(sourceArgument, options.source, "source"), sourceArgument === undefined ? "--source" : "SOURCE"),
@@ -145,16 +164,17 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
       ...settingsFromFlags(options),
     };
     const { validateRequest } = await import("../handlers/engine/validation");
-    validateRequest(request); // bad input fails here, naming the problem, before any S3 call
+    const job = validateRequest(request); // bad input fails here, naming the problem, before any S3 call
+    checkModeFlags(options, job.mode);
     report = reportLocation(options);
+    endpoint = endpointUrl(options.endpoint);
   } catch (err) {
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
   }
-  const { runLocalSync } = await import("./localSync");
+  const { ENDPOINT_UNREACHABLE, runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
   const progress = createProgress(process.stderr, { dryRun: request.dryRun });
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
   let observe = progress.observe;
   if (options.verbose) {
     const { keyLine } = await import("./keyLines");
@@ -174,6 +194,11 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     progress: { observe, summarized: progress.summarized },
   });
   progress.stop();
+  if (result.error === ENDPOINT_UNREACHABLE && !options.json) {
+    // nothing ran: one line, not a summary of zeros with a cost
+    console.error(`bucket-sync sync: ${causeMessage(result.cause)}`);
+    return EXIT.failed;
+  }
   printResult(result, options.json ?? false);
   const verdict = dryRunVerdict(result.summary);
   if (verdict !== undefined && !options.json) console.log(verdict);
