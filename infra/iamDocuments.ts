@@ -8,7 +8,7 @@
  * have no resource-level permissions at all (X-Ray segments, the CloudWatch Logs delivery API
  * behind state-machine logging); their Sids say so.
  */
-import type { HandlerName, SyncMode } from "../model/contract";
+import type { SyncMode } from "../model/contract";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -205,15 +205,6 @@ export function writeReportPolicy(args: HandlerPolicyArgs): PolicyDocument {
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
 }
-
-/** The policy builder of each handler's role. */
-export const HANDLER_POLICIES: Record<HandlerName, (args: HandlerPolicyArgs) => PolicyDocument> = {
-  "validate-input": validateInputPolicy,
-  "plan-partitions": planPartitionsPolicy,
-  "sync-range": syncRangePolicy,
-  summarize: summarizePolicy,
-  "write-report": writeReportPolicy,
-};
 
 // ---------------------------------------------------------------------------------------------
 // State machine, triggers

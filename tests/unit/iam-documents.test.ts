@@ -4,7 +4,6 @@
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, SYNC_MODES, type SyncMode } from "../../model/contract";
 import {
-  HANDLER_POLICIES,
   lambdaTrustPolicy,
   listPrefixStatement,
   objectArn,
@@ -20,6 +19,7 @@ import {
   type PolicyDocument,
   type PolicyStatement,
 } from "../../infra/iamDocuments";
+import { HANDLER_SPECS } from "../../infra/handlerSpecs";
 import { s3WildcardGrants, type IamDocument } from "../helpers/pulumiMocks";
 
 const SOURCE = "arn:aws:s3:::acme-dev";
@@ -59,7 +59,7 @@ describe("IAM documents", () => {
     it("never grant a wildcard action or an S3 wildcard bucket, for any handler in any mode", () => {
       for (const mode of SYNC_MODES) {
         for (const handler of HANDLER_NAMES) {
-          const document = HANDLER_POLICIES[handler](args(mode, { kmsKeyArns: ["arn:aws:kms:eu-west-1:123456789012:key/k"] }));
+          const document = HANDLER_SPECS[handler].policy(args(mode, { kmsKeyArns: ["arn:aws:kms:eu-west-1:123456789012:key/k"] }));
           assert.deepEqual(s3WildcardGrants(document as IamDocument), [], `${handler} (${mode})`);
         }
       }
@@ -119,13 +119,13 @@ describe("IAM documents", () => {
 
     it("grant plan-partitions a listing of the source prefix only", () => {
       assert.deepEqual(
-        grants(HANDLER_POLICIES["plan-partitions"](args())).filter((g) => g.startsWith("s3:")),
+        grants(HANDLER_SPECS["plan-partitions"].policy(args())).filter((g) => g.startsWith("s3:")),
         ["s3:ListBucket on arn:aws:s3:::acme-dev"],
       );
     });
 
     it("grant summarize no S3 access at all", () => {
-      assert.deepEqual(grants(HANDLER_POLICIES.summarize(args())).filter((g) => g.startsWith("s3:")), []);
+      assert.deepEqual(grants(HANDLER_SPECS.summarize.policy(args())).filter((g) => g.startsWith("s3:")), []);
     });
 
     it("grant write-report PutObject and GetObject (for the presigned link) under the reports prefix only", () => {
@@ -148,7 +148,7 @@ describe("IAM documents", () => {
 
     it("let every function write only its own log group, and trace", () => {
       for (const handler of HANDLER_NAMES) {
-        const document = HANDLER_POLICIES[handler](args());
+        const document = HANDLER_SPECS[handler].policy(args());
         assert.deepEqual(sid(document, "WriteOwnLogs").Resource, LOGS);
         const star = document.Statement.filter((s) => list(s.Resource).includes("*"));
         assert.deepEqual(star.map((s) => s.Sid), ["XRayTracesHaveNoResourceLevelPermissions"], handler);
