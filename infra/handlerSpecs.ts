@@ -16,8 +16,10 @@ import {
   syncRangePolicy,
   validateInputPolicy,
   writeReportPolicy,
+  READ_OBJECT,
   type HandlerPolicyArgs,
   type PolicyDocument,
+  type SourceReads,
 } from "./iamDocuments";
 
 /** A HANDLER_ENV variable, by its key (`reportBucket` is BUCKET_SYNC_REPORT_BUCKET). */
@@ -39,6 +41,15 @@ export interface HandlerSpec {
   readonly timeoutSeconds: (context: HandlerContext) => number;
   /** Its role's policy: exactly the S3 actions its code sends, on the job's buckets and prefixes. */
   readonly policy: (args: HandlerPolicyArgs) => PolicyDocument;
+  /**
+   * What its role reads in the source bucket in a read-only mode (backup, mirror): the actions a
+   * source bucket in another account must grant it in its bucket policy, since a cross-account
+   * request needs both the caller's identity policy and the bucket's resource policy ("Bucket
+   * owner granting cross-account bucket permissions",
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-walkthroughs-managing-access-example2.html).
+   * A spec ties them to what `policy` grants on the source.
+   */
+  readonly sourceReads: SourceReads;
   /** The HANDLER_ENV variables its function is given. */
   readonly environment: readonly HandlerEnvKey[];
 }
@@ -68,6 +79,7 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     memorySizeMb: 256,
     timeoutSeconds: fixed(60),
     policy: validateInputPolicy,
+    sourceReads: { bucket: ["s3:ListBucket"], objects: [] },
     environment: REPORTS,
   },
   "plan-partitions": {
@@ -76,6 +88,7 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     memorySizeMb: 512,
     timeoutSeconds: fixed(300),
     policy: planPartitionsPolicy,
+    sourceReads: { bucket: ["s3:ListBucket"], objects: [] },
     environment: REPORTS,
   },
   "sync-range": {
@@ -84,6 +97,7 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     memorySizeMb: 1024,
     timeoutSeconds: (context) => context.syncRangeTimeoutSeconds,
     policy: syncRangePolicy,
+    sourceReads: { bucket: ["s3:ListBucket"], objects: READ_OBJECT },
     environment: REPORTS,
   },
   summarize: {
@@ -92,6 +106,7 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     memorySizeMb: 512,
     timeoutSeconds: fixed(120),
     policy: summarizePolicy,
+    sourceReads: { bucket: [], objects: [] },
     environment: REPORTS,
   },
   "write-report": {
@@ -100,9 +115,15 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     memorySizeMb: 512,
     timeoutSeconds: fixed(120),
     policy: writeReportPolicy,
+    sourceReads: { bucket: [], objects: [] },
     environment: REPORTS,
   },
 };
+
+/** Each handler's reads in the source bucket, for the source account's bucket policy. */
+export function sourceReadsOf(): Record<HandlerName, SourceReads> {
+  return Object.fromEntries(HANDLER_NAMES.map((h) => [h, HANDLER_SPECS[h].sourceReads])) as Record<HandlerName, SourceReads>;
+}
 
 /** How long the Task that calls a handler waits: its function's timeout plus the margin. */
 export function taskTimeoutSeconds(handler: HandlerName, context: HandlerContext): number {

@@ -238,4 +238,20 @@ describe("IAM documents", () => {
       assert.deepEqual(s3WildcardGrants(document as IamDocument), []);
     });
   });
+
+  describe("HANDLER_SPECS sourceReads (what a source bucket in another account grants each role)", () => {
+    for (const mode of ["backup", "mirror"] as const) {
+      it(`are exactly the actions each role's own policy allows on the source in ${mode} mode`, () => {
+        for (const handler of HANDLER_NAMES) {
+          const document = HANDLER_SPECS[handler].policy(args(mode));
+          const onSource = grants(document).filter((g) => g.endsWith(` on ${SOURCE}`) || g.startsWith("s3:") && g.includes(` on ${SOURCE}/`));
+          const expected = [
+            ...HANDLER_SPECS[handler].sourceReads.bucket.map((a) => `${a} on ${SOURCE}`),
+            ...HANDLER_SPECS[handler].sourceReads.objects.map((a) => `${a} on ${SOURCE}/data/*`),
+          ].sort();
+          assert.deepEqual(onSource, expected, handler);
+        }
+      });
+    }
+  });
 });
