@@ -158,7 +158,9 @@ describe("handler packaging", () => {
         }
       });
 
-      it("loads in a fresh Node process and exports a function for every handler", async () => {
+      it("loads in a fresh Node process and exports a function for every handler", async function () {
+        // Five archives unpacked (the callback ones with their node_modules) and five Node processes.
+        this.timeout(180_000);
         for (const handler of HANDLER_NAMES) {
           const fn = functionOf(run, handler);
           const dir = await unpack(fn);
