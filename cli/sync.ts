@@ -11,6 +11,7 @@ import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
 import { endpointUrl } from "./endpoint";
 import type { LocalSyncResult } from "./localSync";
+import { EXIT, exitOnUsageError } from "./exitCodes";
 import { parseS3Url } from "./s3Url";
 
 interface SyncOptions {
@@ -72,9 +73,6 @@ export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
   }
   return fields as Partial<SyncRequest>;
 }
-
-/** Exit codes: 0 synced; 1 the run failed (copies failed, deletes refused, S3 errors); 2 bad input. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 
 /**
  * Where reports go when --report-to is not given: a directory on this machine that stays after
@@ -143,8 +141,7 @@ export function registerSync(program: Command): void {
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
     .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
-    // Usage errors (a missing or unknown option) are bad input too: exit 2, not commander's 1.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput))
+    .exitOverride(exitOnUsageError)
     .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
       process.exitCode = await runSync(options, source, destination);
     });
