@@ -18,11 +18,12 @@ import {
   type SyncChange,
   type SyncFailure,
   type SyncJob,
+  type SyncPhase,
   type SyncRangeInput,
   type SyncRangeResult,
   type SyncStats,
 } from "../../model/contract";
-import { describeError, ERROR_NAMES, engineError } from "./errors";
+import { describeError, EngineError, ERROR_NAMES } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, type CopyRequest, DELETE_BATCH, deleteObjects, headObject } from "./objects";
@@ -40,6 +41,21 @@ interface WorkItem extends PlanPair {
   destinationDetails?: ObjectDetails;
 }
 
+/**
+ * What a `sync-range` call reports as it works, key by key: a local run's live progress and its
+ * per-key lines. Deployed functions pass no observer; the call's result is the same either way.
+ * Keys are relative to the job's prefixes.
+ */
+export type RangeEvent =
+  /** A batch of pairs came off the listings (objects: keys; bytes: their source sizes, else destination sizes). */
+  | { type: "listed"; phase: SyncPhase; objects: number; bytes: number }
+  /** A copy began: it is in flight until its `handled` event. */
+  | { type: "started"; phase: SyncPhase; key: string; size: number }
+  /** A key is done with: copied, deleted, found unchanged, ... (`failed` when its action failed). */
+  | { type: "handled"; phase: SyncPhase; key: string; action: SyncChange["action"] | "unchanged" | "extra"; size: number; failed?: boolean };
+
+type HandledAction = Extract<RangeEvent, { type: "handled" }>["action"];
+
 export interface SyncRangeOptions {
   /** Milliseconds clock, injectable for tests. @default Date.now */
   clock?: () => number;
@@ -49,6 +65,8 @@ export interface SyncRangeOptions {
    * at it, so no invocation outlives its timeout, even against a slow S3.
    */
   deadline?: number;
+  /** Told of every listed batch and every key handled (local runs); must not throw. */
+  observe?: (event: RangeEvent) => void;
 }
 
 /** Runs one `sync-range` call. */
@@ -64,11 +82,16 @@ export async function syncRange(
   // written by S3 after the next call has listed the upload's parts, and be copied twice.
   const stop = new AbortController();
   const timer = options.deadline === undefined ? undefined : setTimeout(() => stop.abort(), Math.max(0, options.deadline - clock()));
-  const run = new RangeRun(client, input, { signal: stop.signal, deadline, clock });
+  const observe = options.observe;
+  const run = new RangeRun(client, input, { signal: stop.signal, deadline, clock }, observe);
   let stopped = false;
   try {
     await run.continueUploads();
     items: for await (const batch of workItems(client, input, stop.signal)) {
+      if (observe) {
+        const bytes = batch.reduce((sum, item) => sum + (item.source?.size ?? item.destination?.size ?? 0), 0);
+        observe({ type: "listed", phase: input.phase, objects: batch.length, bytes });
+      }
       for (const item of batch) {
         await run.ready(); // no object starts once the deadline has come, even after waiting for a slot
         if (clock() >= deadline || stop.signal.aborted) {
@@ -155,7 +178,7 @@ class RangeRun {
   private readonly window: OrderedWindow;
   private readonly copier: Copier;
   private readonly job: SyncJob;
-  private deleteBatch: string[];
+  private deleteBatch: string[] = [];
   private lastSeen: string | undefined;
   private deleteCursor: string | undefined;
   /** Multipart copies begun by earlier calls, by relative key, until this call takes them up. */
@@ -166,14 +189,12 @@ class RangeRun {
   private readonly stillPending: PendingUpload[];
   private deleteStopped: boolean;
 
-  // Fields are set here, never by initializers: the `callback` packaging's closure serializer
-  // rebuilds a class from its constructor alone and drops field initializers.
   constructor(
     private readonly client: S3Client,
     private readonly input: SyncRangeInput,
     private readonly limits: CallLimits,
+    private readonly observe?: (event: RangeEvent) => void,
   ) {
-    this.deleteBatch = [];
     this.job = input.job;
     this.stats = { ...emptyStats(), ...input.stats };
     this.failures = (input.failures ?? []).slice(0, SAMPLE_LIMIT);
@@ -258,6 +279,7 @@ class RangeRun {
     }
     if (!item.source && !item.destination) {
       this.window.skip(item.key); // a key-scoped run named a key that exists on neither side
+      this.handled(item, "unchanged");
       return;
     }
     if (item.source) this.stats.sourceObjects++;
@@ -266,15 +288,33 @@ class RangeRun {
     if (verdict.action === "unchanged") {
       this.stats.unchanged++;
       this.window.skip(item.key);
+      this.handled(item, "unchanged");
       return;
     }
     if (verdict.action === "extra" || verdict.action === "delete") {
       this.stats.extra++;
-      if (verdict.action === "delete" && this.job.dryRun) this.sample({ key: item.key, action: "delete", reason: "extra" });
+      const dryRunDelete = verdict.action === "delete" && this.job.dryRun;
+      if (dryRunDelete) this.sample({ key: item.key, action: "delete", reason: "extra" });
       this.window.skip(item.key);
+      this.handled(item, dryRunDelete ? "delete" : "extra");
       return;
     }
-    await this.window.submit(item.key, () => this.act(item, verdict));
+    await this.window.submit(item.key, () => {
+      this.observe?.({ type: "started", phase: this.input.phase, key: item.key, size: item.source?.size ?? item.destination?.size ?? 0 });
+      return this.act(item, verdict);
+    });
+  }
+
+  /** Tells the observer a key is done with. */
+  private handled(item: WorkItem, action: HandledAction, failed = false): void {
+    this.observe?.({
+      type: "handled",
+      phase: this.input.phase,
+      key: item.key,
+      action,
+      size: (action === "copy-to-source" ? item.destination?.size : item.source?.size) ?? item.destination?.size ?? 0,
+      ...(failed ? { failed } : {}),
+    });
   }
 
   /**
@@ -298,6 +338,9 @@ class RangeRun {
 
   private async act(item: WorkItem, listedVerdict: Verdict): Promise<void | typeof UNFINISHED> {
     let action: string = listedVerdict.action;
+    let failed = false;
+    // False when the object is handed to the next call (unfinished, or a multipart copy in progress).
+    let finished = true;
     try {
       let verdict = listedVerdict;
       if (verdict.action === "inspect") verdict = await this.inspect(item);
@@ -328,7 +371,10 @@ class RangeRun {
               undefined,
               verdict.action,
             );
-            if (outcome === PENDING) return; // counted when its last part is copied
+            if (outcome === PENDING) {
+              finished = false;
+              return; // counted when its last part is copied
+            }
           }
           this.stats[verdict.action === "copy" ? "copied" : "updated"]++;
           this.stats.bytes += source.size;
@@ -346,7 +392,10 @@ class RangeRun {
               size: destination.size,
               etag: destination.etag,
             });
-            if (outcome === PENDING) return; // counted when its last part is copied
+            if (outcome === PENDING) {
+              finished = false;
+              return; // counted when its last part is copied
+            }
           }
           this.stats.copiedToSource++;
           this.stats.bytes += destination.size;
@@ -362,9 +411,13 @@ class RangeRun {
         // Listed again by the next call, and counted there.
         if (item.source) this.stats.sourceObjects--;
         if (item.destination) this.stats.destinationObjects--;
+        finished = false;
         return UNFINISHED;
       }
+      failed = true;
       this.fail(item.key, action, err);
+    } finally {
+      if (finished) this.handled(item, action === "inspect" ? "unchanged" : (action as HandledAction), failed);
     }
   }
 
@@ -386,7 +439,7 @@ class RangeRun {
     if (item.source || !item.destination || this.job.mode !== "mirror") return;
     const budget = this.input.deleteBudget ?? 0;
     if (this.stats.deleted + this.stats.failed + this.deleteBatch.length + 1 > budget) {
-      throw engineError(
+      throw new EngineError(
         ERROR_NAMES.deleteBudgetExceeded,
         `partition ${this.input.partition.id} has more extra objects than the ${budget} its copy phase counted (s3://${this.job.destination.bucket}/${this.job.destination.prefix}${item.key} and more): the buckets changed during the sync; run it again`,
       );
@@ -399,6 +452,7 @@ class RangeRun {
     const keys = this.deleteBatch;
     this.deleteBatch = [];
     if (this.deleteStopped) return;
+    const failedKeys = new Set<string>();
     if (keys.length > 0 && !this.job.dryRun) {
       let failures: Awaited<ReturnType<typeof deleteObjects>>;
       try {
@@ -415,12 +469,18 @@ class RangeRun {
         return;
       }
       const prefixLength = this.job.destination.prefix.length;
-      for (const failure of failures) this.fail(failure.key.slice(prefixLength), "delete", failure);
+      for (const failure of failures) {
+        failedKeys.add(failure.key.slice(prefixLength));
+        this.fail(failure.key.slice(prefixLength), "delete", failure);
+      }
       this.stats.deleted += keys.length - failures.length;
     } else {
       this.stats.deleted += keys.length;
     }
     for (const key of keys.slice(0, SAMPLE_LIMIT)) this.sample({ key, action: "delete", reason: "extra" });
+    for (const key of this.observe ? keys : []) {
+      this.observe?.({ type: "handled", phase: "delete", key, action: "delete", size: 0, ...(failedKeys.has(key) ? { failed: true } : {}) });
+    }
     this.deleteCursor = this.lastSeen ?? this.deleteCursor;
   }
 
