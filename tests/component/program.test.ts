@@ -13,7 +13,7 @@ import {
   MOCK_ACCOUNT_ID,
   resourcesOfType,
   runProgram,
-  s3WildcardGrants,
+  overlyBroadGrants,
   UNKNOWN,
   type IamDocument,
   type IamStatement,
@@ -349,7 +349,7 @@ describe("bucket-sync program", () => {
         assert.ok(documents.length > 0);
         for (const { resource, property, document } of documents) {
           assert.ok(document, `${resource.name}.${property} is not known`);
-          assert.deepEqual(s3WildcardGrants(document), [], `${resource.name}.${property}`);
+          assert.deepEqual(overlyBroadGrants(document), [], `${resource.name}.${property}`);
         }
       }
     });
