@@ -20,6 +20,8 @@ import type {
 } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
 import { createS3Client } from "../../handlers/engine/s3Client";
+import { summarize } from "../../handlers/engine/summary";
+import { validateRequest } from "../../handlers/engine/validation";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
 import { DATA_LIMIT_BYTES } from "../../local-stepfunctions/emulation";
 import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
@@ -32,7 +34,8 @@ const TOPIC = "arn:aws:sns:us-east-1:000000000000:bucket-sync";
 const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: TOPIC });
 
 // ---------------------------------------------------------------------------------------------
-// A small handler table following the contract's shapes, with a world the test describes.
+// A small handler table following the contract's shapes, with a world the test describes: the
+// S3 work is made up, the pure steps (validation, summaries) are the engine's own.
 
 interface FakeWorld {
   partitions: number;
@@ -75,20 +78,7 @@ function fakeHandlers(world: FakeWorld) {
   const handlers: HandlerTable = {
     async "validate-input"(event: SyncRequest): Promise<SyncJob> {
       guard("validate-input", event);
-      const max = event.maxDeletes ?? "10%";
-      return {
-        source: { bucket: event.source.bucket, prefix: event.source.prefix ?? "" },
-        destination: { bucket: event.destination.bucket, prefix: event.destination.prefix ?? "" },
-        mode: event.mode ?? "backup",
-        conflictPolicy: event.conflictPolicy ?? "report",
-        dryRun: event.dryRun ?? false,
-        maxDeletes: typeof max === "string" && max.endsWith("%") ? { percent: parseFloat(max) } : { count: Number(max) },
-        concurrency: 32,
-        multipartThresholdBytes: 64 * 1024 * 1024,
-        partSizeBytes: 64 * 1024 * 1024,
-        partitions: event.partitions ?? world.partitions,
-        timeBudgetSeconds: 600,
-      };
+      return validateRequest({ ...event, partitions: event.partitions ?? world.partitions });
     },
     async "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]> {
       guard("plan-partitions", event);
@@ -121,24 +111,7 @@ function fakeHandlers(world: FakeWorld) {
     },
     async summarize(event: SummarizeInput): Promise<SyncSummary> {
       guard("summarize", event);
-      const { job, phase, results, previous } = event;
-      const phaseStats = results.reduce((s, r) => add(s, r.stats), EMPTY_STATS);
-      const stats = previous ? add(previous.stats, phaseStats) : phaseStats;
-      const plannedDeletes = phase === "copy" ? results.reduce((n, r) => n + r.plannedDeletes, 0) : previous!.plannedDeletes;
-      const deleteLimit = "count" in job.maxDeletes ? job.maxDeletes.count : Math.floor((job.maxDeletes.percent / 100) * stats.destinationObjects);
-      const deleteDecision =
-        stats.failed > 0 ? "blocked-by-failures"
-        : phase === "delete" || job.mode !== "mirror" || plannedDeletes === 0 ? "no-deletes"
-        : plannedDeletes > deleteLimit ? "over-limit" : "within-limit";
-      return {
-        job, phase, stats, plannedDeletes, deleteLimit, deleteDecision,
-        deletePartitions:
-          phase === "copy" && (deleteDecision === "within-limit" || deleteDecision === "over-limit")
-            ? results.filter((r) => r.plannedDeletes > 0).map((r) => ({ partition: r.partition, deleteBudget: r.plannedDeletes }))
-            : [],
-        failures: results.flatMap((r) => r.failures),
-        changes: results.flatMap((r) => r.changes),
-      };
+      return summarize(event);
     },
     async "write-report"(event: WriteReportInput): Promise<ReportLocation> {
       guard("write-report", event);
