@@ -18,6 +18,7 @@ import { randomUUID } from "node:crypto";
 import { StateMachine, type RunOptions, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../model/contract";
 import { createEmulation, exceedsDataLimit, type Approver, type HandlerTable, type Notification } from "./emulation";
+import { AWS_PRICES } from "../pricing/prices";
 import { assertRunsFaithfully } from "./faithfulness";
 
 export type { HandlerTable, Notification } from "./emulation";
@@ -42,7 +43,7 @@ export interface LocalRunResult {
   handlerMs: number;
   /** Wall time of the whole run. */
   durationMs: number;
-  /** Estimated AWS cost of the run in USD (see {@link PRICES}). */
+  /** Estimated AWS cost of the run in USD (list prices in pricing/prices.ts). */
   estimatedCostUsd: { transitions: number; lambda: number; total: number };
   /** Every SNS message the run published, in order. */
   notifications: Notification[];
@@ -77,16 +78,6 @@ export interface LocalRunOptions {
    */
   retryIntervalMs?: number;
 }
-
-/**
- * AWS list prices used for the estimate (us-east-1): Standard workflows per state transition;
- * Lambda (x86) per GB-second of duration and per request.
- */
-export const PRICES = {
-  perStateTransition: 0.025 / 1000,
-  lambdaPerGbSecond: 0.0000166667,
-  lambdaPerRequest: 0.2 / 1_000_000,
-} as const;
 
 /** Fake ARNs for local runs: `arn:aws:lambda:us-east-1:000000000000:function:<prefix>-<handler>`. */
 export function localFunctionArns(prefix = "bucket-sync"): Record<HandlerName, string> {
@@ -153,10 +144,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
 
   const handlerMs = emulation.invocations.reduce((sum, i) => sum + i.ms, 0);
   const memoryGb = (opts.lambdaMemoryMb ?? 1024) / 1024;
-  const transitionCost = transitions * PRICES.perStateTransition;
+  const transitionCost = transitions * AWS_PRICES.stateTransition.usd;
   const lambdaCost =
-    emulation.invocations.reduce((sum, i) => sum + Math.ceil(i.ms) / 1000, 0) * memoryGb * PRICES.lambdaPerGbSecond +
-    emulation.invocations.length * PRICES.lambdaPerRequest;
+    emulation.invocations.reduce((sum, i) => sum + Math.ceil(i.ms) / 1000, 0) * memoryGb * AWS_PRICES.lambdaGbSecond.usd +
+    emulation.invocations.length * AWS_PRICES.lambdaRequest.usd;
   return {
     ...outcome,
     transitions,
