@@ -27,7 +27,8 @@ import {
 import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { LOCAL_TOPIC_ARN } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable } from "../../local-stepfunctions/runner";
-import { assertConverged, parallelSnapshot } from "../helpers/convergence";
+import { fingerprints } from "../../handlers/engine/faithfulCopy";
+import { assertConverged } from "../helpers/convergence";
 import { startHandlerProcess, type HandlerProcess } from "../helpers/handlerProcess";
 import { lambdaRuntimeModules } from "../helpers/pulumiMocks";
 import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
@@ -136,8 +137,8 @@ describe("the sync machine over packaged handlers, each in a fresh node process"
         const backup = await run({});
         assert.equal(backup.status, "SUCCEEDED", `${backup.error}: ${backup.cause}`);
         const [expected, actual] = await Promise.all([
-          parallelSnapshot(client, { bucket: source }),
-          parallelSnapshot(client, { bucket: destination }),
+          fingerprints(client, { bucket: source }),
+          fingerprints(client, { bucket: destination }),
         ]);
         assert.deepEqual([...actual.keys()].filter((key) => !expected.has(key)), ["old/1", "old/2"], "backup keeps extras");
         for (const [key, print] of expected) assert.equal(actual.get(key), print, key);

@@ -16,7 +16,8 @@ import { Copier } from "../../handlers/engine/objects";
 import { syncBuckets } from "../../handlers/engine/syncBuckets";
 import { syncRange } from "../../handlers/engine/syncRange";
 import { validateRequest } from "../../handlers/engine/validation";
-import { countingClient, getText, listKeys, newBucket, put, putMany, snapshot, writes } from "../helpers/s3";
+import { fingerprints } from "../../handlers/engine/faithfulCopy";
+import { countingClient, getText, listKeys, newBucket, put, putMany, writes } from "../helpers/s3";
 import type { RunningS3Server, ServerFeatures } from "../servers/types";
 import { AWKWARD_KEYS } from "../helpers/keys";
 
@@ -80,7 +81,7 @@ export function engineContract(
       const first = await syncBuckets(client, request(source, destination, { partitions: 4 }));
       assert.equal(first.stats.copied, AWKWARD_KEYS.length + 2);
       assert.equal(first.stats.failed, 0, JSON.stringify(first.failures));
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
       assert.equal(await getText(client, destination, "q?mark"), "content of q?mark");
 
       s3.reset();
@@ -156,7 +157,7 @@ export function engineContract(
       assert.deepEqual(counts(summary.stats), { sourceObjects: 4, destinationObjects: 4, updated: 3, unchanged: 1 });
       const reasons = Object.fromEntries(summary.changes.map((c) => [c.key, c.reason]));
       assert.deepEqual(reasons, { grows: "size", meta: "metadata", "same-size": "content" });
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
     });
 
     it("copies large objects part by part, recognises the multipart copy as current, and leaves no upload behind on failure", async function () {
@@ -172,7 +173,7 @@ export function engineContract(
       const copied = await client.send(new HeadObjectCommand({ Bucket: destination, Key: "large/object.bin" }));
       assert.match(copied.ETag ?? "", /-3"?$/, "three parts of 5 MiB");
       assert.equal(copied.ContentType, "application/x-test");
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
 
       s3.reset();
       const second = await syncBuckets(client, request(source, destination, settings));
@@ -185,7 +186,7 @@ export function engineContract(
       await put(client, source, "large/object.bin", big, { ContentType: "application/x-test", Metadata: { kind: "big" } });
       const changed = await syncBuckets(client, request(source, destination, settings));
       assert.deepEqual(changed.changes.map((c) => `${c.action}:${c.reason}`), ["update:content"]);
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
 
       // A part copy fails: the upload is aborted, nothing is left half-written.
       const failing = countingClient(server as RunningS3Server);

@@ -24,9 +24,10 @@ import { summarize } from "../../handlers/engine/summary";
 import { validateRequest } from "../../handlers/engine/validation";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
 import { DATA_LIMIT_BYTES } from "../../local-stepfunctions/emulation";
+import { AWS_PRICES } from "../../pricing/prices";
 import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { assertRunsFaithfully, findFaithfulnessIssues } from "../../local-stepfunctions/faithfulness";
-import { localFunctionArns, PRICES, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
+import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
@@ -271,9 +272,9 @@ describe("local runner", () => {
       const { result } = run({ partitions: 2, callsPerPartition: 2, extrasPerPartition: 0 });
       const r = await result;
       assert.equal(r.transitions, backupTransitions(2, 2));
-      assert.equal(r.estimatedCostUsd.transitions, r.transitions * PRICES.perStateTransition);
+      assert.equal(r.estimatedCostUsd.transitions, r.transitions * AWS_PRICES.stateTransition.usd);
       // 8 handler calls: validate, plan, 4 sync-range, summarize, write-report.
-      assert.ok(r.estimatedCostUsd.lambda >= 8 * PRICES.lambdaPerRequest);
+      assert.ok(r.estimatedCostUsd.lambda >= 8 * AWS_PRICES.lambdaRequest.usd);
       assert.ok(Math.abs(r.estimatedCostUsd.total - (r.estimatedCostUsd.transitions + r.estimatedCostUsd.lambda)) < 1e-12);
       assert.ok(r.handlerMs >= 0 && r.durationMs >= r.handlerMs / 8);
     });
