@@ -18,6 +18,7 @@ import { randomUUID } from "node:crypto";
 import { StateMachine, type RunOptions, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../model/contract";
 import { createEmulation, exceedsDataLimit, type Approver, type HandlerTable, type Notification } from "./emulation";
+import { allStates, type StateMachineDefinition } from "../infra/asl";
 import { AWS_PRICES } from "../pricing/prices";
 import { assertRunsFaithfully } from "./faithfulness";
 
@@ -171,14 +172,7 @@ function executionError(err: unknown): { error: string; cause: string } {
 
 /** Names of every state with a Retry, nested ones included. */
 function retryableStates(definition: object): string[] {
-  const names: string[] = [];
-  const visit = (machine: any) => {
-    for (const [name, state] of Object.entries<any>(machine?.States ?? {})) {
-      if (Array.isArray(state.Retry)) names.push(name);
-      if (state.ItemProcessor ?? state.Iterator) visit(state.ItemProcessor ?? state.Iterator);
-      for (const branch of state.Branches ?? []) visit(branch);
-    }
-  };
-  visit(definition);
-  return names;
+  return allStates(definition as StateMachineDefinition)
+    .filter(({ state }) => Array.isArray((state as { Retry?: unknown }).Retry))
+    .map(({ name }) => name);
 }
