@@ -94,7 +94,12 @@ const list = (value: string | string[] | undefined): string[] => (value === unde
  * `NotAction`/`NotResource` in an Allow statement. Deny statements guard and are not findings.
  */
 export function overlyBroadGrants(document: IamDocument): string[] {
-  const findings = checkPolicyDocument(document).map(describeFinding);
+  // A trust policy names no Resource (the role is the resource); the rule, written for policies
+  // that grant permissions, calls that malformed. Its grants are still judged.
+  const trust = document.Statement.every((statement) => statement.Principal !== undefined && list(statement.Action).every((a) => /^sts:AssumeRole/i.test(a)));
+  const findings = checkPolicyDocument(document)
+    .filter((finding) => !trust || finding.kind === "violation")
+    .map(describeFinding);
   for (const [i, statement] of document.Statement.entries()) {
     if (statement.Effect !== "Allow") continue;
     const at = statement.Sid ?? `Statement[${i}]`;
