@@ -14,7 +14,8 @@ import type { SyncRequest } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
 import { createS3Client } from "../../handlers/engine/s3Client";
 import { buildDefinition } from "../../infra/definition";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { LOCAL_TOPIC_ARN } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult } from "../../local-stepfunctions/runner";
 import { fingerprints } from "../../handlers/engine/faithfulCopy";
@@ -52,7 +53,7 @@ describe("sync runs through injected S3 faults", function () {
 
   before(async () => {
     process.on("unhandledRejection", onUnhandled);
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reports = await newBucket(client, "reports");
     source = await newBucket(client, "src");

@@ -24,7 +24,8 @@ import {
   callbackCodePathOptions,
   handlerFactory,
 } from "../../infra/handlerPackaging";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { LOCAL_TOPIC_ARN } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable } from "../../local-stepfunctions/runner";
 import { fingerprints } from "../../handlers/engine/faithfulCopy";
@@ -74,7 +75,7 @@ describe("the sync machine over packaged handlers, each in a fresh node process"
   const workDirs: string[] = [];
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reports = await newBucket(client, "reports");
     runtimeModules = lambdaRuntimeModules();

@@ -10,9 +10,11 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { SyncRequest, SyncSummary } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
+import { allStates, type StateMachineDefinition } from "../../infra/asl";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
 import { AWS_PRICES } from "../../pricing/prices";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { LOCAL_TOPIC_ARN, runLocalSync } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
 import { differences, fingerprints, type Place } from "../../handlers/engine/faithfulCopy";
@@ -62,7 +64,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
   let writesByBucket: Record<string, number> = {};
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     counting = countingClient(s3);
     client = counting.client;
     client.middlewareStack.add(
@@ -448,17 +450,8 @@ describe("the sync machine end to end on the embedded S3 server", function () {
 });
 
 /** Every Task state name of a definition, nested ones included. */
-function taskStateNames(definition: unknown): string[] {
-  const names: string[] = [];
-  const visit = (machine: any) => {
-    for (const [name, state] of Object.entries<any>(machine?.States ?? {})) {
-      if (state.Type === "Task") names.push(name);
-      visit(state.ItemProcessor ?? state.Iterator);
-      for (const branch of state.Branches ?? []) visit(branch);
-    }
-  };
-  visit(definition);
-  return names;
+function taskStateNames(definition: StateMachineDefinition): string[] {
+  return allStates(definition).filter(({ state }) => state.Type === "Task").map(({ name }) => name);
 }
 
 /** A copy of a definition without the `QueryLanguage: "JSONPath"` the validator writes into it. */

@@ -25,7 +25,8 @@ import { validateRequest } from "../../handlers/engine/validation";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
 import { DATA_LIMIT_BYTES } from "../../local-stepfunctions/emulation";
 import { AWS_PRICES } from "../../pricing/prices";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { assertRunsFaithfully, findFaithfulnessIssues } from "../../local-stepfunctions/faithfulness";
 import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
 
@@ -442,7 +443,7 @@ describe("local runner", () => {
     let client: S3Client;
 
     before(async () => {
-      s3 = await startEmbeddedS3();
+      s3 = await startS3rverProcess();
       client = createS3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3, compatibility: "generic" });
       for (const bucket of ["dev", "prod", "reports"]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
     });
