@@ -14,7 +14,7 @@ import {
 import { createS3Client } from "../handlers/engine/s3Client";
 import { compareCopy } from "../handlers/engine/faithfulCopy";
 import { bucketName } from "../infra/names";
-import { causeMessage, defaultReportDirectory, reportPath, resultDocument } from "./sync";
+import { causeMessage, defaultReportDirectory, reportPath, resultDocument, summaryLine } from "./sync";
 
 const PROJECT = "bucket-sync";
 const ACCOUNT = "000000000000";
@@ -97,13 +97,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
       });
       const doc = resultDocument(result);
       console.log(`\n== ${title}: ${doc.status}`);
-      const verb = (done: string, planned: string) => (dryRun ? planned : done);
-      console.log(
-        `   ${verb("copied", "would copy")} ${doc.copied}, ${verb("updated", "would update")} ${doc.updated}, ${verb("deleted", "would delete")} ${doc.deleted}, unchanged ${doc.unchanged}, kept extra ${doc.extra}, failed ${doc.failed}; ${doc.bytes} bytes`,
-      );
-      console.log(
-        `   ${doc.stateTransitions} state transitions, ${(doc.durationMs / 1000).toFixed(1)} s, ~$${doc.estimatedCostUsd.total.toFixed(5)} on AWS`,
-      );
+      console.log(`   ${summaryLine(doc)}`);
       if (doc.report) console.log(`   report: ${reportPath(doc.report)}`);
       if (result.status !== "SUCCEEDED") console.log(`   ${result.error}: ${causeMessage(result.cause)}`);
       return doc;

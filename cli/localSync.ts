@@ -3,12 +3,14 @@
  * the local interpreter, its Lambda tasks dispatched to the handlers, against any S3-compatible
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
-import type { Partition, ReportLocation, SyncRangeResult, SyncRequest, SyncSummary } from "../model/contract";
-import { mkdir, writeFile } from "node:fs/promises";
+import type { Partition, ReportLocation, SyncRangeResult, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
-import { buildReport, renderHtml } from "../handlers/engine/report";
+import { buildReport, writeReport } from "../handlers/engine/report";
+import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
+import { phaseFolder, recordPath, type RunRecords } from "../handlers/engine/runRecords";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import { buildDefinition } from "../infra/definition";
 import { type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
@@ -45,6 +47,8 @@ export interface LocalSyncOptions {
 export interface LocalSyncResult extends LocalRunResult {
   summary?: SyncSummary;
   report?: ReportLocation;
+  /** Partitions planned (absent when the run failed before planning). */
+  partitions?: number;
 }
 
 /** Runs one sync through the generated state machine on this machine. */
@@ -62,28 +66,41 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     region: options.region,
   });
   const reportTo = options.report;
+  // Partition results are kept where the report goes (see handlers/engine/runRecords.ts).
   const handlers = createHandlers(
-    "bucket" in reportTo ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix } : { client },
+    "bucket" in reportTo
+      ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix }
+      : { client, records: directoryRunRecords(reportTo.directory) },
   );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
+  let planned: number | undefined;
+  let reportInput: WriteReportInput | undefined;
+  const phases = new PhaseClock("Validate and plan");
+  const approve = options.approve ?? (async () => false);
   const tracked = {
     ...handlers,
     async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
       const partitions = await handlers["plan-partitions"](event);
+      planned = partitions.length;
       options.progress?.planned(partitions);
+      phases.enter("List, compare and copy");
       return partitions;
     },
     async "sync-range"(event: Parameters<(typeof handlers)["sync-range"]>[0]) {
+      if (event.phase === "delete") phases.enter("Delete");
       const result = await handlers["sync-range"](event);
       options.progress?.range(result);
       return result;
     },
     async summarize(event: Parameters<typeof handlers.summarize>[0]) {
+      phases.enter("Summarize");
       summary = await handlers.summarize(event);
       return summary;
     },
     async "write-report"(event: Parameters<(typeof handlers)["write-report"]>[0]) {
+      phases.enter("Report");
+      reportInput = event;
       report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
       return report;
     },
@@ -97,10 +114,30 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       // buildDefinition's output is checked by asl-validator in tests/unit/definition.test.ts; checking
       // it again here would add 0.3–0.6 s to every run. The faithfulness check still runs.
       validate: false,
-      approve: options.approve ?? (async () => false),
+      approve: async (request) => {
+        phases.enter("Delete approval");
+        return approve(request);
+      },
       onEvent: options.onEvent,
     });
-    return { ...result, summary, report };
+    if (reportInput && report) {
+      // The report was written during the run, before its end was known: write it again with
+      // what the whole run measured, so the page and the CLI show the same figures.
+      const run: RunFacts = {
+        // Rounded as the CLI prints it, so the page and the --json document agree to the millisecond.
+        durationMs: Math.round(result.durationMs),
+        phases: phases.finish(),
+        stateTransitions: result.transitions,
+        estimatedCostUsd: result.estimatedCostUsd,
+        // How close the run came to the platform's limits (see local-stepfunctions/runner.ts).
+        limits: { partitions: planned ?? 0, ...result.limits },
+      };
+      report =
+        "bucket" in reportTo
+          ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run)
+          : await writeLocalReport(reportTo.directory, reportInput, run);
+    }
+    return { ...result, summary, report, partitions: planned };
   } finally {
     client.destroy();
   }
@@ -111,12 +148,74 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
  * the handler writes to S3. `bucket` is empty and the keys are absolute paths; `url` opens the
  * HTML page in a browser.
  */
-async function writeLocalReport(directory: string, event: Parameters<typeof buildReport>[0]): Promise<ReportLocation> {
-  const report = buildReport(event);
+async function writeLocalReport(directory: string, event: WriteReportInput, run?: RunFacts): Promise<ReportLocation> {
+  const report = buildReport(event, new Date(), run);
   const folder = resolve(directory, report.execution);
   await mkdir(folder, { recursive: true });
   const jsonKey = join(folder, "report.json");
   const htmlKey = join(folder, "report.html");
   await Promise.all([writeFile(jsonKey, JSON.stringify(report, null, 2)), writeFile(htmlKey, renderHtml(report))]);
   return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href };
+}
+
+/**
+ * Run records in a local directory, beside the local report: `<directory>/<run>/partitions/...`,
+ * the same layout as in a bucket. Written to a temporary name and renamed, so a reader never sees
+ * half a record.
+ */
+export function directoryRunRecords(directory: string): RunRecords {
+  return {
+    async put(run, result) {
+      const path = resolve(directory, recordPath(run, result.phase, result.partition.id));
+      await mkdir(resolve(path, ".."), { recursive: true });
+      await writeFile(`${path}.tmp`, JSON.stringify(result));
+      await rename(`${path}.tmp`, path);
+    },
+    async list(run, phase) {
+      const folder = resolve(directory, phaseFolder(run, phase));
+      let names: string[];
+      try {
+        names = await readdir(folder);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw err;
+      }
+      return Promise.all(
+        names.filter((name) => name.endsWith(".json")).map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8"))),
+      );
+    },
+  };
+}
+
+/**
+ * Wall time per phase of a run, from the moments the handlers see: a phase lasts until the next
+ * one is entered. A phase entered again (each partition's first delete call, the second
+ * summary) adds to its earlier time, so each name appears once, in the order first entered.
+ */
+class PhaseClock {
+  private readonly totals = new Map<string, number>();
+  private current: string;
+  private since = performance.now();
+
+  constructor(first: string) {
+    this.current = first;
+  }
+
+  enter(name: string): void {
+    if (name === this.current) return;
+    this.close();
+    this.current = name;
+  }
+
+  /** Every phase with its time, the current one up to now. */
+  finish(): Array<{ name: string; ms: number }> {
+    this.close();
+    return [...this.totals].map(([name, ms]) => ({ name, ms: Math.round(ms) }));
+  }
+
+  private close(): void {
+    const now = performance.now();
+    this.totals.set(this.current, (this.totals.get(this.current) ?? 0) + (now - this.since));
+    this.since = now;
+  }
 }

@@ -222,3 +222,10 @@ function changed(
   }
   return { action: "conflict", reason };
 }
+
+/** Which side of a pair was written last, by the LastModified its listing shows. */
+export function newerSide(pair: PlanPair): "source" | "destination" | "same" {
+  const source = pair.source?.lastModified ?? 0;
+  const destination = pair.destination?.lastModified ?? 0;
+  return source === destination ? "same" : source > destination ? "source" : "destination";
+}

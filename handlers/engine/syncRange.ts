@@ -11,7 +11,7 @@ import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, DELETE_BATCH, deleteObjects, headObject } from "./objects";
 import { OrderedWindow } from "./orderedWindow";
-import { decideInspected, decideListed, type ObjectDetails, type PlanPair, pairListings, type Verdict } from "./planner";
+import { decideInspected, decideListed, newerSide, type ObjectDetails, type PlanPair, pairListings, type Verdict } from "./planner";
 import { emptyStats } from "./stats";
 
 
@@ -156,7 +156,7 @@ class RangeRun {
           return;
         case "conflict":
           this.stats.conflicts++;
-          this.sample({ key: item.key, action: "conflict", reason: verdict.reason, size: item.source?.size });
+          this.sample({ key: item.key, action: "conflict", reason: verdict.reason, size: item.source?.size, newer: newerSide(item) });
           return;
         case "copy":
         case "update": {
@@ -265,3 +265,4 @@ class RangeRun {
     if (this.failures.length < SAMPLE_LIMIT) this.failures.push({ key, action, ...described });
   }
 }
+

@@ -32,7 +32,7 @@ import { fingerprints } from "../../handlers/engine/faithfulCopy";
 import { assertConverged } from "../helpers/convergence";
 import { startHandlerProcess, type HandlerProcess } from "../helpers/handlerProcess";
 import { lambdaRuntimeModules } from "../helpers/pulumiMocks";
-import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
+import { countingClient, getText, listKeys, newBucket, put, putMany } from "../helpers/s3";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ARNS = localFunctionArns();
@@ -154,6 +154,11 @@ describe("the sync machine over packaged handlers, each in a fresh node process"
         assert.ok(processes["sync-range"].calls >= 2 * 3, "a call per partition, per run");
         const reportKeys = (await listKeys(client, reports, `reports/${packaging}/`)).map((o) => o.key);
         assert.equal(reportKeys.filter((key) => key.endsWith(".html")).length, 2, reportKeys.join(", "));
+        // The page the packaged code rendered: the mirror run's verdict and its deletes in words.
+        const pages = await Promise.all(
+          reportKeys.filter((key) => key.endsWith(".html")).map((key) => getText(client, reports, `reports/${packaging}/${key}`)),
+        );
+        assert.ok(pages.some((page) => page.includes("<h1>Synced</h1>") && page.includes("Deleted 2 of 2 objects only in the destination")), pages.join("\n").slice(0, 2000));
 
         // A bad request fails in the packaged validate-input with the engine's error name.
         const bad = await run({ mode: "sideways" as never });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { DEFAULTS } from "../../handlers/engine/validation";
-import { CONFIG_KEYS, ConfigError, parseStackConfig, REGION_KEY, type ConfigValues, type StackConfig } from "../../infra/config";
+import { CONFIG_KEYS, ConfigError, parseStackConfig, pulumiConfigSchema, REGION_KEY, type ConfigValues, type StackConfig } from "../../infra/config";
 import { projectConfigDefaults, stackConfig } from "../helpers/pulumiMocks";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -48,6 +48,14 @@ describe("config schema (Pulumi.yaml)", () => {
       assert.ok(entry.default !== undefined, `${key}: default`);
       assert.ok((entry.description ?? "").length > 10, `${key}: description`);
       if (entry.type === "array") assert.deepEqual(entry.items, { type: "string" }, `${key}: items`);
+    }
+  });
+
+  it("declares each key's type, default and description as the settings declare them", () => {
+    const declared = schema();
+    for (const [key, expected] of Object.entries(pulumiConfigSchema())) {
+      const { type, items, default: fallback, description } = declared[key];
+      assert.deepEqual({ type, ...(items ? { items } : {}), default: fallback, description }, expected, key);
     }
   });
 

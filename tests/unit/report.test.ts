@@ -1,7 +1,7 @@
-/** The run report: its document and its HTML page, built from a summary. Pure; no S3. */
+/** The run report document, built from a summary (its HTML page has its own spec). Pure; no S3. */
 import { strict as assert } from "node:assert";
 import type { SyncJob, SyncSummary, WriteReportInput } from "../../model/contract";
-import { buildReport, renderHtml } from "../../handlers/engine/report";
+import { buildReport } from "../../handlers/engine/report";
 
 const JOB: SyncJob = {
   source: { bucket: "dev", prefix: "site/" },
@@ -50,37 +50,6 @@ describe("report", () => {
       const report = buildReport({ summary: summary({ failed: 1 }) }, new Date("2026-01-01T00:05:00Z"));
       assert.equal(report.outcome, "failed");
       assert.equal(report.execution, "run-2026-01-01T00-05-00-000Z");
-    });
-  });
-
-  describe("renderHtml", () => {
-    it("shows the outcome, both places, the mode and every counter", () => {
-      const html = renderHtml(buildReport({ summary: summary(), execution: { name: "run-7" } }));
-      assert.match(html, /<h1>bucket-sync: succeeded<\/h1>/);
-      assert.match(html, /s3:\/\/dev\/site\/ &rarr; s3:\/\/prod\/backup\//);
-      assert.match(html, /mode <b>mirror<\/b>/);
-      for (const counter of ["sourceObjects", "copied", "unchanged", "failed", "plannedDeletes", "deleteLimit", "deleteDecision"]) {
-        assert.match(html, new RegExp(`<th>${counter}</th>`), counter);
-      }
-      assert.doesNotMatch(html, /dry run/);
-    });
-
-    it("marks a dry run and escapes keys and messages, so an object name cannot inject markup", () => {
-      const html = renderHtml(
-        buildReport({
-          summary: summary({ failed: 1 }, {
-            job: { ...JOB, dryRun: true },
-            failures: [{ key: "<script>alert(1)</script>", action: "copy", error: "AccessDenied", message: `"quoted" & 'single'` }],
-            changes: [{ key: "a&b", action: "copy", reason: "missing" }],
-          }),
-          execution: { name: "run-8" },
-        }),
-      );
-      assert.match(html, /<b>dry run<\/b>/);
-      assert.doesNotMatch(html, /<script>/);
-      assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
-      assert.match(html, /&quot;quoted&quot; &amp; &#39;single&#39;/);
-      assert.match(html, /<td>a&amp;b<\/td>/);
     });
   });
 });

@@ -100,6 +100,15 @@ describe("summarize", () => {
     assert.equal(blocked.deleteDecision, "blocked-by-failures");
     assert.deepEqual(blocked.deletePartitions, []);
   });
+
+  it("keeps the copy phase's decision in the delete phase's summary: an approved over-limit run says over-limit", () => {
+    const copy = summarize({ job, phase: "copy", results: [result(0, 20)] });
+    const deleted = { ...result(0, 0), phase: "delete" as const, stats: { ...emptyStats(), deleted: 20 } };
+    const summary = summarize({ job, phase: "delete", results: [deleted], previous: copy });
+    assert.equal(summary.deleteDecision, "over-limit");
+    assert.equal(summary.stats.deleted, 20);
+    assert.deepEqual(summary.deletePartitions, []);
+  });
 });
 
 describe("key-scoped requests from S3 events", () => {
