@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { HardenedBucket, type HardenedBucketArgs } from "../../infra/hardenedBucket";
 import { Notifications } from "../../infra/notifications";
-import { SyncSchedule } from "../../infra/triggers";
+import { OnChangeSync, SyncSchedule } from "../../infra/triggers";
 import type { ProgramRun, RecordedResource } from "../../offline-pulumi/program";
 import { runProgram } from "../helpers/pulumiMocks";
 
@@ -155,5 +155,52 @@ describe("SyncSchedule", () => {
     assert.equal(retry.maximumRetryAttempts, 0, "0 stays 0");
     const trust = JSON.parse(String(children.get("nightly-role")?.inputs.assumeRolePolicy)) as { Statement: Array<{ Principal: unknown }> };
     assert.deepEqual(trust.Statement.map((s) => s.Principal), [{ Service: "scheduler.amazonaws.com" }]);
+  });
+});
+
+describe("OnChangeSync", () => {
+  const scope = { partition: "aws", region: "eu-west-1", accountId: "123456789012" };
+  const request = { source: { bucket: "acme-dev", prefix: "site/" }, destination: { bucket: "acme-prod" } };
+  const onChange = (extra: Record<string, unknown> = {}) =>
+    build(() => {
+      const stateMachine = { name: pulumi.output("acme-prod"), arn: pulumi.output("arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod") };
+      new OnChangeSync("changes", {
+        scope,
+        stateMachine: stateMachine as never,
+        request,
+        ruleName: "acme-prod-on-change",
+        deadLetterQueueName: "acme-prod-on-change-dlq",
+        sourceBucket: "acme-dev",
+        ...extra,
+      } as never);
+    });
+
+  it("matches created and deleted objects of the source bucket, under the prefix when one is given", async () => {
+    const run = await onChange({ sourcePrefix: "site/" });
+    assert.equal(byName(run, "changes").type, "bucketsync:index:OnChangeSync");
+    const rule = childrenOf(run, "changes").get("changes-rule")?.inputs;
+    assert.equal(rule?.name, "acme-prod-on-change");
+    assert.deepEqual(JSON.parse(String(rule?.eventPattern)), {
+      source: ["aws.s3"],
+      "detail-type": ["Object Created", "Object Deleted"],
+      detail: { bucket: { name: ["acme-dev"] }, object: { key: [{ prefix: "site/" }] } },
+    });
+    const whole = childrenOf(await onChange(), "changes").get("changes-rule")?.inputs;
+    assert.deepEqual(JSON.parse(String(whole?.eventPattern)).detail, { bucket: { name: ["acme-dev"] } });
+  });
+
+  it("starts the machine with the request restricted to the changed key, retrying, then to its dead-letter queue", async () => {
+    const children = childrenOf(await onChange(), "changes");
+    const target = children.get("changes-target")?.inputs as Record<string, any>;
+    assert.equal(target.arn, "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod");
+    assert.deepEqual(target.inputTransformer.inputPaths, { key: "$.detail.object.key" });
+    const input = JSON.parse(String(target.inputTransformer.inputTemplate).replace("<key>", JSON.stringify("site/a b.html")));
+    assert.deepEqual(input, { ...request, keys: ["site/a b.html"], keysEncoding: "s3-event" });
+    assert.deepEqual(target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
+    const queuePolicy = JSON.parse(String(children.get("changes-dlq-policy")?.inputs.policy)) as { Statement: Array<Record<string, any>> };
+    assert.deepEqual(
+      queuePolicy.Statement.map((s) => [s.Effect, s.Resource, s.Condition?.ArnEquals?.["aws:SourceArn"]]),
+      [["Allow", "arn:aws:sqs:eu-west-1:123456789012:acme-prod-on-change-dlq", "arn:aws:events:eu-west-1:123456789012:rule/acme-prod-on-change"]],
+    );
   });
 });
