@@ -42,7 +42,7 @@ describe("HardenedBucket", () => {
     assert.equal(byName(run, "data").type, "bucketsync:index:HardenedBucket");
     assert.deepEqual(
       [...childrenOf(run, "data").keys()].sort(),
-      ["data-bucket", "data-encryption", "data-lifecycle", "data-ownership", "data-public-access-block", "data-tls-only", "data-versioning"],
+      ["data-bucket", "data-encryption", "data-lifecycle", "data-ownership", "data-policy", "data-public-access-block", "data-versioning"],
     );
   });
 
@@ -72,7 +72,7 @@ describe("HardenedBucket", () => {
 
   it("denies every request not made over TLS 1.2 or later, naming the bucket by its configured name in the partition given", async () => {
     const children = childrenOf(await bucket({ partition: "aws-cn" }), "data");
-    const policy = JSON.parse(String(children.get("data-tls-only")?.inputs.policy)) as { Statement: Array<Record<string, unknown>> };
+    const policy = JSON.parse(String(children.get("data-policy")?.inputs.policy)) as { Statement: Array<Record<string, unknown>> };
     assert.deepEqual(
       policy.Statement.map((s) => [s.Effect, s.Principal, s.Condition]),
       [
@@ -183,19 +183,23 @@ describe("OnChangeSync", () => {
     assert.deepEqual(JSON.parse(String(rule?.eventPattern)), {
       source: ["aws.s3"],
       "detail-type": ["Object Created", "Object Deleted"],
-      detail: { bucket: { name: ["acme-dev"] }, object: { key: [{ prefix: "site/" }] } },
+      detail: {
+        bucket: { name: ["acme-dev"] },
+        object: { key: [{ prefix: "site/" }] },
+        reason: [{ "anything-but": ["Lifecycle Expiration"] }],
+      },
     });
     const whole = childrenOf(await onChange(), "changes").get("changes-rule")?.inputs;
-    assert.deepEqual(JSON.parse(String(whole?.eventPattern)).detail, { bucket: { name: ["acme-dev"] } });
+    assert.deepEqual(JSON.parse(String(whole?.eventPattern)).detail.object, undefined, "no prefix: every key");
   });
 
-  it("starts the machine with the request restricted to the changed key, retrying, then to its dead-letter queue", async () => {
+  it("starts the machine with the request restricted to the changed key (deleting at most 1), retrying, then to its dead-letter queue", async () => {
     const children = childrenOf(await onChange(), "changes");
     const target = children.get("changes-target")?.inputs as Record<string, any>;
     assert.equal(target.arn, "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod");
     assert.deepEqual(target.inputTransformer.inputPaths, { key: "$.detail.object.key" });
     const input = JSON.parse(String(target.inputTransformer.inputTemplate).replace("<key>", JSON.stringify("site/a b.html")));
-    assert.deepEqual(input, { ...request, keys: ["site/a b.html"], keysEncoding: "s3-event" });
+    assert.deepEqual(input, { ...request, maxDeletes: 1, keys: ["site/a b.html"], keysEncoding: "s3-event" });
     assert.deepEqual(target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
     const queuePolicy = JSON.parse(String(children.get("changes-dlq-policy")?.inputs.policy)) as { Statement: Array<Record<string, any>> };
     assert.deepEqual(
