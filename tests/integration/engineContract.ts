@@ -6,7 +6,8 @@
  * Every whole run takes the shipped path: the definition the program deploys, executed by the
  * local Step Functions runtime, each Task dispatched to the Lambda handlers over the spec's
  * (counting, sometimes failing) client. Only the report goes through a client the spec does not
- * count, so "writes nothing" means nothing in the synced buckets.
+ * count, and so do the partition records kept beside it: "writes nothing" means nothing in the
+ * synced buckets.
  */
 import * as assert from "node:assert/strict";
 import {
@@ -22,6 +23,7 @@ import { syncRange } from "../../handlers/engine/syncRange";
 import { validateRequest } from "../../handlers/engine/validation";
 import { fingerprints } from "../../handlers/engine/faithfulCopy";
 import { createHandlers } from "../../handlers/index";
+import { s3RunRecords } from "../../handlers/engine/runRecords";
 import { buildDefinition } from "../../infra/definition";
 import { causeMessage } from "../../cli/sync";
 import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult } from "../../local-stepfunctions/runner";
@@ -81,7 +83,8 @@ export function engineContract(
       input: SyncRequest,
       approve: (message: Record<string, unknown>) => boolean = () => false,
     ): Promise<MachineRun> {
-      const handlers = createHandlers({ client: over });
+      // Partition results are kept beside the reports, through the uncounted client too.
+      const handlers = createHandlers({ client: over, records: s3RunRecords(reportClient, { bucket: reportBucket, prefix: "reports/" }) });
       const reporting = createHandlers({ client: reportClient, reportBucket, reportPrefix: "reports/" });
       let summary: SyncSummary | undefined;
       const approvalRequests: Array<Record<string, unknown>> = [];
