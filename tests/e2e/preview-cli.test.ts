@@ -43,8 +43,10 @@ describe("bucket-sync preview", () => {
   let staging: CliRun;
   let malformed: CliRun;
 
-  // Each run starts Node and loads Pulumi (seconds): start them all at once.
-  before(async () => {
+  // Each run starts Node and loads Pulumi (seconds): start them all at once. Seven at once on a
+  // busy machine can outlast mocha's default timeout; they still finish.
+  before(async function () {
+    this.timeout(300_000);
     [dev, prod, prodText, badConfig, setConfig, staging, malformed] = await Promise.all([
       runCli(["preview", "--stack", "dev", "--json"]),
       runCli(["preview", "--stack", "prod", "--json"]),
