@@ -13,8 +13,8 @@ export const S3RVER_SERVER_NAME = "s3rver (embedded)";
  *
  * Its own process, not the test's: a server sharing the test's event loop waits whenever the test
  * (or the engine under test) computes, and serves a few times fewer requests per second. The
- * server code is the same module the CLI's `s3-server` and `demo` run in-process; the s3rver
- * patch specs run it in-process too.
+ * server code is the same module the CLI's `s3-server` and `demo` run in-process (the CLI specs
+ * and the packed-install spec run those).
  */
 export async function startS3rverProcess(): Promise<EmbeddedS3> {
   const child = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "embeddedS3Child.ts")], {
