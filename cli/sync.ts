@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { SyncRequest, SyncStats } from "../model/contract";
 import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
 import type { LocalSyncResult } from "./localSync";
+import { EXIT, exitOnUsageError } from "./exitCodes";
 import { parseS3Url } from "./s3Url";
 
 interface SyncOptions {
@@ -69,9 +70,6 @@ export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
   return fields as Partial<SyncRequest>;
 }
 
-/** Exit codes: 0 synced; 1 the run failed (copies failed, deletes refused, S3 errors); 2 bad input. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
-
 /**
  * Where reports go when --report-to is not given: a directory on this machine that stays after
  * the run (the XDG state directory), never a bucket. A report written into a bucket the user did
@@ -121,8 +119,7 @@ export function registerSync(program: Command): void {
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
-    // Usage errors (a missing or unknown option) are bad input too: exit 2, not commander's 1.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput))
+    .exitOverride(exitOnUsageError)
     .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
       process.exitCode = await runSync(options, source, destination);
     });

@@ -3,8 +3,8 @@
  * environment and creates the S3 client once; each handler validates, delegates, returns JSON.
  *
  * Deployed two ways (see infra/handlerPackaging.ts): as `aws.lambda.CallbackFunction`s whose
- * `callbackFactory` calls `createHandlers()` at cold start, and as an esbuild bundle
- * of handlers/lambda.ts. No Pulumi import here.
+ * serialized factory loads this module, compiled, and calls `createHandlers()` at cold start; and
+ * as an esbuild bundle of handlers/lambda.ts. No Pulumi import here.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import {

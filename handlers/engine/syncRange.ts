@@ -6,7 +6,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../../model/contract";
-import { describeError, ERROR_NAMES, engineError } from "./errors";
+import { describeError, EngineError, ERROR_NAMES } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, DELETE_BATCH, deleteObjects, headObject } from "./objects";
@@ -97,17 +97,14 @@ class RangeRun {
   private readonly window: OrderedWindow;
   private readonly copier: Copier;
   private readonly job: SyncJob;
-  private deleteBatch: string[];
+  private deleteBatch: string[] = [];
   private lastSeen: string | undefined;
   private deleteCursor: string | undefined;
 
-  // Fields are set here, never by initializers: the `callback` packaging's closure serializer
-  // rebuilds a class from its constructor alone and drops field initializers.
   constructor(
     private readonly client: S3Client,
     private readonly input: SyncRangeInput,
   ) {
-    this.deleteBatch = [];
     this.job = input.job;
     this.stats = { ...emptyStats(), ...input.stats };
     this.failures = (input.failures ?? []).slice(0, SAMPLE_LIMIT);
@@ -219,7 +216,7 @@ class RangeRun {
     if (item.source || !item.destination || this.job.mode !== "mirror") return;
     const budget = this.input.deleteBudget ?? 0;
     if (this.stats.deleted + this.stats.failed + this.deleteBatch.length + 1 > budget) {
-      throw engineError(
+      throw new EngineError(
         ERROR_NAMES.deleteBudgetExceeded,
         `partition ${this.input.partition.id} has more extra objects than the ${budget} its copy phase counted (s3://${this.job.destination.bucket}/${this.job.destination.prefix}${item.key} and more): the buckets changed during the sync; run it again`,
       );

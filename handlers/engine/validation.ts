@@ -5,7 +5,7 @@
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import type { Location, SyncJob, SyncRequest } from "../../model/contract";
 import { bucketName, defaultsOf, parseDeleteLimit, parseSetting, reasonOf, requestMessage, SYNC_SETTINGS, type SyncSettingName, type SyncSettingValues } from "../../model/settings";
-import { validationError } from "./errors";
+import { ValidationError } from "./errors";
 
 export { parseDeleteLimit };
 
@@ -38,7 +38,7 @@ function location(value: unknown, side: string, problems: string[]): Required<Lo
  */
 export function validateRequest(request: unknown): SyncJob {
   const problems: string[] = [];
-  if (typeof request !== "object" || request === null) throw validationError(["the request must be an object"]);
+  if (typeof request !== "object" || request === null) throw new ValidationError(["the request must be an object"]);
   const r = request as SyncRequest;
   const source = location(r.source, "source", problems);
   const destination = location(r.destination, "destination", problems);
@@ -67,7 +67,7 @@ export function validateRequest(request: unknown): SyncJob {
       keys = [...new Set(s.keysEncoding === "s3-event" ? r.keys.flatMap(eventKeyCandidates) : r.keys)];
     }
   }
-  if (problems.length > 0) throw validationError(problems);
+  if (problems.length > 0) throw new ValidationError(problems);
   return {
     source,
     destination,
@@ -116,5 +116,5 @@ export async function checkBucketsExist(client: S3Client, job: SyncJob): Promise
       else throw err;
     }
   }
-  if (problems.length > 0) throw validationError(problems);
+  if (problems.length > 0) throw new ValidationError(problems);
 }

@@ -6,7 +6,8 @@
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
 import { allStates, type StateMachineDefinition } from "../../infra/asl";
-import { buildDefinition, TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/definition";
+import { buildDefinition } from "../../infra/definition";
+import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
 import { BUCKET_NAME_OUTPUT } from "../../infra/source";
 import {
