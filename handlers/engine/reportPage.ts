@@ -18,7 +18,7 @@ export interface RunFacts {
   /** Consecutive phases in the order they ran, each with its wall time. */
   phases: Array<{ name: string; ms: number }>;
   stateTransitions: number;
-  /** Estimated AWS cost in USD, priced by local-stepfunctions/runner.ts PRICES. */
+  /** Estimated AWS cost in USD, priced at the list prices in pricing/prices.ts. */
   estimatedCostUsd: { transitions: number; lambda: number; total: number };
   /** How close the run came to the platform's limits, when the runner measured them. */
   limits?: Record<string, number>;

@@ -655,6 +655,29 @@ describe("bucket-sync program", () => {
       assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
     });
 
+    it("dev exports its bucket's KMS key, and prod decrypts with it through S3 unless sourceKmsKeyArn says otherwise", async () => {
+      assert.equal(crossDev.outputs.kmsKeyArn, KEY);
+      const outputs = { "organization/bucket-sync/dev": { bucketName: DEV_BUCKET, accountId: "111122223333", kmsKeyArn: KEY } };
+      const fromDev = await runProgram({ stack: "prod", stackOutputs: outputs });
+      assert.equal(statement(policyNamed(fromDev, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3").Resource, KEY);
+      const other = `arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab`;
+      const configured = await runProgram({ stack: "prod", stackOutputs: outputs, config: { sourceKmsKeyArn: other } });
+      assert.equal(statement(policyNamed(configured, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3").Resource, other);
+    });
+
+    it("prod: warns that two-way cannot write into a source in another account", async () => {
+      const run = await runProgram({
+        stack: "prod",
+        config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: "111122223333", mode: "two-way", onChangeSync: "false" },
+      });
+      assert.ok(run.warnings.some((w) => /^bucket-sync:mode two-way writes into the source bucket, which is in another account/.test(w)), run.warnings.join("\n"));
+      assert.deepEqual(
+        (await runProgram({ stack: "prod", config: { mode: "two-way", onChangeSync: "false" } })).warnings,
+        [],
+        "not in one account",
+      );
+    });
+
     it("prod: a source in its own account leaves the bus and the rule as they were", () => {
       assert.equal(resourcesOfType(prod, T.busPolicy).length, 0);
       assert.equal(JSON.parse(String(only(prod, T.rule).inputs.eventPattern)).account, undefined);
