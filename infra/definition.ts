@@ -114,7 +114,7 @@ function failedCountIs(): ChoiceCondition[] {
 }
 
 /** The error an operator's denial sends (it is in the denial command of the approval message). */
-const DELETES_DENIED = "BucketSync.DeletesDenied";
+export const DELETES_DENIED = "BucketSync.DeletesDenied";
 
 /**
  * Builds the definition. Pure: same arguments, same object; serialize it with `JSON.stringify`.

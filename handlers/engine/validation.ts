@@ -105,16 +105,21 @@ export function eventKeyCandidates(key: string): string[] {
  * keeps a no-op run to list requests only.
  */
 export async function checkBucketsExist(client: S3Client, job: SyncJob): Promise<void> {
+  // both sides at once: one round trip, not two
+  const sides = [["source", job.source], ["destination", job.destination]] as const;
+  const outcomes = await Promise.allSettled(
+    sides.map(([, location]) =>
+      client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix || undefined, MaxKeys: 1 })),
+    ),
+  );
   const problems: string[] = [];
-  for (const [side, location] of [["source", job.source], ["destination", job.destination]] as const) {
-    try {
-      await client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix || undefined, MaxKeys: 1 }));
-    } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404) problems.push(`${side} bucket "${location.bucket}" does not exist`);
-      else if (status === 403) problems.push(`${side} s3://${location.bucket}/${location.prefix} cannot be listed (access denied)`);
-      else throw err;
-    }
-  }
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === "fulfilled") return;
+    const [side, location] = sides[i];
+    const status = (outcome.reason as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) problems.push(`${side} bucket "${location.bucket}" does not exist`);
+    else if (status === 403) problems.push(`${side} s3://${location.bucket}/${location.prefix} cannot be listed (access denied)`);
+    else throw outcome.reason;
+  });
   if (problems.length > 0) throw new ValidationError(problems);
 }
