@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Command } from "commander";
-import pLimit = require("p-limit");
+import pLimit from "p-limit";
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -20,6 +20,7 @@ import { createS3Client } from "../handlers/engine/s3Client";
 import { SOURCE_ETAG_METADATA } from "../handlers/engine/planner";
 import { bucketName } from "../infra/names";
 import { causeMessage, defaultReportDirectory, reportPath, resultDocument, summaryLine } from "./sync";
+import { EXIT } from "./exitCodes";
 
 const PROJECT = "bucket-sync";
 const ACCOUNT = "000000000000";
@@ -158,7 +159,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
       console.log(`\nserver still running at ${server.endpoint}; Ctrl-C stops it`);
       await new Promise<void>((resolve) => process.once("SIGINT", resolve));
     }
-    return faithful ? 0 : 1;
+    return faithful ? EXIT.ok : EXIT.failed;
   } finally {
     client.destroy();
     await server.stop();

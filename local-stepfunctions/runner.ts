@@ -17,6 +17,7 @@ import "core-js/actual/promise/with-resolvers";
 import { randomUUID } from "node:crypto";
 import { StateMachine, type RunOptions, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../model/contract";
+import { HANDLER_SPECS } from "../infra/handlerSpecs";
 import {
   createEmulation,
   DATA_LIMIT_BYTES,
@@ -113,8 +114,11 @@ export interface LocalRunOptions {
   onEvent?: (event: RunEvent) => void;
   /** `$$.Execution.Name`. @default `local-<uuid>` */
   executionName?: string;
-  /** Lambda memory size used to price handler time. @default 1024 */
-  lambdaMemoryMb?: number;
+  /**
+   * Memory of each handler's function, to price its time.
+   * @default the memory its HANDLER_SPECS entry (infra/handlerSpecs.ts) deploys it with
+   */
+  lambdaMemoryMb?: (handler: HandlerName) => number;
   /**
    * Check the definition with asl-validator (ARNs and paths included) before running. It builds
    * its JSON-schema validator on every call, 0.3–0.6 s.
@@ -209,11 +213,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   }
 
   const handlerMs = emulation.invocations.reduce((sum, i) => sum + i.ms, 0);
-  const memoryGb = (opts.lambdaMemoryMb ?? 1024) / 1024;
+  const memoryMb = opts.lambdaMemoryMb ?? ((handler: HandlerName) => HANDLER_SPECS[handler].memorySizeMb);
   const transitionCost = transitions * PRICES.perStateTransition;
-  const lambdaCost =
-    emulation.invocations.reduce((sum, i) => sum + Math.ceil(i.ms) / 1000, 0) * memoryGb * PRICES.lambdaPerGbSecond +
-    emulation.invocations.length * PRICES.lambdaPerRequest;
+  const gbSeconds = emulation.invocations.reduce((sum, i) => sum + (Math.ceil(i.ms) / 1000) * (memoryMb(i.handler) / 1024), 0);
+  const lambdaCost = gbSeconds * PRICES.lambdaPerGbSecond + emulation.invocations.length * PRICES.lambdaPerRequest;
   return {
     ...outcome,
     transitions,

@@ -37,7 +37,7 @@ export interface SyncReport {
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 
-/** `1,234`. (No Intl object at module scope: the callback packaging serializes this module.) */
+/** `1,234`. */
 export function formatCount(value: number): string {
   return value.toLocaleString("en-US");
 }

@@ -5,11 +5,9 @@
  * system runs the same steps as Step Functions states over the Lambda handlers.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-// `import = require`: the callback packaging serializes this code, and the default-import
-// wrapper TypeScript emits for `import pLimit from` is not serializable.
-import pLimit = require("p-limit");
+import pLimit from "p-limit";
 import type { Partition, SyncPhase, SyncRangeResult, SyncRequest, SyncSummary, SyncJob } from "../../model/contract";
-import { ERROR_NAMES, engineError } from "./errors";
+import { EngineError, ERROR_NAMES } from "./errors";
 import { planPartitions } from "./partitions";
 import { summarize } from "./summary";
 import { syncRange } from "./syncRange";
@@ -56,7 +54,7 @@ export async function syncBuckets(
   if (copySummary.deleteDecision === "over-limit") {
     const approved = (await options.approveDeletes?.(copySummary)) ?? false;
     if (!approved) {
-      throw engineError(
+      throw new EngineError(
         ERROR_NAMES.deleteLimitExceeded,
         `the run would delete ${copySummary.plannedDeletes} objects, more than maxDeletes allows (${copySummary.deleteLimit}); nothing was deleted`,
       );

@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
-import { buildDefinition, TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/definition";
+import { buildDefinition } from "../../infra/definition";
+import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
 import { BUCKET_NAME_OUTPUT } from "../../infra/source";
 import {
@@ -658,6 +659,29 @@ describe("bucket-sync program", () => {
       });
       assert.equal(resourcesOfType(run, T.busPolicy).length, 1);
       assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
+    });
+
+    it("dev exports its bucket's KMS key, and prod decrypts with it through S3 unless sourceKmsKeyArn says otherwise", async () => {
+      assert.equal(crossDev.outputs.kmsKeyArn, KEY);
+      const outputs = { "organization/bucket-sync/dev": { bucketName: DEV_BUCKET, accountId: "111122223333", kmsKeyArn: KEY } };
+      const fromDev = await runProgram({ stack: "prod", stackOutputs: outputs });
+      assert.equal(statement(policyNamed(fromDev, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3").Resource, KEY);
+      const other = `arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab`;
+      const configured = await runProgram({ stack: "prod", stackOutputs: outputs, config: { sourceKmsKeyArn: other } });
+      assert.equal(statement(policyNamed(configured, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3").Resource, other);
+    });
+
+    it("prod: warns that two-way cannot write into a source in another account", async () => {
+      const run = await runProgram({
+        stack: "prod",
+        config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: "111122223333", mode: "two-way", onChangeSync: "false" },
+      });
+      assert.ok(run.warnings.some((w) => /^bucket-sync:mode two-way writes into the source bucket, which is in another account/.test(w)), run.warnings.join("\n"));
+      assert.deepEqual(
+        (await runProgram({ stack: "prod", config: { mode: "two-way", onChangeSync: "false" } })).warnings,
+        [],
+        "not in one account",
+      );
     });
 
     it("prod: a source in its own account leaves the bus and the rule as they were", () => {

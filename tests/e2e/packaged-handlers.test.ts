@@ -17,13 +17,13 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
 import { buildDefinition } from "../../infra/definition";
 import {
-  BUNDLE_EXPORTS,
   BUNDLE_FILE,
   bundleHandlers,
   CALLBACK_FILE,
   callbackCodePathOptions,
   handlerFactory,
 } from "../../infra/handlerPackaging";
+import { HANDLER_SPECS } from "../../infra/handlerSpecs";
 import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { LOCAL_TOPIC_ARN } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable } from "../../local-stepfunctions/runner";
@@ -43,7 +43,7 @@ type Packaged = Record<HandlerName, { dir: string; file: string; exportName: str
 function writeBundle(dir: string): Packaged {
   fs.writeFileSync(path.join(dir, BUNDLE_FILE), bundleHandlers().code);
   return Object.fromEntries(
-    HANDLER_NAMES.map((name) => [name, { dir, file: path.join(dir, BUNDLE_FILE), exportName: BUNDLE_EXPORTS[name] }]),
+    HANDLER_NAMES.map((name) => [name, { dir, file: path.join(dir, BUNDLE_FILE), exportName: HANDLER_SPECS[name].export }]),
   ) as Packaged;
 }
 

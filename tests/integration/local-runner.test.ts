@@ -318,6 +318,20 @@ describe("local runner", () => {
       assert.ok(r.handlerMs >= 0 && r.durationMs >= r.handlerMs / 8);
     });
 
+    it("prices each handler's time at the memory its function is given, unless told otherwise", async () => {
+      const memories: string[] = [];
+      const { result } = run({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 }, {}, {
+        lambdaMemoryMb: (handler) => {
+          memories.push(handler);
+          return 0;
+        },
+      });
+      const r = await result;
+      // 5 handler calls, each priced by its handler's memory: here none, so requests alone.
+      assert.equal(r.estimatedCostUsd.lambda, 5 * PRICES.lambdaPerRequest);
+      assert.deepEqual([...new Set(memories)].sort(), ["plan-partitions", "summarize", "sync-range", "validate-input", "write-report"]);
+    });
+
     it("forwards every interpreter event to onEvent", async () => {
       const events: RunEvent[] = [];
       const { result } = run({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 }, {}, { onEvent: (e) => events.push(e) });

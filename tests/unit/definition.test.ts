@@ -2,7 +2,8 @@ import { strict as assert } from "node:assert";
 import { HANDLER_NAMES } from "../../model/contract";
 import type { Catcher, ChoiceState, MapState, ParallelState, State, StateMachineDefinition, SubMachine, TaskState } from "../../infra/asl";
 import { LAMBDA_INVOKE, LAMBDA_SERVICE_ERRORS, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, nextStates } from "../../infra/asl";
-import { buildDefinition, STATE_NAMES, TASK_TIMEOUT_MARGIN_SECONDS, type DefinitionArgs } from "../../infra/definition";
+import { buildDefinition, STATE_NAMES, type DefinitionArgs } from "../../infra/definition";
+import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 
 /** asl-validator 4 ships no type declarations; this is the part of its API used here. */
 const aslValidator: (
