@@ -236,6 +236,12 @@ function costSection(run: RunFacts | undefined): string {
   );
 }
 
+/** `18%`; `under 1%` rather than a `0%` that reads as unused. */
+export function share(value: number, bound: number): string {
+  const percent = (value / bound) * 100;
+  return percent > 0 && percent < 0.5 ? "under 1%" : `${Math.round(percent)}%`;
+}
+
 function limitsSection(limits: Record<string, number> | undefined): string {
   if (!limits || Object.keys(limits).length === 0) return "";
   const boundOf = (name: string) => {
@@ -249,7 +255,7 @@ function limitsSection(limits: Record<string, number> | undefined): string {
     .filter(([name]) => !bounds.has(name))
     .map(([name, value]) => {
       const bound = boundOf(name);
-      const of = bound === undefined ? "" : `${Math.round((value / limits[bound]) * 100)}% of ${shown(bound, limits[bound])}`;
+      const of = bound === undefined ? "" : `${share(value, limits[bound])} of ${shown(bound, limits[bound])}`;
       return [escapeHtml(LIMIT_LABELS[name] ?? words(name)), `<span class="num">${shown(name, value)}</span>`, escapeHtml(of)];
     });
   return section("limits", "Limits", table(["Measure", "This run", "Used of the limit"], rows));
