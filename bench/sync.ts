@@ -26,7 +26,7 @@
  * timed ones. Within a round every contestant gets a fresh destination and runs, in an order that
  * rotates each round: a first sync, a no-op re-sync, and (after `--change` % of the source is
  * rewritten) a sync of the changes. Every result is checked to be a faithful copy (keys, sizes,
- * ETags, content hashes where ETags differ) before its time counts. Peers run in the settings a
+ * content hashes; handlers/engine/faithfulCopy.ts) before its time counts. Peers run in the settings a
  * calibration pass found fastest. Times are medians; the machine is shared, so compare ratios.
  */
 import { execFileSync } from "node:child_process";
@@ -34,6 +34,8 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import * as os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { compareCopy, describeDifferences } from "../handlers/engine/faithfulCopy";
+import { AWS_PRICES } from "../pricing/prices";
 import { createS3Client } from "../handlers/engine/s3Client";
 import { EMBEDDED_S3_CREDENTIALS } from "../s3-server/embeddedS3";
 import {
@@ -45,9 +47,9 @@ import {
   rclone,
   type Scenario,
 } from "./lib/contestants";
-import { alternatives, AWS_PRICES, measuredCost, paperRun, S3_PREFIX_LIMITS, type PaperAssumptions } from "./lib/costModel";
+import { alternatives, measuredCost, paperRun, S3_PREFIX_LIMITS, type PaperAssumptions } from "./lib/costModel";
 import { type RequestCounts, startCountingProxy } from "./lib/countingProxy";
-import { changedIndexes, createBuckets, type Dataset, KEY_SHAPES, type KeyShape, keysOf, objectKey, parseSize, verifyCopy, writeObjects } from "./lib/dataset";
+import { changedIndexes, createBuckets, type Dataset, KEY_SHAPES, type KeyShape, keysOf, objectKey, parseSize, writeObjects } from "./lib/dataset";
 import { processCpuSeconds, runCommand, startServerProcess } from "./lib/processes";
 
 const ROOT = resolve(__dirname, "..");
@@ -144,7 +146,7 @@ function newestSource(): number {
       else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(path).mtimeMs);
     }
   };
-  for (const dir of ["model", "handlers", "cli", "local-stepfunctions", "offline-pulumi", "s3-server", "infra"]) visit(join(ROOT, dir));
+  for (const dir of ["model", "handlers", "cli", "local-stepfunctions", "offline-pulumi", "s3-server", "pricing", "infra"]) visit(join(ROOT, dir));
   return newest;
 }
 
@@ -231,9 +233,10 @@ async function main(): Promise<void> {
         runId: `${destination}-${scenario}`,
       });
       const serverCpuSeconds = processCpuSeconds(server.pid) - serverCpuBefore;
-      const verification = await verifyCopy(admin, dataset.bucket, destination);
-      if (!verification.faithful) {
-        throw new Error(`${contestant.name} ${scenario}: not a faithful copy: ${verification.problems.join("; ")}`);
+      // Content only: the other tools do not all promise to carry metadata.
+      const check = await compareCopy(admin, { bucket: dataset.bucket }, { bucket: destination }, { metadata: false });
+      if (check.count > 0) {
+        throw new Error(`${contestant.name} ${scenario}: not a faithful copy: ${describeDifferences(check)}`);
       }
       const record: RunRecord = {
         contestant: contestant.name,
@@ -327,7 +330,7 @@ async function main(): Promise<void> {
         aws: versionOf(values.aws, ["--version"]),
         rclone: versionOf(values.rclone, ["version"]),
         commit: `${versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${
-          versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "model", "handlers", "local-stepfunctions", "offline-pulumi", "s3-server", "cli", "infra"]) === "" ? "" : " (working tree modified)"
+          versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "model", "handlers", "local-stepfunctions", "offline-pulumi", "s3-server", "pricing", "cli", "infra"]) === "" ? "" : " (working tree modified)"
         }`,
         loadBefore: loadBefore.map((l) => l.toFixed(1)).join(" "),
         loadAfter: os.loadavg().map((l) => l.toFixed(1)).join(" "),

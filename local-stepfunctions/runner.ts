@@ -26,6 +26,8 @@ import {
   type HandlerTable,
   type Notification,
 } from "./emulation";
+import { allStates, type StateMachineDefinition } from "../infra/asl";
+import { AWS_PRICES } from "../pricing/prices";
 import { assertRunsFaithfully } from "./faithfulness";
 
 export type { HandlerTable, Notification } from "./emulation";
@@ -50,7 +52,7 @@ export interface LocalRunResult {
   handlerMs: number;
   /** Wall time of the whole run. */
   durationMs: number;
-  /** Estimated AWS cost of the run in USD (see {@link PRICES}). */
+  /** Estimated AWS cost of the run in USD (list prices in pricing/prices.ts). */
   estimatedCostUsd: { transitions: number; lambda: number; total: number };
   /** Every SNS message the run published, in order. */
   notifications: Notification[];
@@ -132,16 +134,6 @@ export interface LocalRunOptions {
   retryIntervalMs?: number;
 }
 
-/**
- * AWS list prices used for the estimate (us-east-1): Standard workflows per state transition;
- * Lambda (x86) per GB-second of duration and per request.
- */
-export const PRICES = {
-  perStateTransition: 0.025 / 1000,
-  lambdaPerGbSecond: 0.0000166667,
-  lambdaPerRequest: 0.2 / 1_000_000,
-} as const;
-
 /** Fake ARNs for local runs: `arn:aws:lambda:us-east-1:000000000000:function:<prefix>-<handler>`. */
 export function localFunctionArns(prefix = "bucket-sync"): Record<HandlerName, string> {
   return Object.fromEntries(
@@ -214,9 +206,9 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
 
   const handlerMs = emulation.invocations.reduce((sum, i) => sum + i.ms, 0);
   const memoryMb = opts.lambdaMemoryMb ?? ((handler: HandlerName) => HANDLER_SPECS[handler].memorySizeMb);
-  const transitionCost = transitions * PRICES.perStateTransition;
+  const transitionCost = transitions * AWS_PRICES.stateTransition.usd;
   const gbSeconds = emulation.invocations.reduce((sum, i) => sum + (Math.ceil(i.ms) / 1000) * (memoryMb(i.handler) / 1024), 0);
-  const lambdaCost = gbSeconds * PRICES.lambdaPerGbSecond + emulation.invocations.length * PRICES.lambdaPerRequest;
+  const lambdaCost = gbSeconds * AWS_PRICES.lambdaGbSecond.usd + emulation.invocations.length * AWS_PRICES.lambdaRequest.usd;
   return {
     ...outcome,
     transitions,
@@ -256,14 +248,7 @@ function executionError(err: unknown): { error: string; cause: string } {
 
 /** Names of every state with a Retry, nested ones included. */
 function retryableStates(definition: object): string[] {
-  const names: string[] = [];
-  const visit = (machine: any) => {
-    for (const [name, state] of Object.entries<any>(machine?.States ?? {})) {
-      if (Array.isArray(state.Retry)) names.push(name);
-      if (state.ItemProcessor ?? state.Iterator) visit(state.ItemProcessor ?? state.Iterator);
-      for (const branch of state.Branches ?? []) visit(branch);
-    }
-  };
-  visit(definition);
-  return names;
+  return allStates(definition as StateMachineDefinition)
+    .filter(({ state }) => Array.isArray((state as { Retry?: unknown }).Retry))
+    .map(({ name }) => name);
 }

@@ -9,8 +9,6 @@ export const ERROR_NAMES = {
   validation: "ValidationError",
   /** A delete phase found more to delete than its copy phase counted; nothing more is deleted. */
   deleteBudgetExceeded: "DeleteBudgetExceeded",
-  /** The run would delete more objects than `maxDeletes` allows; nothing was deleted. */
-  deleteLimitExceeded: "DeleteLimitExceeded",
   /** A server listed keys out of UTF-8 byte order; merging that listing could pair keys wrongly. */
   listingOrder: "ListingOrderError",
 } as const;

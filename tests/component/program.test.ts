@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
+import { allStates, type StateMachineDefinition } from "../../infra/asl";
 import { buildDefinition } from "../../infra/definition";
 import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
@@ -15,7 +16,7 @@ import {
   MOCK_ACCOUNT_ID,
   resourcesOfType,
   runProgram,
-  s3WildcardGrants,
+  overlyBroadGrants,
   UNKNOWN,
   type IamDocument,
   type IamStatement,
@@ -195,15 +196,8 @@ describe("bucket-sync program", () => {
 
     it("gives every Lambda Task a timeout at least TASK_TIMEOUT_MARGIN_SECONDS above its function's", () => {
       const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.arn), Number(f.inputs.timeout)]));
-      const tasks: { name: string; state: Record<string, unknown> }[] = [];
-      const walk = (states: Record<string, Record<string, unknown>>) => {
-        for (const [name, state] of Object.entries(states)) {
-          if (state.Type === "Task") tasks.push({ name, state });
-          const nested = [state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])] as ({ States?: Record<string, Record<string, unknown>> } | undefined)[];
-          for (const sub of nested) if (sub?.States) walk(sub.States);
-        }
-      };
-      walk(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)).States);
+      const definition = JSON.parse(String(only(prod, T.stateMachine).inputs.definition)) as StateMachineDefinition;
+      const tasks = allStates(definition).flatMap(({ name, state }) => (state.Type === "Task" ? [{ name, state }] : []));
       const invokes = tasks.filter((t) => String(t.state.Resource).endsWith(":lambda:invoke"));
       assert.ok(invokes.length >= HANDLER_NAMES.length, `only ${invokes.length} Lambda Tasks`);
       for (const { name, state } of invokes) {
@@ -393,7 +387,7 @@ describe("bucket-sync program", () => {
         assert.ok(documents.length > 0);
         for (const { resource, property, document } of documents) {
           assert.ok(document, `${resource.name}.${property} is not known`);
-          assert.deepEqual(s3WildcardGrants(document), [], `${resource.name}.${property}`);
+          assert.deepEqual(overlyBroadGrants(document), [], `${resource.name}.${property}`);
         }
       }
     });

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../handlers/engine/s3Client";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { assertConverged } from "../helpers/convergence";
 import { credentialsEnv, finished, runCli, spawnCli } from "../helpers/cli";
 import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
@@ -40,7 +41,7 @@ describe("bucket-sync CLI", function () {
   let reports: string;
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     env = credentialsEnv(s3);
     reports = await newBucket(client, "reports");

@@ -13,6 +13,10 @@
  * as a distant or overloaded S3 does. Every forwarded request is logged (method, path and query,
  * whether it copies from a source), so a test can count what the server really did.
  *
+ * It can also stop a run midway without any timing: with `holdCopiesAfter: n`, once n copy
+ * requests (PUTs with `x-amz-copy-source`) have been answered, every later copy is held — never
+ * forwarded, never answered — until the proxy closes; `holding()` resolves at that point.
+ *
  * The same seed gives the same sequence of decisions; which request meets which decision still
  * depends on the order requests arrive in. Rates can be changed between runs (`setRates`), so a
  * test can run with faults and then converge without them.
@@ -42,6 +46,8 @@ export interface FaultProxyOptions {
   maxFaults?: number;
   /** Delay before each request is decided on and forwarded. @default 0 */
   latencyMs?: number;
+  /** Forward this many copy requests, then hold every later one unanswered. @default never hold */
+  holdCopiesAfter?: number;
 }
 
 /** One request the proxy forwarded to the server. */
@@ -64,6 +70,11 @@ export interface FaultProxy {
   setLatency(ms: number): void;
   /** Total faults injected so far. */
   faultCount(): number;
+  /**
+   * Resolves once `holdCopiesAfter` copies have been answered and a later one is being held: the
+   * destination then holds exactly those copies, and the run can go no further.
+   */
+  holding(): Promise<void>;
   /** New rates from now on (e.g. `{}` to stop injecting). */
   setRates(rates: FaultRates): void;
   /** Closes the proxy and every connection through it. */
@@ -175,7 +186,31 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     req.pipe(outgoing);
   };
 
+  const holdAfter = options.holdCopiesAfter;
+  let copiesForwarded = 0;
+  let copiesAnswered = 0;
+  let held = 0;
+  let nowHolding: () => void = () => undefined;
+  const holdingNow = new Promise<void>((resolve) => (nowHolding = resolve));
+  const checkHolding = () => {
+    if (holdAfter !== undefined && held > 0 && copiesAnswered >= holdAfter) nowHolding();
+  };
+
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (holdAfter !== undefined && req.method === "PUT" && req.headers["x-amz-copy-source"] !== undefined) {
+      if (copiesForwarded >= holdAfter) {
+        held++;
+        req.resume(); // never forwarded, never answered: the client waits until the proxy closes
+        checkHolding();
+        return;
+      }
+      copiesForwarded++;
+      res.on("finish", () => {
+        copiesAnswered++;
+        checkHolding();
+      });
+      return forward(req, res, false);
+    }
     const fault = pick();
     if (fault) stats.faults[fault]++;
     switch (fault) {
@@ -218,6 +253,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     setLatency(ms) {
       latencyMs = ms;
     },
+    holding: () => holdingNow,
     setRates(next) {
       rates = checkRates(next);
     },

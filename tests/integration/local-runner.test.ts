@@ -20,11 +20,15 @@ import type {
 } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
 import { createS3Client } from "../../handlers/engine/s3Client";
+import { summarize } from "../../handlers/engine/summary";
+import { validateRequest } from "../../handlers/engine/validation";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
 import { DATA_LIMIT_BYTES } from "../../local-stepfunctions/emulation";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { AWS_PRICES } from "../../pricing/prices";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { assertRunsFaithfully, findFaithfulnessIssues } from "../../local-stepfunctions/faithfulness";
-import { localFunctionArns, PRICES, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
+import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
@@ -32,7 +36,8 @@ const TOPIC = "arn:aws:sns:us-east-1:000000000000:bucket-sync";
 const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: TOPIC });
 
 // ---------------------------------------------------------------------------------------------
-// A small handler table following the contract's shapes, with a world the test describes.
+// A small handler table following the contract's shapes, with a world the test describes: the
+// S3 work is made up, the pure steps (validation, summaries) are the engine's own.
 
 interface FakeWorld {
   partitions: number;
@@ -82,20 +87,7 @@ function fakeHandlers(world: FakeWorld) {
   const handlers: HandlerTable = {
     async "validate-input"(event: SyncRequest): Promise<SyncJob> {
       guard("validate-input", event);
-      const max = event.maxDeletes ?? "10%";
-      return {
-        source: { bucket: event.source.bucket, prefix: event.source.prefix ?? "" },
-        destination: { bucket: event.destination.bucket, prefix: event.destination.prefix ?? "" },
-        mode: event.mode ?? "backup",
-        conflictPolicy: event.conflictPolicy ?? "report",
-        dryRun: event.dryRun ?? false,
-        maxDeletes: typeof max === "string" && max.endsWith("%") ? { percent: parseFloat(max) } : { count: Number(max) },
-        concurrency: 32,
-        multipartThresholdBytes: 64 * 1024 * 1024,
-        partSizeBytes: 64 * 1024 * 1024,
-        partitions: event.partitions ?? world.partitions,
-        timeBudgetSeconds: 600,
-      };
+      return validateRequest({ ...event, partitions: event.partitions ?? world.partitions });
     },
     async "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]> {
       guard("plan-partitions", event);
@@ -138,23 +130,7 @@ function fakeHandlers(world: FakeWorld) {
           if (!record) throw new Error(`no ${phase} record for partition ${id}`);
           return record;
         });
-      const phaseStats = results.reduce((s, r) => add(s, r.stats), EMPTY_STATS);
-      const stats = previous ? add(previous.stats, phaseStats) : phaseStats;
-      const plannedDeletes = phase === "copy" ? results.reduce((n, r) => n + r.plannedDeletes, 0) : previous!.plannedDeletes;
-      const deleteLimit = "count" in job.maxDeletes ? job.maxDeletes.count : Math.floor((job.maxDeletes.percent / 100) * stats.destinationObjects);
-      const deleteDecision =
-        stats.failed > 0 ? "blocked-by-failures"
-        : phase === "delete" || job.mode !== "mirror" || plannedDeletes === 0 ? "no-deletes"
-        : plannedDeletes > deleteLimit ? "over-limit" : "within-limit";
-      return {
-        job, phase, stats, plannedDeletes, deleteLimit, deleteDecision,
-        deletePartitions:
-          phase === "copy" && (deleteDecision === "within-limit" || deleteDecision === "over-limit")
-            ? results.filter((r) => r.plannedDeletes > 0).map((r) => ({ partition: r.partition, deleteBudget: r.plannedDeletes }))
-            : [],
-        failures: results.flatMap((r) => r.failures),
-        changes: results.flatMap((r) => r.changes),
-      };
+      return summarize({ ...event, results });
     },
     async "write-report"(event: WriteReportInput): Promise<ReportLocation> {
       guard("write-report", event);
@@ -313,9 +289,9 @@ describe("local runner", () => {
       const { result } = run({ partitions: 2, callsPerPartition: 2, extrasPerPartition: 0 });
       const r = await result;
       assert.equal(r.transitions, backupTransitions(2, 2));
-      assert.equal(r.estimatedCostUsd.transitions, r.transitions * PRICES.perStateTransition);
+      assert.equal(r.estimatedCostUsd.transitions, r.transitions * AWS_PRICES.stateTransition.usd);
       // 8 handler calls: validate, plan, 4 sync-range, summarize, write-report.
-      assert.ok(r.estimatedCostUsd.lambda >= 8 * PRICES.lambdaPerRequest);
+      assert.ok(r.estimatedCostUsd.lambda >= 8 * AWS_PRICES.lambdaRequest.usd);
       assert.ok(Math.abs(r.estimatedCostUsd.total - (r.estimatedCostUsd.transitions + r.estimatedCostUsd.lambda)) < 1e-12);
       assert.ok(r.handlerMs >= 0 && r.durationMs >= r.handlerMs / 8);
     });
@@ -330,7 +306,7 @@ describe("local runner", () => {
       });
       const r = await result;
       // 5 handler calls, each priced by its handler's memory: here none, so requests alone.
-      assert.equal(r.estimatedCostUsd.lambda, 5 * PRICES.lambdaPerRequest);
+      assert.equal(r.estimatedCostUsd.lambda, 5 * AWS_PRICES.lambdaRequest.usd);
       assert.deepEqual([...new Set(memories)].sort(), ["plan-partitions", "summarize", "sync-range", "validate-input", "write-report"]);
     });
 
@@ -498,7 +474,7 @@ describe("local runner", () => {
     let client: S3Client;
 
     before(async () => {
-      s3 = await startEmbeddedS3();
+      s3 = await startS3rverProcess();
       client = createS3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3, compatibility: "generic" });
       for (const bucket of ["dev", "prod", "reports"]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
     });

@@ -20,7 +20,7 @@ import {
   type PolicyStatement,
 } from "../../infra/iamDocuments";
 import { HANDLER_SPECS } from "../../infra/handlerSpecs";
-import { s3WildcardGrants, type IamDocument } from "../helpers/pulumiMocks";
+import { overlyBroadGrants, type IamDocument } from "../helpers/pulumiMocks";
 
 const SOURCE = "arn:aws:s3:::acme-dev";
 const DESTINATION = "arn:aws:s3:::acme-prod";
@@ -60,7 +60,7 @@ describe("IAM documents", () => {
       for (const mode of SYNC_MODES) {
         for (const handler of HANDLER_NAMES) {
           const document = HANDLER_SPECS[handler].policy(args(mode, { kmsKeyArns: ["arn:aws:kms:eu-west-1:123456789012:key/k"] }));
-          assert.deepEqual(s3WildcardGrants(document as IamDocument), [], `${handler} (${mode})`);
+          assert.deepEqual(overlyBroadGrants(document as IamDocument), [], `${handler} (${mode})`);
         }
       }
     });
@@ -238,7 +238,7 @@ describe("IAM documents", () => {
       assert.deepEqual(sid(document, "DenyInsecureTransport").Condition, { Bool: { "aws:SecureTransport": "false" } });
       assert.deepEqual(sid(document, "DenyTlsBelow1_2").Condition, { NumericLessThan: { "s3:TlsVersion": "1.2" } });
       for (const s of document.Statement) assert.deepEqual(s.Resource, [DESTINATION, `${DESTINATION}/*`]);
-      assert.deepEqual(s3WildcardGrants(document as IamDocument), []);
+      assert.deepEqual(overlyBroadGrants(document as IamDocument), []);
     });
   });
 
