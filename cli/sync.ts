@@ -19,6 +19,8 @@ interface SyncOptions {
   maxDeletes?: string;
   concurrency?: string;
   partitions?: string;
+  minKeysPerPartition?: string;
+  startAfter?: string;
   reportTo?: string;
   approveDeletes?: boolean;
   json?: boolean;
@@ -87,6 +89,8 @@ export function registerSync(program: Command): void {
     .option("--max-deletes <N|P%>", "most objects mirror may delete (default: 10%)")
     .option("--concurrency <n>", `parallel S3 operations per partition (default: ${LOCAL_DEFAULTS.concurrency})`)
     .option("--partitions <n>", `key ranges synced in parallel (default: ${LOCAL_DEFAULTS.partitions})`)
+    .option("--min-keys-per-partition <n>", "fewest keys a planned partition holds (default: 1000)")
+    .option("--start-after <key>", "sync only keys after this one (relative to the source prefix)")
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
@@ -113,6 +117,8 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
       maxDeletes: options.maxDeletes,
       concurrency: integer(options.concurrency, "--concurrency") ?? LOCAL_DEFAULTS.concurrency,
       partitions: integer(options.partitions, "--partitions") ?? LOCAL_DEFAULTS.partitions,
+      minKeysPerPartition: integer(options.minKeysPerPartition, "--min-keys-per-partition"),
+      startAfter: options.startAfter,
     };
     const { validateRequest } = await import("../handlers/engine/validation");
     validateRequest(request); // bad input fails here, naming the problem, before any S3 call

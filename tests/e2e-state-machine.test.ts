@@ -198,7 +198,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     await put(client, destination, "a", "an older a, longer than the new one");
     await put(client, destination, "only-in-backup", "kept by a backup");
 
-    const first = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4 });
+    const first = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4, minKeysPerPartition: 1 });
     assertSucceeded(first);
     const stats = first.summary!.stats;
     assert.deepEqual(
@@ -212,7 +212,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
 
     await settle();
     writesByBucket = {};
-    const second = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4 });
+    const second = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4, minKeysPerPartition: 1 });
     assertSucceeded(second);
     assert.equal(second.summary!.stats.unchanged, 11);
     assert.equal((writesByBucket[source] ?? 0) + (writesByBucket[destination] ?? 0), 0, JSON.stringify(writesByBucket));
@@ -257,7 +257,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
 
     const asked: unknown[] = [];
     const result = await run(
-      { source: { bucket: source }, destination: { bucket: destination }, mode: "mirror", maxDeletes: 2, partitions: 4 },
+      { source: { bucket: source }, destination: { bucket: destination }, mode: "mirror", maxDeletes: 2, partitions: 4, minKeysPerPartition: 1 },
       { approve: async (req) => (asked.push(req), true) },
     );
     assertSucceeded(result);

@@ -89,11 +89,11 @@ describe("a sync killed midway and run again", function () {
 
   it("backup: the second run copies what the killed one did not, and the destination equals the source", async () => {
     const destination = await newBucket(client, "dst");
-    await killMidway(syncArgs(destination, ["--partitions", "8"]), destination, COPIES_BEFORE_KILL);
+    await killMidway(syncArgs(destination, ["--partitions", "8", "--min-keys-per-partition", "100"]), destination, COPIES_BEFORE_KILL);
     const partial = await assertEachKeyOnce(destination);
     assert.ok(partial.length >= COPIES_BEFORE_KILL && partial.length < OBJECTS, `${partial.length} copied before the kill`);
 
-    const resumed = await runCli(syncArgs(destination, ["--partitions", "8"]), { env: credentialsEnv(s3), timeoutMs: 180_000 });
+    const resumed = await runCli(syncArgs(destination, ["--partitions", "8", "--min-keys-per-partition", "100"]), { env: credentialsEnv(s3), timeoutMs: 180_000 });
     assert.equal(resumed.code, 0, resumed.stderr);
     const doc = JSON.parse(resumed.stdout);
     assert.equal(doc.status, "SUCCEEDED");
@@ -113,7 +113,7 @@ describe("a sync killed midway and run again", function () {
     const destination = await newBucket(client, "dst");
     await putMany(client, destination, KEEP_KEYS, body);
     await putMany(client, destination, EXTRA_KEYS, (key) => `extra ${key}`);
-    const args = syncArgs(destination, ["--mode", "mirror", "--max-deletes", String(EXTRA_KEYS.length), "--partitions", "8"]);
+    const args = syncArgs(destination, ["--mode", "mirror", "--max-deletes", String(EXTRA_KEYS.length), "--partitions", "8", "--min-keys-per-partition", "100"]);
 
     await killMidway(args, destination, KEEP_KEYS.length + EXTRA_KEYS.length + COPIES_BEFORE_KILL);
     const partial = new Set(await assertEachKeyOnce(destination));

@@ -87,6 +87,7 @@ function fakeHandlers(world: FakeWorld) {
         multipartThresholdBytes: 64 * 1024 * 1024,
         partSizeBytes: 64 * 1024 * 1024,
         partitions: event.partitions ?? world.partitions,
+        minKeysPerPartition: 1000,
         timeBudgetSeconds: 600,
       };
     },

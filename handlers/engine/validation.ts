@@ -22,6 +22,9 @@ export const DEFAULTS = {
   multipartThresholdBytes: 64 * 1024 ** 2,
   partSizeBytes: 64 * 1024 ** 2,
   partitions: 16,
+  // A partition costs a LIST per side, a sync-range invocation and three state transitions;
+  // below one listing page of keys that buys no parallelism worth it.
+  minKeysPerPartition: 1000,
   timeBudgetSeconds: 600,
 } as const;
 
@@ -121,6 +124,9 @@ export function validateRequest(request: unknown): SyncJob {
   for (const [name, value] of [["storageClass", r.storageClass], ["sseKmsKeyId", r.sseKmsKeyId]] as const) {
     if (value !== undefined && (typeof value !== "string" || value === "")) problems.push(`${name} must be a non-empty string`);
   }
+  if (r.startAfter !== undefined && (typeof r.startAfter !== "string" || r.startAfter === "")) {
+    problems.push("startAfter must be a non-empty key name (relative to the source prefix)");
+  }
   let keys: string[] | undefined;
   const keysEncoding = r.keysEncoding ?? "raw";
   if (!KEYS_ENCODINGS.includes(keysEncoding)) {
@@ -146,6 +152,14 @@ export function validateRequest(request: unknown): SyncJob {
     storageClass: r.storageClass,
     sseKmsKeyId: r.sseKmsKeyId,
     partitions: positiveInteger(r.partitions, "partitions", DEFAULTS.partitions, problems, 1000),
+    minKeysPerPartition: positiveInteger(
+      r.minKeysPerPartition,
+      "minKeysPerPartition",
+      DEFAULTS.minKeysPerPartition,
+      problems,
+      1_000_000_000,
+    ),
+    startAfter: r.startAfter,
     keys,
     timeBudgetSeconds: positiveInteger(r.timeBudgetSeconds, "timeBudgetSeconds", DEFAULTS.timeBudgetSeconds, problems, 890),
   };
