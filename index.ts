@@ -8,7 +8,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_NAMES } from "./handlers/contract";
+import { HANDLER_NAMES } from "./model/contract";
 import { loadStackConfig } from "./infra/config";
 import { HardenedBucket } from "./infra/hardenedBucket";
 import {

@@ -32,7 +32,7 @@ import * as os from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createS3Client } from "../handlers/engine/s3Client";
-import { EMBEDDED_S3_CREDENTIALS } from "../local/embeddedS3";
+import { EMBEDDED_S3_CREDENTIALS } from "../s3-server/embeddedS3";
 import {
   awsCli,
   bucketSync,
@@ -132,7 +132,7 @@ function newestSource(): number {
       else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(path).mtimeMs);
     }
   };
-  for (const dir of ["handlers", "cli", "local", "infra"]) visit(join(ROOT, dir));
+  for (const dir of ["model", "handlers", "cli", "local-stepfunctions", "offline-pulumi", "s3-server", "infra"]) visit(join(ROOT, dir));
   return newest;
 }
 
@@ -315,7 +315,7 @@ async function main(): Promise<void> {
         aws: versionOf(values.aws, ["--version"]),
         rclone: versionOf(values.rclone, ["version"]),
         commit: `${versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${
-          versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "handlers", "local", "cli", "infra"]) === "" ? "" : " (working tree modified)"
+          versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "model", "handlers", "local-stepfunctions", "offline-pulumi", "s3-server", "cli", "infra"]) === "" ? "" : " (working tree modified)"
         }`,
         loadBefore: loadBefore.map((l) => l.toFixed(1)).join(" "),
         loadAfter: os.loadavg().map((l) => l.toFixed(1)).join(" "),

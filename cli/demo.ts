@@ -19,7 +19,7 @@ import {
 import { createS3Client } from "../handlers/engine/s3Client";
 import { SOURCE_ETAG_METADATA } from "../handlers/engine/planner";
 import { bucketName } from "../infra/names";
-import { causeMessage, defaultReportDirectory, reportPath, resultDocument } from "./sync";
+import { causeMessage, defaultReportDirectory, reportPath, resultDocument, summaryLine } from "./sync";
 
 const PROJECT = "bucket-sync";
 const ACCOUNT = "000000000000";
@@ -94,8 +94,8 @@ export function registerDemo(program: Command): void {
 
 async function runDemo(objects: number, keep: boolean): Promise<number> {
   if (!Number.isInteger(objects) || objects < 20) throw new Error(`--objects must be a whole number of at least 20`);
-  const { startEmbeddedS3 } = await import("../local/embeddedS3");
-  const { runLocalSync } = await import("../local/localSync");
+  const { startEmbeddedS3 } = await import("../s3-server/embeddedS3");
+  const { runLocalSync } = await import("./localSync");
   const server = await startEmbeddedS3();
   const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
   const client = createS3Client({ endpoint: server.endpoint, credentials, region: server.region });
@@ -126,13 +126,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
       });
       const doc = resultDocument(result);
       console.log(`\n== ${title}: ${doc.status}`);
-      const verb = (done: string, planned: string) => (dryRun ? planned : done);
-      console.log(
-        `   ${verb("copied", "would copy")} ${doc.copied}, ${verb("updated", "would update")} ${doc.updated}, ${verb("deleted", "would delete")} ${doc.deleted}, unchanged ${doc.unchanged}, kept extra ${doc.extra}, failed ${doc.failed}; ${doc.bytes} bytes`,
-      );
-      console.log(
-        `   ${doc.stateTransitions} state transitions, ${(doc.durationMs / 1000).toFixed(1)} s, ~$${doc.estimatedCostUsd.total.toFixed(5)} on AWS`,
-      );
+      console.log(`   ${summaryLine(doc)}`);
       if (doc.report) console.log(`   report: ${reportPath(doc.report)}`);
       if (result.status !== "SUCCEEDED") console.log(`   ${result.error}: ${causeMessage(result.cause)}`);
       return doc;

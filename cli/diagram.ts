@@ -1,7 +1,7 @@
 /**
  * `bucket-sync diagram --stack prod [--format mermaid|svg] [--output FILE] [--readme FILE]`: the
  * sync machine a stack would deploy, as a Mermaid flowchart or an SVG rendered offline
- * (local/stackDiagram.ts). `--readme README.md` writes the Mermaid block between the README's
+ * (cli/stackDiagram.ts). `--readme README.md` writes the Mermaid block between the README's
  * `<!-- diagram:start -->` and `<!-- diagram:end -->` markers (`npm run diagram:readme`).
  *
  * Like `preview`, it runs the program from its TypeScript sources under mocks (cli/sources.ts),
@@ -12,7 +12,7 @@
  */
 import { Command, Option } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
-import type * as StackDiagram from "../local/stackDiagram";
+import type * as StackDiagram from "./stackDiagram";
 import { requireSource } from "./sources";
 
 export const DIAGRAM_FORMATS = ["mermaid", "svg"] as const;
@@ -37,7 +37,7 @@ export function registerDiagram(program: Command): void {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (options: DiagramOptions) => {
       try {
-        const diagrams = requireSource<typeof StackDiagram>("local/stackDiagram");
+        const diagrams = requireSource<typeof StackDiagram>("cli/stackDiagram");
         const mermaid = await diagrams.stackMermaid(options.stack);
         if (options.readme) {
           const before = readFileSync(options.readme, "utf8");

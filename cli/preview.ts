@@ -20,8 +20,9 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { PolicyPackConfig } from "@pulumi/policy";
-import type * as OfflinePreview from "../local/offlinePreview";
-import type { PreviewResource, PreviewViolation, StackPreview } from "../local/offlinePreview";
+import type * as OfflinePreview from "../offline-pulumi/preview";
+import type { PulumiProgram } from "../offline-pulumi/program";
+import type { PreviewResource, PreviewViolation, StackPreview } from "../offline-pulumi/preview";
 import { projectStacks, requireSource } from "./sources";
 
 export const EXIT_OK = 0;
@@ -68,7 +69,7 @@ function errorText(err: unknown): string {
  * Runs a preview and renders it; never throws. `program` replaces the project's program (a test's
  * fixture program), everything else stays as for the real one.
  */
-export async function runPreview(options: PreviewOptions, program?: OfflinePreview.PulumiProgram): Promise<PreviewOutcome> {
+export async function runPreview(options: PreviewOptions, program?: PulumiProgram): Promise<PreviewOutcome> {
   let config: Record<string, string>;
   let policyConfig: PolicyPackConfig | undefined;
   try {
@@ -89,7 +90,7 @@ export async function runPreview(options: PreviewOptions, program?: OfflinePrevi
 
   let preview: StackPreview;
   try {
-    const offline = requireSource<typeof OfflinePreview>("local/offlinePreview");
+    const offline = requireSource<typeof OfflinePreview>("offline-pulumi/preview");
     preview = await offline.previewStack({ stack: options.stack, config, program, policyConfig });
   } catch (err) {
     // The program's own message: a ConfigError names every offending key.

@@ -3,7 +3,7 @@
  * lines otherwise (CI logs, pipes).
  */
 import { SingleBar, Presets } from "cli-progress";
-import type { Partition, SyncRangeResult } from "../handlers/contract";
+import type { Partition, SyncRangeResult } from "../model/contract";
 
 export interface Progress {
   planned(partitions: Partition[]): void;

@@ -11,7 +11,7 @@ export function registerS3Server(program: Command): void {
       if (!/^\d+$/.test(options.port) || Number(options.port) > 65535) {
         throw new Error(`--port must be a TCP port number, got "${options.port}"`);
       }
-      const { startEmbeddedS3 } = await import("../local/embeddedS3");
+      const { startEmbeddedS3 } = await import("../s3-server/embeddedS3");
       const server = await startEmbeddedS3({ port: Number(options.port), directory: options.dir });
       console.log(`# embedded S3 on ${server.endpoint}, data in ${server.directory}; Ctrl-C stops it`);
       console.log(`export AWS_ACCESS_KEY_ID=${server.accessKeyId}`);

@@ -1,5 +1,5 @@
 /** Parses `s3://bucket[/prefix]` command-line locations. */
-import type { Location } from "../handlers/contract";
+import type { Location } from "../model/contract";
 
 export function parseS3Url(value: string, option: string): Required<Location> {
   const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(value);

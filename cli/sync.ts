@@ -2,11 +2,12 @@
  * `bucket-sync sync`: runs the deployed state machine's definition on this machine against any
  * S3-compatible endpoint (or AWS), with the Lambda handlers in-process.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { SyncRequest, SyncStats } from "../handlers/contract";
-import type { LocalSyncResult } from "../local/localSync";
+import type { SyncRequest, SyncStats } from "../model/contract";
+import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
+import type { LocalSyncResult } from "./localSync";
 import { parseS3Url } from "./s3Url";
 
 interface SyncOptions {
@@ -27,21 +28,60 @@ interface SyncOptions {
 }
 
 /**
- * Defaults of a local run. All partitions of a local run share one process and one endpoint, so
- * more partitions add LIST requests, not capacity: one partition with 64 requests in flight was
- * the fastest setting in every benchmark (bench/RESULTS.md). Deployed stacks keep their own
- * defaults (16 partitions of 32), where each partition is its own Lambda function.
+ * The sync settings a user tunes on the command line, each a flag named after its setting
+ * (`conflictPolicy` is `--conflict-policy`), described, defaulted and checked by its declaration
+ * in model/settings.ts. A local run takes a setting's `localDefault` where it has one.
  */
-export const LOCAL_DEFAULTS = { partitions: 1, concurrency: 64 } as const;
+export const FLAG_SETTINGS = [
+  "mode",
+  "conflictPolicy",
+  "dryRun",
+  "maxDeletes",
+  "concurrency",
+  "partitions",
+  "minKeysPerPartition",
+  "startAfter",
+] as const satisfies readonly SyncSettingName[];
+
+/** `conflictPolicy` -> `--conflict-policy`. */
+export function flagOf(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** A setting's flag as commander declares it: `--mode <backup|mirror|two-way>`, `--dry-run`. */
+function flagOption(name: (typeof FLAG_SETTINGS)[number]): Option {
+  const declared: Setting = SYNC_SETTINGS[name];
+  const type = textType(declared);
+  if (type === "boolean") return new Option(flagOf(name), declared.description);
+  const options = (declared.schema as { options?: readonly string[] }).options;
+  const value = options ? options.join("|") : type === "integer" ? "n" : "value";
+  const fallback = declared.localDefault ?? declared.default;
+  return new Option(`${flagOf(name)} <${value}>`, `${declared.description} (default: ${String(fallback)})`);
+}
+
+/**
+ * The flags' values as request fields: each checked by its declaration, a problem naming the
+ * flag as typed; an absent flag takes the setting's local default, else the request's own.
+ */
+export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
+  const fields: Record<string, unknown> = {};
+  for (const name of FLAG_SETTINGS) {
+    const declared: Setting = SYNC_SETTINGS[name];
+    const given = options[name];
+    if (given === undefined) {
+      if (declared.localDefault !== undefined) fields[name] = declared.localDefault;
+      continue;
+    }
+    const value = typeof given === "string" ? fromText(declared, given) : given;
+    const result = parseSetting(declared, value, "text");
+    if (!result.ok) throw new Error(requestMessage(flagOf(name), given, result.problem));
+    fields[name] = value;
+  }
+  return fields as Partial<SyncRequest>;
+}
 
 /** Exit codes: 0 synced; 1 the run failed (copies failed, deletes refused, S3 errors); 2 bad input. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
-
-function integer(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`${option} must be a whole number, got "${value}"`);
-  return Number(value);
-}
 
 /**
  * Where reports go when --report-to is not given: a directory on this machine that stays after
@@ -83,14 +123,14 @@ export function registerSync(program: Command): void {
     .option("--source <s3url>", "source, s3://bucket[/prefix]")
     .option("--destination <s3url>", "destination, s3://bucket[/prefix]")
     .option("--endpoint <url>", "S3-compatible endpoint (default: $AWS_ENDPOINT_URL, else AWS)")
-    .option("--mode <mode>", "backup | mirror | two-way (default: backup)")
-    .option("--conflict-policy <policy>", "two-way only: report | newer-wins (default: report)")
-    .option("--dry-run", "plan and report, write nothing")
-    .option("--max-deletes <N|P%>", "most objects mirror may delete (default: 10%)")
-    .option("--concurrency <n>", `parallel S3 operations per partition (default: ${LOCAL_DEFAULTS.concurrency})`)
-    .option("--partitions <n>", `key ranges synced in parallel (default: ${LOCAL_DEFAULTS.partitions})`)
-    .option("--min-keys-per-partition <n>", "fewest keys a planned partition holds (default: 1000)")
-    .option("--start-after <key>", "sync only keys after this one (relative to the source prefix)")
+    .addOption(flagOption("mode"))
+    .addOption(flagOption("conflictPolicy"))
+    .addOption(flagOption("dryRun"))
+    .addOption(flagOption("maxDeletes"))
+    .addOption(flagOption("concurrency"))
+    .addOption(flagOption("partitions"))
+    .addOption(flagOption("minKeysPerPartition"))
+    .addOption(flagOption("startAfter"))
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
@@ -111,14 +151,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
         locationArgument(destinationArgument, options.destination, "destination"),
         destinationArgument === undefined ? "--destination" : "DESTINATION",
       ),
-      mode: options.mode as SyncRequest["mode"],
-      conflictPolicy: options.conflictPolicy as SyncRequest["conflictPolicy"],
-      dryRun: options.dryRun ?? false,
-      maxDeletes: options.maxDeletes,
-      concurrency: integer(options.concurrency, "--concurrency") ?? LOCAL_DEFAULTS.concurrency,
-      partitions: integer(options.partitions, "--partitions") ?? LOCAL_DEFAULTS.partitions,
-      minKeysPerPartition: integer(options.minKeysPerPartition, "--min-keys-per-partition"),
-      startAfter: options.startAfter,
+      ...settingsFromFlags(options),
     };
     const { validateRequest } = await import("../handlers/engine/validation");
     validateRequest(request); // bad input fails here, naming the problem, before any S3 call
@@ -127,7 +160,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
   }
-  const { runLocalSync } = await import("../local/localSync");
+  const { runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
   const progress = createProgress(process.stderr);
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
@@ -151,6 +184,7 @@ export function resultDocument(result: LocalSyncResult) {
     status: result.status,
     error: result.error,
     cause: result.cause,
+    mode: result.summary?.job.mode,
     dryRun: result.summary?.job.dryRun ?? false,
     copied: stats.copied ?? 0,
     updated: stats.updated ?? 0,
@@ -162,6 +196,7 @@ export function resultDocument(result: LocalSyncResult) {
     failed: stats.failed ?? 0,
     bytes: stats.bytes ?? 0,
     plannedDeletes: result.summary?.plannedDeletes ?? 0,
+    deleteLimit: result.summary?.deleteLimit,
     deleteDecision: result.summary?.deleteDecision,
     failures: result.summary?.failures ?? [],
     stateTransitions: result.transitions,
@@ -171,17 +206,47 @@ export function resultDocument(result: LocalSyncResult) {
   };
 }
 
+/**
+ * The one-line summary of a run: every count of the run's mode, in the words of a dry run
+ * ("would copy") when it wrote nothing. Two-way runs show both directions; deletes made above
+ * the limit say they were approved.
+ */
+export function summaryLine(doc: ReturnType<typeof resultDocument>): string {
+  const verb = (done: string, planned: string) => (doc.dryRun ? planned : done);
+  const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : "synced";
+  const toSource = doc.mode === "two-way" || doc.copiedToSource > 0 ? `, ${verb("copied", "would copy")} to source ${doc.copiedToSource}` : "";
+  const approved =
+    !doc.dryRun && doc.deleted > 0 && doc.deleteDecision === "over-limit"
+      ? ` (above the limit of ${doc.deleteLimit}, approved)`
+      : "";
+  const counts = [
+    `${verb("copied", "would copy")} ${doc.copied}`,
+    `${verb("updated", "would update")} ${doc.updated}${toSource}`,
+    `${verb("deleted", "would delete")} ${doc.dryRun ? doc.plannedDeletes : doc.deleted}${approved}`,
+    `unchanged ${doc.unchanged}`,
+    `extra ${doc.extra}`,
+    `conflicts ${doc.conflicts}`,
+    `failed ${doc.failed}`,
+  ];
+  return `${outcome}: ${counts.join(", ")}; ${doc.bytes} bytes; ${doc.stateTransitions} state transitions (~$${doc.estimatedCostUsd.total.toFixed(6)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`;
+}
+
+/** What a user reads about conflicts: how many keys changed on both sides and that nothing overwrote them. */
+export function conflictLine(doc: ReturnType<typeof resultDocument>): string | undefined {
+  if (doc.conflicts === 0) return undefined;
+  const left = doc.conflicts === 1 ? `${doc.dryRun ? "would be" : "was"} left as it is` : `${doc.dryRun ? "would be" : "were"} left as they are`;
+  const keys = doc.conflicts === 1 ? "1 key" : `${doc.conflicts} keys`;
+  return `conflicts: ${keys} changed on both sides ${left} (--conflict-policy report); the report lists them with the newer side`;
+}
+
 function printResult(result: LocalSyncResult, json: boolean): void {
   const doc = resultDocument(result);
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
   } else {
-    const verb = (done: string, planned: string) => (doc.dryRun ? planned : done);
-    const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : "synced";
-    const toSource = doc.copiedToSource > 0 ? `, ${verb("copied", "would copy")} to source ${doc.copiedToSource}` : "";
-    console.log(
-      `${outcome}: ${verb("copied", "would copy")} ${doc.copied}, ${verb("updated", "would update")} ${doc.updated}${toSource}, ${verb("deleted", "would delete")} ${doc.dryRun ? doc.plannedDeletes : doc.deleted}, unchanged ${doc.unchanged}, extra ${doc.extra}, conflicts ${doc.conflicts}, failed ${doc.failed}; ${doc.bytes} bytes; ${doc.stateTransitions} state transitions (~$${doc.estimatedCostUsd.total.toFixed(6)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`,
-    );
+    console.log(summaryLine(doc));
+    const conflicts = conflictLine(doc);
+    if (conflicts) console.log(conflicts);
     if (doc.report) console.log(`report: ${reportPath(doc.report)}`);
   }
   if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${result.error}: ${causeMessage(result.cause)}`);

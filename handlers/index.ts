@@ -19,13 +19,14 @@ import {
   type SyncRequest,
   type SyncSummary,
   type WriteReportInput,
-} from "./contract";
+} from "../model/contract";
 import { planPartitions } from "./engine/partitions";
 import { writeReport } from "./engine/report";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
 import { syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
+import { REPORT_PREFIX } from "../model/settings";
 
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
 export interface Handlers {
@@ -53,7 +54,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
     endpoint: env[HANDLER_ENV.endpoint] || undefined,
     compatibility: (env[HANDLER_ENV.compatibility] || undefined) as S3Compatibility | undefined,
     reportBucket: env[HANDLER_ENV.reportBucket] || undefined,
-    reportPrefix: env[HANDLER_ENV.reportPrefix] ?? "reports/",
+    reportPrefix: env[HANDLER_ENV.reportPrefix] ?? REPORT_PREFIX.default,
   };
 }
 
@@ -79,7 +80,7 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       if (!settings.reportBucket) {
         throw new Error(`${HANDLER_ENV.reportBucket} is not set: the write-report handler needs a bucket for reports`);
       }
-      return writeReport(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? "reports/" }, event);
+      return writeReport(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? REPORT_PREFIX.default }, event);
     },
   };
 }

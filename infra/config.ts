@@ -11,44 +11,207 @@
  * program cannot see is reported as missing rather than silently given a second default here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFLICT_POLICIES, SYNC_MODES, type ConflictPolicy, type SyncMode } from "../handlers/contract";
+import { z } from "zod";
+import type { ConflictPolicy, SyncMode } from "../model/contract";
+import {
+  bucketName,
+  configMessage,
+  fromText,
+  LAMBDA_MAX_TIMEOUT_SECONDS,
+  parseSetting,
+  setting,
+  SYNC_RANGE_SLACK_SECONDS,
+  SYNC_SETTINGS,
+  textType,
+  wholeNumber,
+  type Setting,
+  type SettingText,
+  type StorageClass,
+} from "../model/settings";
 import { LONGEST_BUCKET_SUFFIX, longestFunctionName, nameStem } from "./names";
 
 /** How the handlers reach Lambda (see infra/handlerPackaging.ts). */
 export type HandlerPackaging = "bundle" | "callback";
 export const HANDLER_PACKAGINGS: readonly HandlerPackaging[] = ["bundle", "callback"];
 
-/** Every key of this project's namespace, exactly as in Pulumi.yaml. */
-export const CONFIG_KEYS = [
-  "bucketNamePrefix",
-  "protectBuckets",
-  "kmsKeyArn",
-  "noncurrentVersionRetentionDays",
-  "eventBridgeNotifications",
-  "syncMachine",
-  "sourceStack",
-  "sourceBucket",
-  "sourcePrefix",
-  "destinationPrefix",
-  "mode",
-  "conflictPolicy",
-  "dryRun",
-  "maxDeletes",
-  "concurrency",
-  "partitions",
-  "storageClass",
-  "timeBudgetSeconds",
-  "maxConcurrency",
-  "syncRangeTimeoutSeconds",
-  "handlerPackaging",
-  "schedule",
-  "scheduleTimezone",
-  "onChangeSync",
-  "notificationEmails",
-  "logRetentionDays",
-  "reportRetentionDays",
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/** A Distributed Map runs at most this many child executions at once. */
+const DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000;
+
+const NAME_PART = /^[a-z0-9][a-z0-9-]*$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const STACK_NAME_PART = /^[A-Za-z0-9_.-]+$/;
+const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\)|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+/** IAM would read these as wildcards or policy variables inside an ARN. */
+const IAM_SPECIAL = /[*?$]/;
+
+/** A key prefix that IAM documents can name: empty, or ending in `/`, without IAM's special characters. */
+const keyPrefix = z.string().check((ctx) => {
+  const value = ctx.value;
+  if (value === "") return;
+  const must = value.startsWith("/")
+    ? "must not start with /"
+    : !value.endsWith("/")
+      ? 'must be empty or end with / (e.g. "backup/")'
+      : IAM_SPECIAL.test(value)
+        ? "must not contain *, ? or $ (IAM reads them as patterns)"
+        : value.length > 512
+          ? "must be at most 512 characters"
+          : undefined;
+  if (must) ctx.issues.push({ code: "custom", input: value, message: must });
+});
+
+const boolean = (fallback: boolean, description: string) => setting(z.boolean(), { default: fallback, description });
+
+/**
+ * Every key of this project's namespace, declared once, in Pulumi.yaml's order; a spec proves
+ * Pulumi.yaml declares the same type, default and description for each. The sync settings are
+ * model/settings.ts's own declarations: the engine validates an execution input with them.
+ */
+export const STACK_SETTINGS = {
+  // Buckets (every stack)
+  bucketNamePrefix: setting(
+    z.string().refine((v) => NAME_PART.test(v), "must be lowercase letters, digits and hyphens, starting with a letter or digit"),
+    {
+      description:
+        "Start of every bucket name: `<bucketNamePrefix>-<stack>` and `<bucketNamePrefix>-<stack>-reports`. Empty means `<project>-<account id>`. Names are fixed (no random suffix) so every IAM document is known at preview time.",
+    },
+  ),
+  protectBuckets: boolean(false, "Mark the stack's buckets `protect`ed so `pulumi destroy` or a replacement cannot delete them."),
+  kmsKeyArn: setting(
+    z.string().refine((v) => KMS_KEY_ARN.test(v), "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases cannot be granted)"),
+    {
+      description:
+        "KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) for the buckets' default encryption (SSE-KMS); the sync functions get kms:Decrypt and kms:GenerateDataKey on it. Empty means SSE-S3.",
+    },
+  ),
+  noncurrentVersionRetentionDays: setting(wholeNumber(1, 36_500), {
+    default: 30,
+    description: "Days a replaced or deleted object version is kept before the lifecycle rule expires it.",
+  }),
+  eventBridgeNotifications: boolean(
+    false,
+    "Send this stack's bucket events to EventBridge (the default bus of this account and region), so another stack's `onChangeSync` can start a sync for each changed key.",
+  ),
+
+  // Sync machine (the stack that receives the copies, e.g. prod)
+  syncMachine: boolean(false, "Create the sync machine (functions, state machine, notifications, alarms, triggers) in this stack."),
+  sourceStack: setting(
+    z.string().refine((v) => {
+      const parts = v.split("/");
+      return parts.length <= 3 && parts.every((p) => STACK_NAME_PART.test(p));
+    }, "must be a stack name (dev), project/stack or organization/project/stack"),
+    {
+      description:
+        "Stack whose `bucketName` output is the source bucket: `dev` (same organization and project) or `org/project/stack`. Set exactly one of sourceStack and sourceBucket.",
+    },
+  ),
+  sourceBucket: setting(bucketName, {
+    description:
+      "Source bucket name, given directly. Unlike sourceStack it needs no deployed stack, and the IAM documents that name it are known at preview time even before the source stack exists.",
+  }),
+  sourcePrefix: setting(keyPrefix, { default: "", description: "Key prefix to sync from (empty, or ending in `/`)." }),
+  destinationPrefix: setting(keyPrefix, {
+    default: "",
+    description: "Key prefix to sync into, in this stack's bucket (empty, or ending in `/`).",
+  }),
+  mode: SYNC_SETTINGS.mode,
+  conflictPolicy: SYNC_SETTINGS.conflictPolicy,
+  dryRun: SYNC_SETTINGS.dryRun,
+  maxDeletes: SYNC_SETTINGS.maxDeletes,
+  concurrency: SYNC_SETTINGS.concurrency,
+  partitions: SYNC_SETTINGS.partitions,
+  minKeysPerPartition: SYNC_SETTINGS.minKeysPerPartition,
+  storageClass: SYNC_SETTINGS.storageClass,
+  timeBudgetSeconds: SYNC_SETTINGS.timeBudgetSeconds,
+  maxConcurrency: setting(wholeNumber(1, DISTRIBUTED_MAP_MAX_CONCURRENCY), {
+    default: 16,
+    description: "Most partitions synced at once by each Distributed Map.",
+  }),
+  syncRangeTimeoutSeconds: setting(wholeNumber(SYNC_RANGE_SLACK_SECONDS + 1, LAMBDA_MAX_TIMEOUT_SECONDS), {
+    default: LAMBDA_MAX_TIMEOUT_SECONDS,
+    description: `Timeout of the sync-range function and of its Task (at most ${LAMBDA_MAX_TIMEOUT_SECONDS}, the Lambda limit).`,
+  }),
+  handlerPackaging: setting(z.enum(HANDLER_PACKAGINGS), {
+    default: "bundle",
+    description:
+      "How the handlers are packaged: `bundle` (handlers/lambda.ts bundled by esbuild into one file) or `callback` (each handler serialized by aws.lambda.CallbackFunction).",
+  }),
+  schedule: setting(
+    z
+      .string()
+      .refine(
+        (v) => SCHEDULE.test(v),
+        "must be an EventBridge Scheduler expression: rate(6 hours), cron(0 3 * * ? *) or at(2030-01-01T00:00:00)",
+      ),
+    {
+      description:
+        "EventBridge Scheduler expression for regular syncs, e.g. `cron(0 3 * * ? *)` or `rate(6 hours)`. Empty means no schedule.",
+    },
+  ),
+  scheduleTimezone: setting(z.string().refine(isTimeZone, "must be an IANA time zone such as UTC or Europe/Berlin"), {
+    default: "UTC",
+    description: "IANA time zone of a cron schedule, e.g. Europe/Berlin.",
+  }),
+  onChangeSync: boolean(
+    false,
+    "Sync each changed key of the source bucket as soon as S3 reports it through EventBridge. Needs `eventBridgeNotifications` on the source stack, the same account and region, and an empty sourcePrefix (S3 events carry full keys; SyncRequest.keys are relative to the source prefix).",
+  ),
+  notificationEmails: setting(z.array(z.string().trim().refine((v) => EMAIL.test(v), "must list email addresses")), {
+    default: [],
+    description: "Email addresses subscribed to the notification topic (results, failures, delete approvals, alarms).",
+  }),
+  logRetentionDays: setting(
+    wholeNumber(1, 3653).refine(
+      (v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v),
+      `must be one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
+    ),
+    {
+      default: 30,
+      description:
+        "Retention of the functions' and the state machine's CloudWatch log groups (a value CloudWatch accepts, e.g. 30, 90, 365).",
+    },
+  ),
+  reportRetentionDays: setting(wholeNumber(1, 36_500), { default: 90, description: "Days a sync report is kept in the reports bucket." }),
+} as const satisfies Record<string, Setting>;
+
+/** Every key of this project's namespace, exactly as in Pulumi.yaml. */
+export const CONFIG_KEYS = Object.keys(STACK_SETTINGS) as ConfigKey[];
+export type ConfigKey = keyof typeof STACK_SETTINGS;
+
+/** One key of Pulumi.yaml's `config` schema. */
+export interface PulumiConfigDeclaration {
+  type: SettingText;
+  items?: { type: "string" };
+  default: unknown;
+  description: string;
+}
+
+/**
+ * What Pulumi.yaml's `config` schema declares for each key, derived from STACK_SETTINGS (a spec
+ * compares the two). An optional setting's default is empty text: Pulumi config has no "unset"
+ * default, and the loader reads empty text as "none".
+ */
+export function pulumiConfigSchema(): Record<ConfigKey, PulumiConfigDeclaration> {
+  const schema: Partial<Record<ConfigKey, PulumiConfigDeclaration>> = {};
+  for (const k of CONFIG_KEYS) {
+    const declared: Setting = STACK_SETTINGS[k];
+    const type = textType(declared);
+    schema[k] = {
+      type,
+      ...(type === "array" ? { items: { type: "string" as const } } : {}),
+      default: declared.default ?? "",
+      description: declared.description,
+    };
+  }
+  return schema as Record<ConfigKey, PulumiConfigDeclaration>;
+}
 
 /** The AWS provider's region key, read alongside the project's keys. */
 export const REGION_KEY = "aws:region";
@@ -81,7 +244,8 @@ export interface StackConfig {
   maxDeletes: string;
   concurrency: number;
   partitions: number;
-  storageClass?: string;
+  minKeysPerPartition: number;
+  storageClass?: StorageClass;
   timeBudgetSeconds: number;
   maxConcurrency: number;
   syncRangeTimeoutSeconds: number;
@@ -116,42 +280,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** Retention periods CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-
-/** Storage classes a sync may write. */
-export const STORAGE_CLASSES = [
-  "STANDARD",
-  "STANDARD_IA",
-  "ONEZONE_IA",
-  "INTELLIGENT_TIERING",
-  "GLACIER_IR",
-  "GLACIER",
-  "DEEP_ARCHIVE",
-  "REDUCED_REDUNDANCY",
-] as const;
-
-/** The Lambda limit, and the sync-range timeout's floor (time budget plus a minute of slack). */
-const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
-const SYNC_RANGE_SLACK_SECONDS = 60;
-/** A Distributed Map runs at most this many child executions at once. */
-const DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000;
-
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const NAME_PART = /^[a-z0-9][a-z0-9-]*$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const STACK_NAME_PART = /^[A-Za-z0-9_.-]+$/;
-const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\)|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-const MAX_DELETES = /^(\d+|\d+(\.\d+)?%)$/;
-/** IAM would read these as wildcards or policy variables inside an ARN. */
-const IAM_SPECIAL = /[*?$]/;
+/** What each key is once parsed. */
+type ParsedSettings = { [K in ConfigKey]: (typeof STACK_SETTINGS)[K] extends Setting<infer T> ? T : never };
 
 /**
- * Validates raw config values into a `StackConfig`.
+ * Validates raw config values into a `StackConfig`: each key against its declaration, then the
+ * rules that tie keys together.
  * @throws ConfigError listing every problem, each naming its key.
  */
 export function parseStackConfig(values: ConfigValues, context: ConfigContext): StackConfig {
@@ -163,49 +297,27 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     problems.push(`${name}: ${message}${raw === undefined ? "" : ` (got ${JSON.stringify(raw)})`}`);
   };
 
-  const raw = (k: ConfigKey): string | undefined => {
-    const value = values[key(k)];
-    if (value === undefined) {
+  // Each key on its own. Defaults live only in Pulumi.yaml (the CLI applies them before the
+  // program runs): a key the program cannot see is reported, never given a second default here.
+  const parsed: Record<string, unknown> = {};
+  const invalid = new Set<ConfigKey>();
+  for (const k of CONFIG_KEYS) {
+    const raw = values[key(k)];
+    const declared: Setting = STACK_SETTINGS[k];
+    if (raw === undefined) {
       problem(k, "is missing; Pulumi.yaml declares it with a default, so run the program through the Pulumi CLI");
+      invalid.add(k);
+      continue;
     }
-    return value;
-  };
-  const text = (k: ConfigKey): string => raw(k)?.trim() ?? "";
-  const optionalText = (k: ConfigKey): string | undefined => text(k) || undefined;
-  const bool = (k: ConfigKey): boolean => {
-    const value = raw(k);
-    if (value === undefined) return false;
-    if (value !== "true" && value !== "false") problem(k, "must be true or false", value);
-    return value === "true";
-  };
-  const integer = (k: ConfigKey, min: number, max: number): number => {
-    const value = raw(k);
-    if (value === undefined) return min;
-    const n = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      problem(k, `must be a whole number from ${min} to ${max}`, value);
-      return min;
+    const result = parseSetting(declared, fromText(declared, raw), "text");
+    if (result.ok) parsed[k] = result.value;
+    else {
+      problems.push(`${key(k)}: ${configMessage(declared, raw, result.problem)}`);
+      invalid.add(k);
     }
-    return n;
-  };
-  const oneOf = <T extends string>(k: ConfigKey, allowed: readonly T[]): T => {
-    const value = raw(k)?.trim();
-    if (value === undefined) return allowed[0];
-    if (!(allowed as readonly string[]).includes(value)) {
-      problem(k, `must be one of ${allowed.join(", ")}`, value);
-      return allowed[0];
-    }
-    return value as T;
-  };
-  const prefix = (k: ConfigKey): string => {
-    const value = raw(k) ?? "";
-    if (value === "") return "";
-    if (value.startsWith("/")) problem(k, "must not start with /", value);
-    else if (!value.endsWith("/")) problem(k, 'must be empty or end with / (e.g. "backup/")', value);
-    else if (IAM_SPECIAL.test(value)) problem(k, "must not contain *, ? or $ (IAM reads them as patterns)", value);
-    else if (value.length > 512) problem(k, "must be at most 512 characters", value);
-    return value;
-  };
+  }
+  const c = parsed as ParsedSettings;
+  const valid = (...keys: ConfigKey[]) => keys.every((k) => !invalid.has(k));
 
   // aws:region
   const region = values[REGION_KEY]?.trim() ?? "";
@@ -224,101 +336,45 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   }
 
   // Buckets
-  const bucketNamePrefix = optionalText("bucketNamePrefix");
-  const longestBucket = `${bucketNamePrefix ?? `${context.project}-123456789012`}-${context.stack}${LONGEST_BUCKET_SUFFIX}`;
-  if (bucketNamePrefix !== undefined && !NAME_PART.test(bucketNamePrefix)) {
-    problem("bucketNamePrefix", "must be lowercase letters, digits and hyphens, starting with a letter or digit", bucketNamePrefix);
-  } else if (longestBucket.length > 63) {
+  const longestBucket = `${c.bucketNamePrefix ?? `${context.project}-123456789012`}-${context.stack}${LONGEST_BUCKET_SUFFIX}`;
+  if (valid("bucketNamePrefix") && longestBucket.length > 63) {
     problem(
       "bucketNamePrefix",
       `makes bucket names too long: "${longestBucket}" exceeds the 63 characters S3 allows; set a shorter prefix`,
-      bucketNamePrefix ?? "",
+      c.bucketNamePrefix ?? "",
     );
   }
-  const protectBuckets = bool("protectBuckets");
-  const kmsKeyArn = optionalText("kmsKeyArn");
-  if (kmsKeyArn !== undefined) {
-    const match = KMS_KEY_ARN.exec(kmsKeyArn);
-    if (!match) problem("kmsKeyArn", "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases cannot be granted)", kmsKeyArn);
-    else if (region && match[1] !== region) problem("kmsKeyArn", `must be a key in ${REGION_KEY} (${region}), since S3 encrypts with keys of the bucket's region`, kmsKeyArn);
+  const kmsRegion = c.kmsKeyArn === undefined ? undefined : KMS_KEY_ARN.exec(c.kmsKeyArn)?.[1];
+  if (kmsRegion !== undefined && region && kmsRegion !== region) {
+    problem("kmsKeyArn", `must be a key in ${REGION_KEY} (${region}), since S3 encrypts with keys of the bucket's region`, c.kmsKeyArn);
   }
-  const noncurrentVersionRetentionDays = integer("noncurrentVersionRetentionDays", 1, 36_500);
-  const eventBridgeNotifications = bool("eventBridgeNotifications");
 
-  // Sync machine
-  const syncMachine = bool("syncMachine");
-  const sourceStackRaw = optionalText("sourceStack");
-  const sourceBucket = optionalText("sourceBucket");
-  const sourcePrefix = prefix("sourcePrefix");
-  const destinationPrefix = prefix("destinationPrefix");
-  const mode = oneOf("mode", SYNC_MODES);
-  const conflictPolicy = oneOf("conflictPolicy", CONFLICT_POLICIES);
-  const dryRun = bool("dryRun");
-  const maxDeletes = raw("maxDeletes")?.trim() ?? "";
-  if (values[key("maxDeletes")] !== undefined) {
-    if (!MAX_DELETES.test(maxDeletes)) {
-      problem("maxDeletes", 'must be a count ("500") or a share of the destination ("5%")', maxDeletes);
-    } else if (maxDeletes.endsWith("%") && Number(maxDeletes.slice(0, -1)) > 100) {
-      problem("maxDeletes", "must be a share of at most 100%", maxDeletes);
-    }
-  }
-  const concurrency = integer("concurrency", 1, 1_000);
-  const partitions = integer("partitions", 1, 1_000);
-  const storageClass = optionalText("storageClass");
-  if (storageClass !== undefined && !(STORAGE_CLASSES as readonly string[]).includes(storageClass)) {
-    problem("storageClass", `must be empty or one of ${STORAGE_CLASSES.join(", ")}`, storageClass);
-  }
-  const problemsBeforeTimeouts = problems.length;
-  const syncRangeTimeoutSeconds = integer("syncRangeTimeoutSeconds", SYNC_RANGE_SLACK_SECONDS + 1, LAMBDA_MAX_TIMEOUT_SECONDS);
-  const timeBudgetSeconds = integer("timeBudgetSeconds", 1, LAMBDA_MAX_TIMEOUT_SECONDS);
-  // Compared only when both are valid numbers, so one bad value gives one message.
-  if (problems.length === problemsBeforeTimeouts && timeBudgetSeconds > syncRangeTimeoutSeconds - SYNC_RANGE_SLACK_SECONDS) {
+  // Sync machine. The time budget must leave the call time to return within this stack's
+  // timeout: the more precise message stands in for the budget's own bound (one value, one message).
+  const budgetText = values[key("timeBudgetSeconds")]?.trim() ?? "";
+  const budget = /^\d+$/.test(budgetText) ? Number(budgetText) : undefined;
+  if (budget !== undefined && valid("syncRangeTimeoutSeconds") && budget > c.syncRangeTimeoutSeconds - SYNC_RANGE_SLACK_SECONDS) {
+    const own = problems.findIndex((p) => p.startsWith(`${key("timeBudgetSeconds")}: `));
+    if (own >= 0) problems.splice(own, 1);
     problem(
       "timeBudgetSeconds",
-      `must leave ${SYNC_RANGE_SLACK_SECONDS} s of ${key("syncRangeTimeoutSeconds")} (${syncRangeTimeoutSeconds}) for the call to return its cursor`,
-      String(timeBudgetSeconds),
+      `must leave ${SYNC_RANGE_SLACK_SECONDS} s of ${key("syncRangeTimeoutSeconds")} (${c.syncRangeTimeoutSeconds}) for the call to return its cursor`,
+      budgetText,
     );
   }
-  const maxConcurrency = integer("maxConcurrency", 1, DISTRIBUTED_MAP_MAX_CONCURRENCY);
-  const handlerPackaging = oneOf("handlerPackaging", HANDLER_PACKAGINGS);
-  const schedule = optionalText("schedule");
-  if (schedule !== undefined && !SCHEDULE.test(schedule)) {
-    problem("schedule", "must be an EventBridge Scheduler expression: rate(6 hours), cron(0 3 * * ? *) or at(2030-01-01T00:00:00)", schedule);
-  }
-  const scheduleTimezone = text("scheduleTimezone");
-  if (!isTimeZone(scheduleTimezone)) problem("scheduleTimezone", "must be an IANA time zone such as UTC or Europe/Berlin", scheduleTimezone);
-  const onChangeSync = bool("onChangeSync");
-  const notificationEmails = stringArray(raw("notificationEmails"), (message, value) => problem("notificationEmails", message, value));
-  for (const email of notificationEmails) {
-    if (!EMAIL.test(email)) problem("notificationEmails", "must list email addresses", email);
-  }
-  const logRetentionDays = integer("logRetentionDays", 1, 3653);
-  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
-    problem("logRetentionDays", `must be one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}`, String(logRetentionDays));
-  }
-  const reportRetentionDays = integer("reportRetentionDays", 1, 36_500);
+  const sourceStack = c.sourceStack === undefined ? undefined : qualifyStackName(c.sourceStack.split("/"), context);
+  // Whether a key is set at all (even to something invalid, which is reported above).
+  const given = (k: ConfigKey): boolean => (values[key(k)]?.trim() ?? "") !== "";
+  const notificationEmails = c.notificationEmails ?? [];
 
-  let sourceStack: string | undefined;
-  if (sourceStackRaw !== undefined) {
-    const parts = sourceStackRaw.split("/");
-    if (parts.length > 3 || !parts.every((p) => STACK_NAME_PART.test(p))) {
-      problem("sourceStack", "must be a stack name (dev), project/stack or organization/project/stack", sourceStackRaw);
-    } else {
-      sourceStack = qualifyStackName(parts, context);
-    }
-  }
-  if (sourceBucket !== undefined && !BUCKET_NAME.test(sourceBucket)) {
-    problem("sourceBucket", "must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)", sourceBucket);
-  }
-
-  if (syncMachine) {
-    if ((sourceStackRaw === undefined) === (sourceBucket === undefined)) {
+  if (c.syncMachine) {
+    if (given("sourceStack") === given("sourceBucket")) {
       problems.push(
         `${key("sourceStack")} / ${key("sourceBucket")}: set exactly one of them when ${key("syncMachine")} is true ` +
-          `(got ${sourceStackRaw === undefined ? "neither" : "both"})`,
+          `(got ${given("sourceStack") ? "both" : "neither"})`,
       );
     }
-    if (onChangeSync && sourcePrefix !== "") {
+    if (c.onChangeSync && c.sourcePrefix !== "" && valid("sourcePrefix")) {
       problem(
         "onChangeSync",
         `needs an empty ${key("sourcePrefix")}: S3 events carry full keys, and SyncRequest.keys are relative to the source prefix`,
@@ -328,10 +384,10 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   } else {
     // Settings that only a sync machine reads are mistakes on a stack without one.
     const unused: Array<[ConfigKey, boolean]> = [
-      ["sourceStack", sourceStackRaw !== undefined],
-      ["sourceBucket", sourceBucket !== undefined],
-      ["schedule", schedule !== undefined],
-      ["onChangeSync", onChangeSync],
+      ["sourceStack", given("sourceStack")],
+      ["sourceBucket", given("sourceBucket")],
+      ["schedule", given("schedule")],
+      ["onChangeSync", c.onChangeSync === true],
       ["notificationEmails", notificationEmails.length > 0],
     ];
     for (const [k, set] of unused) {
@@ -345,33 +401,35 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     project: context.project,
     stack: context.stack,
     region,
-    bucketNamePrefix,
-    protectBuckets,
-    kmsKeyArn,
-    noncurrentVersionRetentionDays,
-    eventBridgeNotifications,
-    syncMachine,
+    bucketNamePrefix: c.bucketNamePrefix,
+    protectBuckets: c.protectBuckets,
+    kmsKeyArn: c.kmsKeyArn,
+    noncurrentVersionRetentionDays: c.noncurrentVersionRetentionDays,
+    eventBridgeNotifications: c.eventBridgeNotifications,
+    syncMachine: c.syncMachine,
     sourceStack,
-    sourceBucket,
-    sourcePrefix,
-    destinationPrefix,
-    mode,
-    conflictPolicy,
-    dryRun,
-    maxDeletes,
-    concurrency,
-    partitions,
-    storageClass,
-    timeBudgetSeconds,
-    maxConcurrency,
-    syncRangeTimeoutSeconds,
-    handlerPackaging,
-    schedule,
-    scheduleTimezone,
-    onChangeSync,
+    sourceBucket: c.sourceBucket,
+    sourcePrefix: c.sourcePrefix,
+    destinationPrefix: c.destinationPrefix,
+    mode: c.mode,
+    conflictPolicy: c.conflictPolicy,
+    dryRun: c.dryRun,
+    // The SyncRequest takes the limit as written; the engine parses it with the same declaration.
+    maxDeletes: (values[key("maxDeletes")] ?? "").trim(),
+    concurrency: c.concurrency,
+    partitions: c.partitions,
+    minKeysPerPartition: c.minKeysPerPartition,
+    storageClass: c.storageClass,
+    timeBudgetSeconds: c.timeBudgetSeconds,
+    maxConcurrency: c.maxConcurrency,
+    syncRangeTimeoutSeconds: c.syncRangeTimeoutSeconds,
+    handlerPackaging: c.handlerPackaging,
+    schedule: c.schedule,
+    scheduleTimezone: c.scheduleTimezone,
+    onChangeSync: c.onChangeSync,
     notificationEmails,
-    logRetentionDays,
-    reportRetentionDays,
+    logRetentionDays: c.logRetentionDays,
+    reportRetentionDays: c.reportRetentionDays,
   };
 }
 
@@ -382,23 +440,7 @@ function qualifyStackName(parts: string[], context: ConfigContext): string {
   return [context.organization, context.project, parts[0]].join("/");
 }
 
-/** An array config value arrives as JSON text. */
-function stringArray(value: string | undefined, report: (message: string, value: string) => void): string[] {
-  if (value === undefined || value.trim() === "") return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    report("must be a list of strings", value);
-    return [];
-  }
-  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
-    report("must be a list of strings", value);
-    return [];
-  }
-  return parsed.map((item) => item.trim());
-}
-
+/** Whether `Intl` knows the zone (Node ships the full IANA database). */
 function isTimeZone(zone: string): boolean {
   if (!zone) return false;
   try {

@@ -15,10 +15,10 @@
  *
  * Data between states stays small (Step Functions limits a state's data to 256 KiB): the state
  * holds only `job`, the plan, the Map results reduced to what `summarize` needs, and then just the
- * summary. JSONPath only: the local runner (local/runner.ts) executes this very definition, and it
+ * summary. JSONPath only: the local runner (local-stepfunctions/runner.ts) executes this very definition, and it
  * does not implement JSONata.
  */
-import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../handlers/contract";
+import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../model/contract";
 import {
   booleanEquals,
   catchAll,
@@ -42,7 +42,7 @@ import {
 export type { StateMachineDefinition } from "./asl";
 
 export interface DefinitionArgs {
-  /** Lambda function ARN per handler name (HANDLER_NAMES in handlers/contract.ts). */
+  /** Lambda function ARN per handler name (HANDLER_NAMES in model/contract.ts). */
   functionArns: Record<HandlerName, string>;
   /** SNS topic for results, failures and delete-approval requests. */
   notificationTopicArn: string;

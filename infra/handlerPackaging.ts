@@ -4,10 +4,10 @@
  * - `bundle`: esbuild bundles handlers/lambda.ts (its module scope creates the handlers from
  *   `process.env`) into one CommonJS file, `index.js`; each function's handler is
  *   `index.<export>`. What runs is exactly what the bundler saw, and the archive is small.
- * - `callback`: `aws.lambda.CallbackFunction` serializes `() => createHandlers()[name]`
- *   with `pulumi.runtime.serializeFunction` into `__index.js`, next to the node_modules the
- *   serialized code requires. Always with our own least-privilege role: without one,
- *   CallbackFunction creates a role with AmazonS3FullAccess and other full-access policies.
+ * - `callback`: `aws.lambda.CallbackFunction` serializes a handler factory with
+ *   `pulumi.runtime.serializeFunction` into `__index.js`, next to the node_modules the handlers
+ *   require. Always with our own least-privilege role: without one, CallbackFunction creates a
+ *   role with AmazonS3FullAccess and other full-access policies.
  *
  * Both carry the pinned `@aws-sdk/*` clients the handlers use (the bundle inlines them, the callback
  * archive ships them in node_modules) instead of relying on the SDK the runtime happens to include:
@@ -15,24 +15,26 @@
  * ("Managing dependencies with layers" / "Runtime-included SDK versions", Lambda developer guide),
  * and the handlers use options newer than some runtimes' SDK.
  *
- * Closure serialization has limits the handler code must respect (the packaging test runs the
- * serialized code to catch them): a class extending a built-in such as `Error` is rebuilt as a
- * plain function whose `super(...)` is `Error.call(this, ...)`, which drops the message; and a
- * default import of a CommonJS package that exports a function (`import pLimit from "p-limit"`)
- * becomes, under esbuild/tsx, a function-like wrapper the serializer cannot read
- * (`import pLimit = require("p-limit")` works).
+ * Closure serialization rebuilds every object a function reaches from its source text, and so
+ * cannot carry what has no source: native and bound functions (a zod schema's methods), a class
+ * extending a built-in (its `super(...)` becomes `Error.call(this, ...)`, which drops the message),
+ * the function-like wrapper of a default import of a CommonJS package. Those limits stop here: the
+ * serialized factory captures the handlers' compiled module text (esbuild, npm packages left as
+ * `require` calls that the archive's node_modules answer) and loads it at cold start, so the
+ * engine is written in plain TypeScript and both packagings run the very same code.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
-import type { HandlerName } from "../handlers/contract";
-import { createHandlers } from "../handlers/index";
+import type { HandlerName } from "../model/contract";
 import type { HandlerPackaging } from "./config";
 
 /** The module esbuild bundles. */
 export const BUNDLE_ENTRY = path.join(__dirname, "..", "handlers", "lambda.ts");
+/** The module the `callback` packaging compiles and loads at cold start. */
+export const HANDLER_MODULE_ENTRY = path.join(__dirname, "..", "handlers", "index.ts");
 /** The bundle's file name inside the archive: handlers are `index.<export>`. */
 export const BUNDLE_FILE = "index.js";
 /** The serialized callback's file name inside the archive (set by CallbackFunction). */
@@ -120,12 +122,42 @@ export function bundleArchive(): pulumi.asset.AssetArchive {
   return new pulumi.asset.AssetArchive({ [BUNDLE_FILE]: new pulumi.asset.StringAsset(bundleHandlers().code) });
 }
 
+let cachedModuleSource: string | undefined;
+
+/**
+ * handlers/index.ts compiled into one CommonJS module whose npm packages stay `require` calls:
+ * what the `callback` packaging's factory loads at cold start.
+ */
+export function handlerModuleSource(): string {
+  cachedModuleSource ??= esbuild.buildSync({
+    entryPoints: [HANDLER_MODULE_ENTRY],
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    target: BUNDLE_TARGET,
+    format: "cjs",
+    write: false,
+    legalComments: "none",
+    logLevel: "silent",
+  }).outputFiles[0].text;
+  return cachedModuleSource;
+}
+
 /**
  * The callback CallbackFunction serializes for a handler. It runs at cold start in Lambda: it
- * reads the environment there, so no deployment-time value is captured in the closure.
+ * loads the handlers' module (captured as text, so serialization meets a string, not the engine's
+ * objects) and creates the handlers, which read the environment there; no deployment-time value
+ * is captured in the closure.
  */
 export function handlerFactory(handler: HandlerName): () => (event: never) => Promise<unknown> {
-  return () => createHandlers()[handler] as (event: never) => Promise<unknown>;
+  const source = handlerModuleSource();
+  return () => {
+    const loaded: { exports: { createHandlers?: () => Record<HandlerName, (event: never) => Promise<unknown>> } } = { exports: {} };
+    // `require` is __index.js's own: it resolves packages from the archive's node_modules.
+    new Function("exports", "require", "module", `${source}\n//# sourceURL=handlers.js`)(loaded.exports, require, loaded);
+    if (!loaded.exports.createHandlers) throw new Error("the handlers module exports no createHandlers");
+    return loaded.exports.createHandlers()[handler];
+  };
 }
 
 export interface HandlerFunctionArgs {
@@ -135,7 +167,7 @@ export interface HandlerFunctionArgs {
   functionName: string;
   /** The function's own least-privilege role. */
   roleArn: pulumi.Input<string>;
-  /** HANDLER_ENV variables (handlers/contract.ts). */
+  /** HANDLER_ENV variables (model/contract.ts). */
   environment: Record<string, pulumi.Input<string>>;
   timeoutSeconds: number;
   memorySizeMb: number;

@@ -8,7 +8,7 @@
  * have no resource-level permissions at all (X-Ray segments, the CloudWatch Logs delivery API
  * behind state-machine logging); their Sids say so.
  */
-import type { HandlerName, SyncMode } from "../handlers/contract";
+import type { HandlerName, SyncMode } from "../model/contract";
 
 export interface PolicyStatement {
   Sid?: string;

@@ -7,7 +7,7 @@
  * `states:StartExecution` on the state machine (the Distributed Map starts child executions),
  * and the state machine needs the role first.
  */
-import type { HandlerName } from "../handlers/contract";
+import type { HandlerName } from "../model/contract";
 
 /** Where ARNs live. All three are known at preview (config and provider invokes). */
 export interface AwsScope {

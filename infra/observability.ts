@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsxClassic from "@pulumi/awsx/classic";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_NAMES, type HandlerName } from "../handlers/contract";
+import { HANDLER_NAMES, type HandlerName } from "../model/contract";
 
 const cloudwatch = awsxClassic.cloudwatch;
 

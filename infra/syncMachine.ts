@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../handlers/contract";
+import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../model/contract";
+import { REPORT_PREFIX } from "../model/settings";
 import type { HandlerPackaging } from "./config";
 import { buildDefinition, FUNCTION_TIMEOUT_SECONDS } from "./definition";
 import { createHandlerFunction } from "./handlerPackaging";
@@ -55,7 +56,7 @@ export interface SyncMachineArgs {
   notificationTopic: aws.sns.Topic;
   /** Name of the bucket write-report stores reports in; the component creates it. */
   reportsBucketName: pulumi.Input<string>;
-  /** Key prefix of reports in that bucket. @default "reports/" */
+  /** Key prefix of reports in that bucket. @default REPORT_PREFIX.default (model/settings.ts) */
   reportPrefix?: string;
   /** Days a report is kept. @default 90 */
   reportRetentionDays?: pulumi.Input<number>;
@@ -97,7 +98,7 @@ export class SyncMachine extends pulumi.ComponentResource {
     const scope = pulumi.output(args.scope);
     const machineName = stateMachineName(args.nameStem);
     const fnNames = functionNames(args.nameStem, HANDLER_NAMES);
-    const reportPrefix = args.reportPrefix ?? "reports/";
+    const reportPrefix = args.reportPrefix ?? REPORT_PREFIX.default;
     const logRetentionDays = args.logRetentionDays ?? 30;
     const syncRangeTimeoutSeconds = args.syncRangeTimeoutSeconds ?? 900;
 

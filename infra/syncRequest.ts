@@ -1,8 +1,8 @@
 /**
  * The execution input the triggers send: the stack's sync settings as a `SyncRequest`
- * (handlers/contract.ts), with the bucket names filled in. Pure.
+ * (model/contract.ts), with the bucket names filled in. Pure.
  */
-import type { SyncRequest } from "../handlers/contract";
+import type { SyncRequest } from "../model/contract";
 import type { StackConfig } from "./config";
 
 /** The config keys that are SyncRequest fields, by the same names. */
@@ -16,6 +16,7 @@ export type SyncSettings = Pick<
   | "maxDeletes"
   | "concurrency"
   | "partitions"
+  | "minKeysPerPartition"
   | "storageClass"
   | "timeBudgetSeconds"
 >;
@@ -34,6 +35,7 @@ export function buildSyncRequest(
     maxDeletes: settings.maxDeletes,
     concurrency: settings.concurrency,
     partitions: settings.partitions,
+    minKeysPerPartition: settings.minKeysPerPartition,
     ...(settings.storageClass ? { storageClass: settings.storageClass } : {}),
     timeBudgetSeconds: settings.timeBudgetSeconds,
   };

@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { SyncRequest } from "../handlers/contract";
+import type { SyncRequest } from "../model/contract";
 import {
   eventsTrustPolicy,
   onChangeDeadLetterQueuePolicy,

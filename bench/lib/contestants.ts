@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CopyObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import { copySource } from "../../handlers/engine/objects";
-import { PRICES } from "../../local/runner";
+import { PRICES } from "../../local-stepfunctions/runner";
 import { runCommand } from "./processes";
 
 export type Scenario = "first" | "noop" | "change";

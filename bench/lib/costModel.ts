@@ -3,7 +3,7 @@
  * per million objects from what the local run measured, and a paper model of a deployed run at
  * 1 and 100 million objects next to S3 Batch Operations / Batch Replication and DataSync.
  */
-import { PRICES } from "../../local/runner";
+import { PRICES } from "../../local-stepfunctions/runner";
 
 /** One price with the page it comes from. */
 interface Price {
@@ -12,7 +12,7 @@ interface Price {
   source: string;
 }
 
-/** List prices, us-east-1. The CLI's own estimate uses local/runner.ts PRICES; these match them. */
+/** List prices, us-east-1. The CLI's own estimate uses local-stepfunctions/runner.ts PRICES; these match them. */
 export const AWS_PRICES = {
   stateTransition: { usd: PRICES.perStateTransition, per: "Standard workflow state transition", source: "https://aws.amazon.com/step-functions/pricing/" },
   lambdaGbSecond: { usd: PRICES.lambdaPerGbSecond, per: "Lambda GB-second (x86)", source: "https://aws.amazon.com/lambda/pricing/" },

@@ -14,7 +14,7 @@
  * `startAfter`, so a key present only in the destination still lands in exactly one range.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { Partition, SyncJob } from "../contract";
+import type { Partition, SyncJob } from "../../model/contract";
 import { compareKeys, successor } from "./keys";
 import { type Cumulative, type KeyLister, KeySample } from "./keySample";
 import { s3KeyLister } from "./listing";

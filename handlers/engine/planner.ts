@@ -23,7 +23,7 @@
  * A changed source always has a new ETag or LastModified, so no change is skipped; a copy made
  * by this engine matches by rule 2 or 3, so nothing is recopied forever.
  */
-import type { ConflictPolicy, SyncMode } from "../contract";
+import type { ConflictPolicy, SyncMode } from "../../model/contract";
 import { compareKeys } from "./keys";
 import type { ListedObject } from "./listing";
 
@@ -221,4 +221,11 @@ function changed(
       : { action: "update", reason };
   }
   return { action: "conflict", reason };
+}
+
+/** Which side of a pair was written last, by the LastModified its listing shows. */
+export function newerSide(pair: PlanPair): "source" | "destination" | "same" {
+  const source = pair.source?.lastModified ?? 0;
+  const destination = pair.destination?.lastModified ?? 0;
+  return source === destination ? "same" : source > destination ? "source" : "destination";
 }

@@ -1,5 +1,5 @@
 /** SyncStats arithmetic: every counter is additive across calls, partitions and phases. */
-import type { SyncStats } from "../contract";
+import type { SyncStats } from "../../model/contract";
 
 export function emptyStats(): SyncStats {
   return {

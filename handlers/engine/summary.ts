@@ -1,7 +1,7 @@
 /**
  * Summaries: the totals of every partition, and the delete guard's decision. Pure.
  */
-import type { DeleteDecision, DeleteLimit, SummarizeInput, SyncSummary } from "../contract";
+import type { DeleteDecision, DeleteLimit, SummarizeInput, SyncSummary } from "../../model/contract";
 import { addStats } from "./stats";
 
 /** Most failures and change samples a summary keeps. */
@@ -23,8 +23,11 @@ export function summarize(input: SummarizeInput): SyncSummary {
     phase === "copy" ? results.reduce((sum, result) => sum + result.plannedDeletes, 0) : (previous?.plannedDeletes ?? 0);
   const deleteLimit = deleteLimitCount(job.maxDeletes, stats.destinationObjects);
   let deleteDecision: DeleteDecision;
-  if (stats.failed > 0) deleteDecision = "blocked-by-failures";
-  else if (phase === "delete" || job.mode !== "mirror" || job.dryRun || plannedDeletes === 0) deleteDecision = "no-deletes";
+  // The decision is made once, after the copy phase; the delete phase reports the decision that
+  // let it run ("over-limit" there means a human approved), not a new one.
+  if (phase === "delete" && previous) deleteDecision = previous.deleteDecision;
+  else if (stats.failed > 0) deleteDecision = "blocked-by-failures";
+  else if (job.mode !== "mirror" || job.dryRun || plannedDeletes === 0) deleteDecision = "no-deletes";
   else deleteDecision = plannedDeletes > deleteLimit ? "over-limit" : "within-limit";
   return {
     job,

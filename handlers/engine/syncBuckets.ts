@@ -8,7 +8,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 // `import = require`: the callback packaging serializes this code, and the default-import
 // wrapper TypeScript emits for `import pLimit from` is not serializable.
 import pLimit = require("p-limit");
-import type { Partition, SyncPhase, SyncRangeResult, SyncRequest, SyncSummary, SyncJob } from "../contract";
+import type { Partition, SyncPhase, SyncRangeResult, SyncRequest, SyncSummary, SyncJob } from "../../model/contract";
 import { ERROR_NAMES, engineError } from "./errors";
 import { planPartitions } from "./partitions";
 import { summarize } from "./summary";

@@ -5,13 +5,13 @@
  * than the budget its copy phase counted.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../contract";
+import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../../model/contract";
 import { describeError, ERROR_NAMES, engineError } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, DELETE_BATCH, deleteObjects, headObject } from "./objects";
 import { OrderedWindow } from "./orderedWindow";
-import { decideInspected, decideListed, type ObjectDetails, type PlanPair, pairListings, type Verdict } from "./planner";
+import { decideInspected, decideListed, newerSide, type ObjectDetails, type PlanPair, pairListings, type Verdict } from "./planner";
 import { emptyStats } from "./stats";
 
 
@@ -156,7 +156,7 @@ class RangeRun {
           return;
         case "conflict":
           this.stats.conflicts++;
-          this.sample({ key: item.key, action: "conflict", reason: verdict.reason, size: item.source?.size });
+          this.sample({ key: item.key, action: "conflict", reason: verdict.reason, size: item.source?.size, newer: newerSide(item) });
           return;
         case "copy":
         case "update": {
@@ -265,3 +265,4 @@ class RangeRun {
     if (this.failures.length < SAMPLE_LIMIT) this.failures.push({ key, action, ...described });
   }
 }
+

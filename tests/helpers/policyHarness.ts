@@ -1,5 +1,5 @@
 /**
- * The policy evaluation the specs use: local/policyEvaluation.ts (product code, which
+ * The policy evaluation the specs use: offline-pulumi/policyRuntime.ts (product code, which
  * `bucket-sync preview` uses too), under the names the policy specs have always used.
  */
 export {
@@ -10,4 +10,4 @@ export {
   type PolicyEvaluationOptions as HarnessOptions,
   type PolicyInputResource as HarnessResource,
   type PolicyViolation as HarnessViolation,
-} from "../../local/policyEvaluation";
+} from "../../offline-pulumi/policyRuntime";

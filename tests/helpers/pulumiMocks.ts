@@ -1,6 +1,6 @@
 /**
  * Test helpers over the Pulumi program run under mocks. The runner itself (config loading, mocks,
- * recording) is product code in local/offlinePreview.ts, which `bucket-sync preview` uses too;
+ * recording) is product code in offline-pulumi/program.ts, which `bucket-sync preview` uses too;
  * it is re-exported here so specs import one helper module. What stays here is for tests only:
  * reading the IAM documents a run registered, and writing a function's archive to disk and calling
  * its handler in a fresh Node process.
@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { containsUnknown, type ProgramRun, type RecordedResource } from "../../local/offlinePreview";
+import { containsUnknown, type ProgramRun, type RecordedResource } from "../../offline-pulumi/program";
 
 export {
   containsUnknown,
@@ -27,7 +27,7 @@ export {
   type PulumiProgram,
   type RecordedResource,
   type RunProgramOptions,
-} from "../../local/offlinePreview";
+} from "../../offline-pulumi/program";
 
 const ROOT = path.join(__dirname, "..", "..");
 

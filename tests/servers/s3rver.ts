@@ -1,11 +1,11 @@
-import { startEmbeddedS3 } from "../../local/embeddedS3";
+import { startEmbeddedS3 } from "../../s3-server/embeddedS3";
 import type { RunningS3Server } from "./types";
 
 /** Name used in skip messages and failures. */
 export const S3RVER_SERVER_NAME = "s3rver (embedded)";
 
 /**
- * Starts the embedded s3rver (patched, see patches/s3rver+3.7.1.patch) in this process on a free
+ * Starts the embedded s3rver (patched, see s3-server/patches/s3rver+3.7.1.patch) in this process on a free
  * port of 127.0.0.1, with a temp directory that `stop()` removes. Takes a few milliseconds.
  *
  * Clients need `forcePathStyle: true`. Tagging means PutObjectTagging/GetObjectTagging and

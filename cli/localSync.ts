@@ -1,0 +1,184 @@
+/**
+ * A sync run on this machine: the state machine definition the Pulumi program deploys, run by
+ * the local interpreter, its Lambda tasks dispatched to the handlers, against any S3-compatible
+ * endpoint. What the CLI's `sync` and `demo` commands run.
+ */
+import type { Partition, ReportLocation, SyncRangeResult, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createHandlers } from "../handlers/index";
+import { buildReport, writeReport } from "../handlers/engine/report";
+import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
+import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
+import { buildDefinition } from "../infra/definition";
+import { type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
+
+/** The topic ARN the local definition is built with; its messages are kept in the result. */
+export const LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:bucket-sync-notifications";
+
+export interface LocalSyncOptions {
+  request: SyncRequest;
+  /** S3-compatible endpoint; absent for AWS. */
+  endpoint?: string;
+  compatibility?: S3Compatibility;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  region?: string;
+  /**
+   * Where write-report stores the report: a bucket and prefix on the endpoint, or a directory on
+   * this machine (`<directory>/<execution>/report.{json,html}`), which nothing syncs as data.
+   */
+  report: { bucket: string; prefix: string } | { directory: string };
+  /** Answers a delete-approval request. @default deny */
+  approve?: (request: { message: unknown }) => Promise<boolean>;
+  /** Every interpreter event. */
+  onEvent?: (event: unknown) => void;
+  /** Progress: called with the planned partitions, then with each sync-range call's result. */
+  progress?: {
+    planned(partitions: Partition[]): void;
+    range(result: SyncRangeResult): void;
+  };
+  /** Most partitions synced at once. @default 16 */
+  maxConcurrency?: number;
+}
+
+/** The outcome of a local run: the interpreter's result plus the final summary and report. */
+export interface LocalSyncResult extends LocalRunResult {
+  summary?: SyncSummary;
+  report?: ReportLocation;
+}
+
+/** Runs one sync through the generated state machine on this machine. */
+export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSyncResult> {
+  const functionArns = localFunctionArns();
+  const definition = buildDefinition({
+    functionArns,
+    notificationTopicArn: LOCAL_TOPIC_ARN,
+    maxConcurrency: options.maxConcurrency,
+  });
+  const client = createS3Client({
+    endpoint: options.endpoint,
+    compatibility: options.compatibility,
+    credentials: options.credentials,
+    region: options.region,
+  });
+  const reportTo = options.report;
+  const handlers = createHandlers(
+    "bucket" in reportTo ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix } : { client },
+  );
+  let summary: SyncSummary | undefined;
+  let report: ReportLocation | undefined;
+  let reportInput: WriteReportInput | undefined;
+  const phases = new PhaseClock("Validate and plan");
+  const approve = options.approve ?? (async () => false);
+  const tracked = {
+    ...handlers,
+    async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
+      const partitions = await handlers["plan-partitions"](event);
+      options.progress?.planned(partitions);
+      phases.enter("List, compare and copy");
+      return partitions;
+    },
+    async "sync-range"(event: Parameters<(typeof handlers)["sync-range"]>[0]) {
+      if (event.phase === "delete") phases.enter("Delete");
+      const result = await handlers["sync-range"](event);
+      options.progress?.range(result);
+      return result;
+    },
+    async summarize(event: Parameters<typeof handlers.summarize>[0]) {
+      phases.enter("Summarize");
+      summary = await handlers.summarize(event);
+      return summary;
+    },
+    async "write-report"(event: Parameters<(typeof handlers)["write-report"]>[0]) {
+      phases.enter("Report");
+      reportInput = event;
+      report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
+      return report;
+    },
+  };
+  try {
+    const result = await runLocally({
+      definition,
+      functionArns,
+      handlers: tracked,
+      input: options.request,
+      // buildDefinition's output is checked by asl-validator in tests/unit/definition.test.ts; checking
+      // it again here would add 0.3–0.6 s to every run. The faithfulness check still runs.
+      validate: false,
+      approve: async (request) => {
+        phases.enter("Delete approval");
+        return approve(request);
+      },
+      onEvent: options.onEvent,
+    });
+    if (reportInput && report) {
+      // The report was written during the run, before its end was known: write it again with
+      // what the whole run measured, so the page and the CLI show the same figures.
+      const run: RunFacts = {
+        // Rounded as the CLI prints it, so the page and the --json document agree to the millisecond.
+        durationMs: Math.round(result.durationMs),
+        phases: phases.finish(),
+        stateTransitions: result.transitions,
+        estimatedCostUsd: result.estimatedCostUsd,
+        // Present when the runner measures how close the run came to the platform's limits.
+        ...("limits" in result ? { limits: (result as { limits?: Record<string, number> }).limits } : {}),
+      };
+      report =
+        "bucket" in reportTo
+          ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run)
+          : await writeLocalReport(reportTo.directory, reportInput, run);
+    }
+    return { ...result, summary, report };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * The write-report task's work with a local directory as its target: the same JSON and HTML as
+ * the handler writes to S3. `bucket` is empty and the keys are absolute paths; `url` opens the
+ * HTML page in a browser.
+ */
+async function writeLocalReport(directory: string, event: WriteReportInput, run?: RunFacts): Promise<ReportLocation> {
+  const report = buildReport(event, new Date(), run);
+  const folder = resolve(directory, report.execution);
+  await mkdir(folder, { recursive: true });
+  const jsonKey = join(folder, "report.json");
+  const htmlKey = join(folder, "report.html");
+  await Promise.all([writeFile(jsonKey, JSON.stringify(report, null, 2)), writeFile(htmlKey, renderHtml(report))]);
+  return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href };
+}
+
+/**
+ * Wall time per phase of a run, from the moments the handlers see: a phase lasts until the next
+ * one is entered. A phase entered again (each partition's first delete call, the second
+ * summary) adds to its earlier time, so each name appears once, in the order first entered.
+ */
+class PhaseClock {
+  private readonly totals = new Map<string, number>();
+  private current: string;
+  private since = performance.now();
+
+  constructor(first: string) {
+    this.current = first;
+  }
+
+  enter(name: string): void {
+    if (name === this.current) return;
+    this.close();
+    this.current = name;
+  }
+
+  /** Every phase with its time, the current one up to now. */
+  finish(): Array<{ name: string; ms: number }> {
+    this.close();
+    return [...this.totals].map(([name, ms]) => ({ name, ms: Math.round(ms) }));
+  }
+
+  private close(): void {
+    const now = performance.now();
+    this.totals.set(this.current, (this.totals.get(this.current) ?? 0) + (now - this.since));
+    this.since = now;
+  }
+}

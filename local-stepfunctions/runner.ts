@@ -1,0 +1,193 @@
+/**
+ * Runs the sync machine's definition on this machine: the very object `buildDefinition` returns,
+ * interpreted by aws-local-stepfunctions, with every Lambda Task dispatched to handler code and
+ * the AWS services around it emulated in local-stepfunctions/emulation.ts.
+ *
+ * Before running, the definition is checked by local-stepfunctions/faithfulness.ts: a definition that relies on
+ * something the interpreter would silently ignore is refused rather than run differently.
+ *
+ * The run is measured: state transitions (from the interpreter's event stream) and handler wall
+ * time, priced as a Standard workflow and Lambda functions would be, to show what a run costs.
+ */
+// aws-local-stepfunctions 3 targets Node 22 and calls `Promise.withResolvers` in every Task, after
+// the Task's function has run; on Node 20 that throws a TypeError the definition's Catch would
+// route like a failed Task. The polyfill must be installed before any run.
+import "core-js/actual/promise/with-resolvers";
+
+import { randomUUID } from "node:crypto";
+import { StateMachine, type RunOptions, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
+import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../model/contract";
+import { createEmulation, exceedsDataLimit, type Approver, type HandlerTable, type Notification } from "./emulation";
+import { assertRunsFaithfully } from "./faithfulness";
+
+export type { HandlerTable, Notification } from "./emulation";
+
+/** One event of the interpreter's event stream (StateEntered, StateRetried, MapIterationFailed, ...). */
+export type RunEvent = ReturnType<StateMachine["run"]>["eventLogs"] extends AsyncGenerator<infer E> ? E : never;
+
+type InterpreterInput = Parameters<StateMachine["run"]>[0];
+type TaskOverrides = NonNullable<NonNullable<RunOptions["overrides"]>["taskResourceLocalHandlers"]>;
+
+/** What a local run did and what it would cost on AWS. */
+export interface LocalRunResult {
+  status: "SUCCEEDED" | "FAILED";
+  /** The execution's output when it succeeded. */
+  output?: unknown;
+  /** The execution's error and cause when it failed (a Fail state's, or an uncaught error's). */
+  error?: string;
+  cause?: string;
+  /** State transitions as Step Functions bills them: states entered plus retries. */
+  transitions: number;
+  /** Total wall time spent in handlers. */
+  handlerMs: number;
+  /** Wall time of the whole run. */
+  durationMs: number;
+  /** Estimated AWS cost of the run in USD (see {@link PRICES}). */
+  estimatedCostUsd: { transitions: number; lambda: number; total: number };
+  /** Every SNS message the run published, in order. */
+  notifications: Notification[];
+}
+
+/** Options of {@link runLocally}. */
+export interface LocalRunOptions {
+  /** A definition as `buildDefinition` returns it. */
+  definition: object;
+  /** The ARNs the definition was built with; each dispatches to the handler of that name. */
+  functionArns: Record<HandlerName, string>;
+  handlers: HandlerTable;
+  /** The execution input. */
+  input: SyncRequest;
+  /** Answers a delete-approval request. @default none: the request times out (the run fails) */
+  approve?: Approver;
+  /** Every interpreter event, as it happens. */
+  onEvent?: (event: RunEvent) => void;
+  /** `$$.Execution.Name`. @default `local-<uuid>` */
+  executionName?: string;
+  /** Lambda memory size used to price handler time. @default 1024 */
+  lambdaMemoryMb?: number;
+  /**
+   * Check the definition with asl-validator (ARNs and paths included) before running. It builds
+   * its JSON-schema validator on every call, 0.3–0.6 s.
+   * @default true
+   */
+  validate?: boolean;
+  /**
+   * Wait this long before every retry instead of the Retry's backoff (tests).
+   * @default the Retry's own IntervalSeconds, BackoffRate, MaxDelaySeconds and jitter
+   */
+  retryIntervalMs?: number;
+}
+
+/**
+ * AWS list prices used for the estimate (us-east-1): Standard workflows per state transition;
+ * Lambda (x86) per GB-second of duration and per request.
+ */
+export const PRICES = {
+  perStateTransition: 0.025 / 1000,
+  lambdaPerGbSecond: 0.0000166667,
+  lambdaPerRequest: 0.2 / 1_000_000,
+} as const;
+
+/** Fake ARNs for local runs: `arn:aws:lambda:us-east-1:000000000000:function:<prefix>-<handler>`. */
+export function localFunctionArns(prefix = "bucket-sync"): Record<HandlerName, string> {
+  return Object.fromEntries(
+    HANDLER_NAMES.map((name) => [name, `arn:aws:lambda:us-east-1:000000000000:function:${prefix}-${name}`]),
+  ) as Record<HandlerName, string>;
+}
+
+/** Runs `definition` locally to completion. Rejects only if the definition cannot be run. */
+export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
+  assertRunsFaithfully(opts.definition);
+  const started = performance.now();
+  const executionName = opts.executionName ?? `local-${randomUUID()}`;
+  const emulation = createEmulation({
+    definition: opts.definition,
+    functionArns: opts.functionArns,
+    handlers: opts.handlers,
+    approve: opts.approve,
+    executionName,
+  });
+
+  // The interpreter validates with asl-validator, which writes QueryLanguage into every state:
+  // give it a copy, never the caller's object.
+  const machine = new StateMachine(structuredClone(opts.definition) as InterpreterDefinition, {
+    validationOptions: opts.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
+  });
+  const execution = machine.run(opts.input as unknown as InterpreterInput, {
+    overrides: {
+      taskResourceLocalHandlers: emulation.taskHandlers as TaskOverrides,
+      ...(opts.retryIntervalMs !== undefined
+        ? { retryIntervalOverrides: Object.fromEntries(retryableStates(opts.definition).map((n) => [n, opts.retryIntervalMs!])) }
+        : {}),
+    },
+    context: emulation.context,
+  });
+
+  let transitions = 0;
+  let dataLimitExceeded: { state: string } | undefined;
+  const events = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === "StateEntered" || event.type === "StateRetried") transitions++;
+      if (event.type === "StateExited" && !dataLimitExceeded && exceedsDataLimit(event.state.output)) {
+        dataLimitExceeded = { state: event.state.name };
+        execution.abort();
+      }
+      opts.onEvent?.(event);
+    }
+  })();
+
+  let outcome: Pick<LocalRunResult, "status" | "output" | "error" | "cause">;
+  try {
+    outcome = { status: "SUCCEEDED", output: await execution.result };
+  } catch (err) {
+    outcome = { status: "FAILED", ...executionError(err) };
+  }
+  await events;
+  if (dataLimitExceeded) {
+    outcome = {
+      status: "FAILED",
+      error: "States.DataLimitExceeded",
+      cause: `The output of state "${dataLimitExceeded.state}" exceeds the 262144-byte limit.`,
+    };
+  }
+
+  const handlerMs = emulation.invocations.reduce((sum, i) => sum + i.ms, 0);
+  const memoryGb = (opts.lambdaMemoryMb ?? 1024) / 1024;
+  const transitionCost = transitions * PRICES.perStateTransition;
+  const lambdaCost =
+    emulation.invocations.reduce((sum, i) => sum + Math.ceil(i.ms) / 1000, 0) * memoryGb * PRICES.lambdaPerGbSecond +
+    emulation.invocations.length * PRICES.lambdaPerRequest;
+  return {
+    ...outcome,
+    transitions,
+    handlerMs,
+    durationMs: performance.now() - started,
+    estimatedCostUsd: { transitions: transitionCost, lambda: lambdaCost, total: transitionCost + lambdaCost },
+    notifications: emulation.notifications,
+  };
+}
+
+/**
+ * The error and cause of a failed execution. The interpreter rejects with an ExecutionError whose
+ * `cause` is the error that ended the run: a Fail state's (name = Error, message = Cause) or an
+ * uncaught one.
+ */
+function executionError(err: unknown): { error: string; cause: string } {
+  const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  if (inner instanceof Error) return { error: inner.name, cause: inner.message };
+  return { error: "Error", cause: String(inner) };
+}
+
+/** Names of every state with a Retry, nested ones included. */
+function retryableStates(definition: object): string[] {
+  const names: string[] = [];
+  const visit = (machine: any) => {
+    for (const [name, state] of Object.entries<any>(machine?.States ?? {})) {
+      if (Array.isArray(state.Retry)) names.push(name);
+      if (state.ItemProcessor ?? state.Iterator) visit(state.ItemProcessor ?? state.Iterator);
+      for (const branch of state.Branches ?? []) visit(branch);
+    }
+  };
+  visit(definition);
+  return names;
+}

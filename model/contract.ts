@@ -1,0 +1,271 @@
+/**
+ * The contract between the state machine definition, the Lambda handlers, the local runner and
+ * the CLI: every payload that crosses a Task boundary is one of these plain JSON shapes.
+ *
+ * One name per idea: the handler names here are the Lambda function roles, the Task state names
+ * and the keys of the local runner's dispatch table.
+ */
+
+/** How the destination is made to follow the source. */
+export type SyncMode = "backup" | "mirror" | "two-way";
+export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way"];
+
+/**
+ * What `two-way` does with a key present on both sides with different content.
+ * `report`: leave both untouched and report a conflict. `newer-wins`: copy the side with the
+ * later LastModified over the other.
+ */
+export type ConflictPolicy = "report" | "newer-wins";
+export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ["report", "newer-wins"];
+
+/** A bucket and an optional key prefix ("dev/"). */
+export interface Location {
+  bucket: string;
+  /** Key prefix; keys are compared relative to it, so `dev/a` maps to `backup/dev/a`. @default "" */
+  prefix?: string;
+}
+
+/**
+ * What a user asks for: the state machine's execution input, the CLI's options and the
+ * argument of `syncBuckets`. Every optional field has a documented default.
+ */
+export interface SyncRequest {
+  source: Location;
+  destination: Location;
+  /** @default "backup" (copy and update, never delete) */
+  mode?: SyncMode;
+  /** Only for `two-way`. @default "report" */
+  conflictPolicy?: ConflictPolicy;
+  /** Plan and report, write nothing. @default false */
+  dryRun?: boolean;
+  /**
+   * Most objects a `mirror` run may delete: a count (`500`, `"500"`) or a share of the
+   * destination's objects in scope (`"5%"`). Above it the run deletes nothing.
+   * @default "10%"
+   */
+  maxDeletes?: number | string;
+  /** Parallel S3 operations per range worker. @default 32 */
+  concurrency?: number;
+  /** Objects at or above this size are copied part by part with UploadPartCopy. @default 64 MiB */
+  multipartThresholdBytes?: number;
+  /** Part size for multipart copies (raised as needed to stay within 10,000 parts). @default 64 MiB */
+  partSizeBytes?: number;
+  /** Storage class for written objects (e.g. `STANDARD_IA`). @default the bucket's default */
+  storageClass?: string;
+  /** Encrypt written objects with this KMS key (SSE-KMS). @default the bucket's default encryption */
+  sseKmsKeyId?: string;
+  /** How many key ranges to plan for parallel workers. @default 16 */
+  partitions?: number;
+  /**
+   * Fewest keys a planned partition holds: a small key space gets fewer partitions than asked.
+   * Lower it for large objects, where a partition of a thousand keys is hours of copying.
+   * @default 1000
+   */
+  minKeysPerPartition?: number;
+  /**
+   * Sync only keys after this one (relative to the source prefix, UTF-8 byte order), as
+   * key-ranged tools (`--start-after`) do. @default every key
+   */
+  startAfter?: string;
+  /**
+   * Restrict the run to these keys (relative to the source prefix), as an on-change trigger
+   * does. @default every key under the prefixes
+   */
+  keys?: string[];
+  /**
+   * How `keys` are written. `s3-event`: as S3 event notifications carry them, where a key may be
+   * URL-encoded (`red+flower.jpg` for `red flower.jpg`); each such key is tried both as written
+   * and decoded, and a candidate present on neither side is skipped. Trying both never changes
+   * more than a full run would. @default "raw"
+   */
+  keysEncoding?: KeysEncoding;
+  /** Wall-clock budget of one `sync-range` call before it returns a cursor. @default 600 */
+  timeBudgetSeconds?: number;
+}
+
+export type KeysEncoding = "raw" | "s3-event";
+export const KEYS_ENCODINGS: readonly KeysEncoding[] = ["raw", "s3-event"];
+
+/** The delete limit, parsed. */
+export type DeleteLimit = { count: number } | { percent: number };
+
+/** A validated request with every default filled in: the input of every later step. */
+export interface SyncJob {
+  source: Required<Location>;
+  destination: Required<Location>;
+  mode: SyncMode;
+  conflictPolicy: ConflictPolicy;
+  dryRun: boolean;
+  maxDeletes: DeleteLimit;
+  concurrency: number;
+  multipartThresholdBytes: number;
+  partSizeBytes: number;
+  storageClass?: string;
+  sseKmsKeyId?: string;
+  partitions: number;
+  minKeysPerPartition: number;
+  startAfter?: string;
+  /** The keys of a key-scoped run, decoded candidates included (see SyncRequest.keysEncoding). */
+  keys?: string[];
+  timeBudgetSeconds: number;
+}
+
+/**
+ * A slice of the key space (relative keys), processed on its own: keys `k` with
+ * `startAfter < k < endBefore` in UTF-8 byte order; an absent bound is open. When `keys` is set
+ * the partition is exactly those keys instead.
+ */
+export interface Partition {
+  id: number;
+  startAfter?: string;
+  endBefore?: string;
+  keys?: string[];
+}
+
+/** Which pass over a partition: copies (and updates) first, deletes only after all copies. */
+export type SyncPhase = "copy" | "delete";
+
+/** Counters for one call, one partition or a whole run; all are additive. */
+export interface SyncStats {
+  /** Objects listed in the source and in the destination. */
+  sourceObjects: number;
+  destinationObjects: number;
+  /** Missing in the destination, copied (or, in a dry run, to be copied). */
+  copied: number;
+  /** Present on both sides but different, copied over. */
+  updated: number;
+  /** `two-way`: missing in the source, copied back into it. */
+  copiedToSource: number;
+  /** Extra in the destination and deleted (`mirror`, delete phase). */
+  deleted: number;
+  /** Extra in the destination and kept (`backup`, or the copy phase of `mirror`). */
+  extra: number;
+  unchanged: number;
+  conflicts: number;
+  failed: number;
+  /** Bytes written by copies. */
+  bytes: number;
+}
+
+/** One object that could not be handled, with the S3 error. */
+export interface SyncFailure {
+  key: string;
+  action: string;
+  error: string;
+  message: string;
+}
+
+/** One planned or performed change, kept as a sample for the report. */
+export interface SyncChange {
+  key: string;
+  action: "copy" | "update" | "copy-to-source" | "delete" | "conflict";
+  reason: string;
+  size?: number;
+  /** Conflicts: the side written last (by LastModified), `same` when both were written in the same millisecond. */
+  newer?: "source" | "destination" | "same";
+}
+
+/** Input of the `sync-range` handler: one call over one partition from a cursor. */
+export interface SyncRangeInput {
+  job: SyncJob;
+  partition: Partition;
+  phase: SyncPhase;
+  /** Last relative key fully handled by an earlier call; absent at the start. */
+  cursor?: string;
+  /**
+   * Delete phase only: the most deletes this partition may make, as counted by its copy
+   * phase; finding more (the buckets changed in between) fails the call before deleting.
+   */
+  deleteBudget?: number;
+  /** Totals carried across calls of the same partition. */
+  stats?: SyncStats;
+  /** Failure and change samples carried across calls (at most SAMPLE_LIMIT each). */
+  failures?: SyncFailure[];
+  changes?: SyncChange[];
+}
+
+/**
+ * Most failures and changes one partition's result carries: a Distributed Map's results must stay
+ * under 256 KiB however many partitions there are; the counters are exact, the lists are samples.
+ */
+export const SAMPLE_LIMIT = 20;
+
+/** Output of `sync-range`: feed it back (with `cursor`) until `done`. */
+export interface SyncRangeResult {
+  partition: Partition;
+  phase: SyncPhase;
+  cursor?: string;
+  done: boolean;
+  stats: SyncStats;
+  /** Deletes this partition would make: the copy phase counts them for the delete guard. */
+  plannedDeletes: number;
+  failures: SyncFailure[];
+  changes: SyncChange[];
+}
+
+/**
+ * What the delete guard decided after the copy phase. The delete phase's summary keeps that
+ * decision: `within-limit`, or `over-limit` when a human approved the deletes.
+ */
+export type DeleteDecision =
+  | "no-deletes" // nothing to delete, or not `mirror`, or a dry run
+  | "within-limit" // delete without asking
+  | "over-limit" // ask a human (state machine) or fail (CLI)
+  | "blocked-by-failures"; // a copy failed: delete nothing, as rclone does
+
+/** Output of the `summarize` handler: totals of every partition and the delete decision. */
+export interface SyncSummary {
+  job: SyncJob;
+  phase: SyncPhase;
+  stats: SyncStats;
+  plannedDeletes: number;
+  deleteLimit: number;
+  deleteDecision: DeleteDecision;
+  /**
+   * The delete phase's work list: each partition with deletes planned and its budget (the
+   * state machine maps over this array).
+   */
+  deletePartitions: Array<{ partition: Partition; deleteBudget: number }>;
+  failures: SyncFailure[];
+  changes: SyncChange[];
+}
+
+/** Output of the `write-report` handler. */
+export interface ReportLocation {
+  bucket: string;
+  jsonKey: string;
+  htmlKey: string;
+  /** Presigned GET URL of the HTML report, valid for at most one hour. */
+  url: string;
+}
+
+/** Input of the `summarize` handler. */
+export interface SummarizeInput {
+  job: SyncJob;
+  phase: SyncPhase;
+  results: SyncRangeResult[];
+  /** The copy phase's summary, when summarizing the delete phase. */
+  previous?: SyncSummary;
+}
+
+/** Input of the `write-report` handler. */
+export interface WriteReportInput {
+  summary: SyncSummary;
+  /** The execution's name and start time, from the context object (`$$.Execution`). */
+  execution?: { name: string; startTime?: string };
+}
+
+/** Handler names: Lambda function roles, Task state names and dispatch keys. */
+export const HANDLER_NAMES = ["validate-input", "plan-partitions", "sync-range", "summarize", "write-report"] as const;
+export type HandlerName = (typeof HANDLER_NAMES)[number];
+
+/** Environment variables the handlers read once at start-up. */
+export const HANDLER_ENV = {
+  /** Custom S3 endpoint (S3-compatible stores); absent on AWS. */
+  endpoint: "BUCKET_SYNC_S3_ENDPOINT",
+  /** `aws` (default) or `generic` (MinIO, Ceph, Swift, the embedded server); see s3Client.ts. */
+  compatibility: "BUCKET_SYNC_S3_COMPATIBILITY",
+  /** Bucket and prefix where `write-report` stores reports. */
+  reportBucket: "BUCKET_SYNC_REPORT_BUCKET",
+  reportPrefix: "BUCKET_SYNC_REPORT_PREFIX",
+} as const;

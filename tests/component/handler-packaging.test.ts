@@ -1,0 +1,189 @@
+/**
+ * Both packagings really work: the program's functions are captured under mocks, each one's
+ * `code` archive is written to a temporary directory, and a fresh `node` (with no module path
+ * beyond the archive: not even the AWS SDK the Lambda runtime would offer) loads it and calls the handler.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { HANDLER_ENV, HANDLER_NAMES, type HandlerName } from "../../model/contract";
+import { BUNDLE_EXPORTS, BUNDLE_FILE, bundleHandlers, CALLBACK_FILE, callbackCodePathOptions } from "../../infra/handlerPackaging";
+import {
+  invokeHandler,
+  lambdaRuntimeModules,
+  materializeArchive,
+  MOCK_ACCOUNT_ID,
+  resourcesOfType,
+  runProgram,
+  type ProgramRun,
+  type RecordedResource,
+} from "../helpers/pulumiMocks";
+
+const FUNCTION = "aws:lambda/function:Function";
+const REPORTS_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-prod-reports`;
+
+/** A request validate-input must refuse before touching S3. */
+const BAD_REQUEST = { source: { bucket: "Not_A_Bucket" }, mode: "sideways" };
+
+/** The function of a handler, found by its fixed name. */
+function functionOf(run: ProgramRun, handler: HandlerName): RecordedResource {
+  const fn = resourcesOfType(run, FUNCTION).find((f) => f.inputs.name === `bucket-sync-prod-${handler}`);
+  assert.ok(fn, `no function for ${handler}`);
+  return fn;
+}
+
+/** `index.validateInput` -> file `index.js`, export `validateInput`. */
+function entryPoint(fn: RecordedResource): { file: string; exportName: string } {
+  const [module, exportName] = String(fn.inputs.handler).split(".");
+  return { file: `${module}.js`, exportName };
+}
+
+function environmentOf(fn: RecordedResource): Record<string, string> {
+  return (fn.inputs.environment as { variables: Record<string, string> }).variables;
+}
+
+/** Lists a directory tree, two levels deep, as relative paths. */
+function topLevel(dir: string): string[] {
+  const entries: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name === "node_modules") {
+      for (const pkg of fs.readdirSync(path.join(dir, entry.name))) entries.push(`node_modules/${pkg}`);
+    } else {
+      entries.push(entry.name);
+    }
+  }
+  return entries.sort();
+}
+
+describe("handler packaging", () => {
+  let runtimeModules: string;
+  const workDirs: string[] = [];
+
+  before(() => {
+    runtimeModules = lambdaRuntimeModules();
+    workDirs.push(path.dirname(runtimeModules));
+  });
+
+  after(function () {
+    // Removing unpacked runtime trees is disk-bound; on a busy machine it outlasts mocha's default.
+    this.timeout(300_000);
+    for (const dir of workDirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function unpack(fn: RecordedResource): Promise<string> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bucket-sync-${fn.name}-`));
+    workDirs.push(dir);
+    await materializeArchive(fn.inputs.code, dir);
+    return dir;
+  }
+
+  describe("the esbuild bundle", () => {
+    it("is one CommonJS file that carries the pinned AWS SDK clients", () => {
+      const bundle = bundleHandlers();
+      // A require call (not the SDK's own error text that quotes one) would leave the SDK to the runtime.
+      assert.doesNotMatch(bundle.code, /(?:^|[=(,;]\s*)require\("@aws-sdk\//m, "the bundle leaves the AWS SDK to the runtime");
+      assert.match(bundle.code, /exports\d*\.S3Client = S3Client/, "the S3 client is not bundled");
+      for (const name of Object.values(BUNDLE_EXPORTS)) assert.ok(bundle.code.includes(name), name);
+    });
+
+    it("lists the npm packages the handlers import, which the callback archive then ships", () => {
+      const { packages } = bundleHandlers();
+      assert.ok(packages.includes("p-limit"), packages.join(", "));
+      assert.ok(packages.includes("@aws-sdk/client-s3"), packages.join(", "));
+      const options = callbackCodePathOptions();
+      assert.deepEqual(options.extraIncludePackages, packages);
+      for (const unneeded of ["commander", "s3rver"]) {
+        assert.ok(options.extraExcludePackages?.includes(unneeded), unneeded);
+      }
+    });
+  });
+
+  for (const packaging of ["bundle", "callback"] as const) {
+    describe(`handlerPackaging: ${packaging}`, () => {
+      let run: ProgramRun;
+
+      before(async function () {
+        this.timeout(180_000);
+        try {
+          run = await runProgram({ stack: "prod", config: { handlerPackaging: packaging } });
+        } catch (err) {
+          // Closure serialization fails deep in a chain of dependent resources; say where to look.
+          const message = err instanceof Error ? err.message : String(err);
+          throw new Error(
+            `the ${packaging} packaging could not build the functions' code; see the limits of closure ` +
+              `serialization in infra/handlerPackaging.ts.\n${message.slice(Math.max(0, message.lastIndexOf('"code"')))}`,
+          );
+        }
+      });
+
+      it("creates one function per handler, on Node.js 22, with the project's own role", () => {
+        const functions = resourcesOfType(run, FUNCTION);
+        assert.equal(functions.length, HANDLER_NAMES.length);
+        const roleArns = new Set(resourcesOfType(run, "aws:iam/role:Role").map((r) => r.outputs.arn));
+        for (const fn of functions) {
+          assert.equal(fn.inputs.runtime, "nodejs22.x");
+          assert.ok(roleArns.has(fn.inputs.role), `${fn.name} runs with a role the program did not build`);
+        }
+        // CallbackFunction attaches managed full-access policies only when it builds its own role.
+        assert.equal(resourcesOfType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0);
+      });
+
+      it("gives every function the HANDLER_ENV variables for reports", () => {
+        for (const handler of HANDLER_NAMES) {
+          assert.deepEqual(environmentOf(functionOf(run, handler)), {
+            [HANDLER_ENV.reportBucket]: REPORTS_BUCKET,
+            [HANDLER_ENV.reportPrefix]: "reports/",
+          });
+        }
+      });
+
+      it("ships the code with its pinned AWS SDK, and no CLI or test-server packages", async () => {
+        const fn = functionOf(run, "sync-range");
+        assert.ok(fn.inputs.code instanceof pulumi.asset.AssetArchive);
+        const files = topLevel(await unpack(fn));
+        if (packaging === "bundle") {
+          assert.deepEqual(files, [BUNDLE_FILE]);
+          assert.equal(fn.inputs.handler, "index.syncRange");
+        } else {
+          assert.ok(files.includes(CALLBACK_FILE), files.join(", "));
+          assert.ok(files.includes("node_modules/p-limit"), files.join(", "));
+          assert.ok(files.includes("node_modules/@aws-sdk"), files.join(", "));
+          for (const unwanted of ["node_modules/commander", "node_modules/s3rver", "node_modules/@pulumi"]) {
+            assert.ok(!files.includes(unwanted), `${unwanted} is shipped`);
+          }
+          assert.equal(fn.inputs.handler, "__index.handler");
+        }
+      });
+
+      it("loads in a fresh Node process and exports a function for every handler", async () => {
+        for (const handler of HANDLER_NAMES) {
+          const fn = functionOf(run, handler);
+          const dir = await unpack(fn);
+          const { file, exportName } = entryPoint(fn);
+          // `summarize` of nothing fails inside the handler, which proves it was found and called.
+          const result = invokeHandler({ dir, file, exportName, event: {}, env: environmentOf(fn), runtimeModules });
+          if (!result.ok) assert.doesNotMatch(result.errorMessage, /is not a function|Cannot find module/, `${handler}: ${result.errorMessage}`);
+        }
+      });
+
+      for (const handler of ["validate-input", "plan-partitions", "sync-range"] as const) {
+        it(`${handler} rejects a bad request with a ValidationError that names the problems, before any S3 call`, async () => {
+          const fn = functionOf(run, handler);
+          const dir = await unpack(fn);
+          const { file, exportName } = entryPoint(fn);
+          const event = handler === "validate-input" ? BAD_REQUEST : { job: BAD_REQUEST, partition: { id: 0 }, phase: "copy" };
+          const result = invokeHandler({ dir, file, exportName, event, env: environmentOf(fn), runtimeModules });
+          assert.equal(result.ok, false, JSON.stringify(result));
+          if (result.ok) return;
+          // Step Functions matches Catch and Retry on this errorType.
+          assert.equal(result.errorType, "ValidationError", JSON.stringify(result));
+          assert.match(result.errorMessage, /source bucket name "Not_A_Bucket" is invalid/);
+          assert.match(result.errorMessage, /destination is missing/);
+          assert.match(result.errorMessage, /mode "sideways" is unknown/);
+        });
+      }
+    });
+  }
+});

@@ -1,0 +1,471 @@
+/**
+ * The Pulumi program (index.ts) for the real dev and prod stack configs, run under mocks: what it
+ * creates where, how every bucket is hardened, what every IAM document allows, and that the
+ * documents are known at preview time.
+ */
+import { strict as assert } from "node:assert";
+import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
+import { buildDefinition, TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/definition";
+import { BUCKET_NAME_OUTPUT } from "../../infra/source";
+import {
+  containsUnknown,
+  iamDocuments,
+  MOCK_ACCOUNT_ID,
+  resourcesOfType,
+  runProgram,
+  s3WildcardGrants,
+  UNKNOWN,
+  type IamDocument,
+  type IamStatement,
+  type ProgramRun,
+  type RecordedResource,
+} from "../helpers/pulumiMocks";
+
+const T = {
+  bucket: "aws:s3/bucket:Bucket",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  notification: "aws:s3/bucketNotification:BucketNotification",
+  fn: "aws:lambda/function:Function",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  stateMachine: "aws:sfn/stateMachine:StateMachine",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  topic: "aws:sns/topic:Topic",
+  subscription: "aws:sns/topicSubscription:TopicSubscription",
+  schedule: "aws:scheduler/schedule:Schedule",
+  rule: "aws:cloudwatch/eventRule:EventRule",
+  target: "aws:cloudwatch/eventTarget:EventTarget",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  queue: "aws:sqs/queue:Queue",
+} as const;
+
+const DEV_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-dev`;
+const PROD_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-prod`;
+
+function only(run: ProgramRun, type: string): RecordedResource {
+  const found = resourcesOfType(run, type);
+  assert.equal(found.length, 1, `expected one ${type}, found ${found.map((r) => r.name).join(", ") || "none"}`);
+  return found[0];
+}
+
+/** Resources registered with this parent (a component's children). */
+function children(run: ProgramRun, parent: RecordedResource): RecordedResource[] {
+  return run.resources.filter((r) => r.parent === parent.urn);
+}
+
+/** The parsed policy of the role policy whose name starts with the given prefix. */
+function policyNamed(run: ProgramRun, name: string): IamDocument {
+  const policy = resourcesOfType(run, T.rolePolicy).find((r) => r.name === name);
+  assert.ok(policy, `no role policy named ${name}`);
+  return JSON.parse(String(policy.inputs.policy)) as IamDocument;
+}
+
+function statement(document: IamDocument, sid: string): IamStatement {
+  const found = document.Statement.find((s) => s.Sid === sid);
+  assert.ok(found, `no statement ${sid} in ${JSON.stringify(document)}`);
+  return found;
+}
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+describe("bucket-sync program", () => {
+  let dev: ProgramRun;
+  let prod: ProgramRun;
+
+  before(async () => {
+    dev = await runProgram({ stack: "dev" });
+    prod = await runProgram({ stack: "prod" });
+  });
+
+  describe("dev stack", () => {
+    it("creates only its hardened bucket: no sync machine, functions, roles or triggers", () => {
+      assert.deepEqual(
+        resourcesOfType(dev, T.bucket).map((b) => b.inputs.bucket),
+        [DEV_BUCKET],
+      );
+      for (const type of [T.stateMachine, T.fn, T.role, T.schedule, T.rule, T.alarm, T.topic]) {
+        assert.equal(resourcesOfType(dev, type).length, 0, `dev has a ${type}`);
+      }
+    });
+
+    it("sends its bucket's events to EventBridge, as its config asks", () => {
+      assert.equal(only(dev, T.notification).inputs.eventbridge, true);
+    });
+
+    it("does not protect its bucket (protectBuckets is off)", () => {
+      assert.equal(only(dev, T.bucket).protect, false);
+    });
+
+    it("exports its bucket's name (which prod's StackReference reads) and ARN", () => {
+      assert.deepEqual(dev.outputs, { bucketName: DEV_BUCKET, bucketArn: `arn:aws:s3:::${DEV_BUCKET}` });
+      assert.equal(dev.outputs[BUCKET_NAME_OUTPUT], DEV_BUCKET);
+    });
+  });
+
+  describe("prod stack", () => {
+    it("creates the sync machine: one function and role per handler, a state machine with its own role", () => {
+      const functions = resourcesOfType(prod, T.fn);
+      assert.deepEqual(
+        functions.map((f) => f.inputs.name).sort(),
+        HANDLER_NAMES.map((h) => `bucket-sync-prod-${h}`).sort(),
+      );
+      const machine = only(prod, T.stateMachine);
+      assert.equal(machine.inputs.name, "bucket-sync-prod");
+      assert.equal(machine.inputs.type, "STANDARD");
+      // five function roles and the state machine's, plus the two triggers'
+      assert.equal(resourcesOfType(prod, T.role).length, HANDLER_NAMES.length + 3);
+      const roleArns = new Set(functions.map((f) => f.inputs.role));
+      assert.equal(roleArns.size, HANDLER_NAMES.length, "each function has a role of its own");
+      for (const fn of functions) {
+        const [roleUrn] = fn.propertyDependencies.role ?? [];
+        assert.equal(prod.resources.find((r) => r.urn === roleUrn)?.outputs.arn, fn.inputs.role, `${fn.name}: role dependency`);
+      }
+    });
+
+    it("reads the source bucket from the dev stack through a StackReference", () => {
+      const reference = only(prod, "pulumi:pulumi:StackReference");
+      assert.equal(reference.inputs.name, "organization/bucket-sync/dev");
+      assert.equal(prod.outputs.sourceBucketName, DEV_BUCKET);
+    });
+
+    it("creates its own bucket and a reports bucket, both protected by config", () => {
+      const buckets = resourcesOfType(prod, T.bucket);
+      assert.deepEqual(buckets.map((b) => b.inputs.bucket).sort(), [PROD_BUCKET, `${PROD_BUCKET}-reports`]);
+      for (const bucket of buckets) assert.equal(bucket.protect, true, `${bucket.name} is not protected`);
+    });
+
+    it("protects buckets because of protectBuckets, not because the stack is called prod", async () => {
+      const unprotected = await runProgram({ stack: "prod", config: { protectBuckets: "false" } });
+      for (const bucket of resourcesOfType(unprotected, T.bucket)) assert.equal(bucket.protect, false);
+      const protectedDev = await runProgram({ stack: "dev", config: { protectBuckets: "true" } });
+      assert.equal(only(protectedDev, T.bucket).protect, true);
+    });
+
+    it("logs the state machine to a log group with retention and traces it with X-Ray", () => {
+      const machine = only(prod, T.stateMachine);
+      const logging = machine.inputs.loggingConfiguration as Record<string, unknown>;
+      const logGroup = resourcesOfType(prod, T.logGroup).find((g) => g.inputs.name === "/aws/vendedlogs/states/bucket-sync-prod");
+      assert.ok(logGroup);
+      assert.equal(logGroup.inputs.retentionInDays, 30);
+      assert.equal(logging.logDestination, `${String(logGroup.outputs.arn)}:*`);
+      assert.deepEqual(machine.inputs.tracingConfiguration, { enabled: true });
+    });
+
+    it("gives every function a log group with retention and active tracing", () => {
+      for (const fn of resourcesOfType(prod, T.fn)) {
+        const logGroupName = `/aws/lambda/${String(fn.inputs.name)}`;
+        const logGroup = resourcesOfType(prod, T.logGroup).find((g) => g.inputs.name === logGroupName);
+        assert.ok(logGroup, `no log group ${logGroupName}`);
+        assert.equal(logGroup.inputs.retentionInDays, 30);
+        assert.deepEqual(fn.inputs.loggingConfig, { logFormat: "JSON", logGroup: logGroupName });
+        assert.deepEqual(fn.inputs.tracingConfig, { mode: "Active" });
+      }
+    });
+
+    it("registers as the definition exactly buildDefinition(...) of the functions' and topic's ARNs", () => {
+      const functionArns = Object.fromEntries(
+        resourcesOfType(prod, T.fn).map((f) => [String(f.inputs.name).replace("bucket-sync-prod-", ""), f.outputs.arn]),
+      ) as Record<HandlerName, string>;
+      const expected = buildDefinition({
+        functionArns,
+        notificationTopicArn: String(only(prod, T.topic).outputs.arn),
+        maxConcurrency: 16,
+        syncRangeTimeoutSeconds: 900,
+      });
+      assert.deepEqual(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)), expected);
+    });
+
+    it("gives every Lambda Task a timeout at least TASK_TIMEOUT_MARGIN_SECONDS above its function's", () => {
+      const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.arn), Number(f.inputs.timeout)]));
+      const tasks: { name: string; state: Record<string, unknown> }[] = [];
+      const walk = (states: Record<string, Record<string, unknown>>) => {
+        for (const [name, state] of Object.entries(states)) {
+          if (state.Type === "Task") tasks.push({ name, state });
+          const nested = [state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])] as ({ States?: Record<string, Record<string, unknown>> } | undefined)[];
+          for (const sub of nested) if (sub?.States) walk(sub.States);
+        }
+      };
+      walk(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)).States);
+      const invokes = tasks.filter((t) => String(t.state.Resource).endsWith(":lambda:invoke"));
+      assert.ok(invokes.length >= HANDLER_NAMES.length, `only ${invokes.length} Lambda Tasks`);
+      for (const { name, state } of invokes) {
+        const fnTimeout = timeoutOf.get(String((state.Parameters as Record<string, unknown>).FunctionName));
+        assert.ok(fnTimeout, `${name}: calls a function the program did not build`);
+        assert.ok(Number(state.TimeoutSeconds) >= fnTimeout + TASK_TIMEOUT_MARGIN_SECONDS, `${name}: Task ${state.TimeoutSeconds} s, function ${fnTimeout} s`);
+      }
+    });
+
+    it("schedules syncs with the stack's request, retries, a dead-letter queue and a role of its own", () => {
+      const schedule = only(prod, T.schedule);
+      assert.equal(schedule.inputs.scheduleExpression, "cron(0 3 * * ? *)");
+      assert.equal(schedule.inputs.scheduleExpressionTimezone, "Europe/Berlin");
+      const target = schedule.inputs.target as Record<string, unknown>;
+      assert.equal(target.arn, only(prod, T.stateMachine).outputs.arn);
+      assert.deepEqual(target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
+      const dlq = resourcesOfType(prod, T.queue).find((q) => q.inputs.name === "bucket-sync-prod-schedule-dlq");
+      assert.ok(dlq);
+      assert.deepEqual(target.deadLetterConfig, { arn: dlq.outputs.arn });
+      const request = JSON.parse(String(target.input)) as SyncRequest;
+      assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
+      assert.deepEqual(request.destination, { bucket: PROD_BUCKET, prefix: "" });
+      assert.equal(request.mode, "backup");
+
+      const role = resourcesOfType(prod, T.role).find((r) => r.inputs.arn === target.roleArn || r.outputs.arn === target.roleArn);
+      assert.ok(role, "the schedule's role is one of the program's roles");
+      const policy = policyNamed(prod, "schedule-policy");
+      assert.deepEqual(
+        policy.Statement.map((s) => [s.Action, s.Resource]),
+        [
+          ["states:StartExecution", "arn:aws:states:eu-west-1:123456789012:stateMachine:bucket-sync-prod"],
+          ["sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:bucket-sync-prod-schedule-dlq"],
+        ],
+      );
+    });
+
+    it("syncs each changed key of the dev bucket through an EventBridge rule and an input transformer", () => {
+      const rule = only(prod, T.rule);
+      assert.deepEqual(JSON.parse(String(rule.inputs.eventPattern)), {
+        source: ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted"],
+        detail: { bucket: { name: [DEV_BUCKET] } },
+      });
+      const target = only(prod, T.target);
+      assert.equal(target.inputs.arn, only(prod, T.stateMachine).outputs.arn);
+      const transformer = target.inputs.inputTransformer as { inputPaths: Record<string, string>; inputTemplate: string };
+      assert.deepEqual(transformer.inputPaths, { key: "$.detail.object.key" });
+      // EventBridge puts the key, JSON-encoded, where the unquoted placeholder stands.
+      const key = 'photos/2024/a "quoted" name.jpg';
+      const request = JSON.parse(transformer.inputTemplate.replace("<key>", JSON.stringify(key))) as SyncRequest;
+      assert.deepEqual(request.keys, [key]);
+      assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
+      assert.deepEqual(policyNamed(prod, "on-change-policy").Statement.map((s) => s.Action), ["states:StartExecution"]);
+    });
+
+    it("alarms on failed and on timed-out executions, to the notification topic", () => {
+      const topicArn = only(prod, T.topic).outputs.arn;
+      const alarms = resourcesOfType(prod, T.alarm);
+      assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), ["ExecutionsFailed", "ExecutionsTimedOut"]);
+      for (const alarm of alarms) {
+        assert.equal(alarm.inputs.namespace, "AWS/States");
+        assert.deepEqual(alarm.inputs.dimensions, { StateMachineArn: only(prod, T.stateMachine).outputs.arn });
+        assert.equal(alarm.inputs.threshold, 1);
+        assert.deepEqual(alarm.inputs.alarmActions, [topicArn]);
+      }
+    });
+
+    it("draws a dashboard of the state machine and its functions", () => {
+      const body = JSON.parse(String(only(prod, T.dashboard).inputs.dashboardBody)) as { widgets: unknown[] };
+      const text = JSON.stringify(body);
+      assert.ok(text.includes("AWS/States") && text.includes("AWS/Lambda"));
+      assert.ok(body.widgets.length >= 5);
+    });
+
+    it("exports bucket names and ARNs, the state machine, its console URL and the start command", () => {
+      const machineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:bucket-sync-prod";
+      assert.equal(prod.outputs.bucketName, PROD_BUCKET);
+      assert.equal(prod.outputs.reportsBucketName, `${PROD_BUCKET}-reports`);
+      assert.equal(prod.outputs.stateMachineArn, machineArn);
+      assert.equal(
+        prod.outputs.stateMachineConsoleUrl,
+        `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/statemachines/view/${encodeURIComponent(machineArn)}`,
+      );
+      const command = String(prod.outputs.startExecutionCommand);
+      const match = /^aws stepfunctions start-execution --region eu-west-1 --state-machine-arn '([^']+)' --input '([^']+)'$/.exec(command);
+      assert.ok(match, command);
+      assert.equal(match[1], machineArn);
+      const request = JSON.parse(match[2]) as SyncRequest;
+      assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
+    });
+  });
+
+  describe("buckets", () => {
+    it("hardens every bucket: versioning, encryption, public access block, owner-enforced, TLS-only, noncurrent lifecycle", () => {
+      for (const run of [dev, prod]) {
+        for (const bucket of resourcesOfType(run, T.bucket)) {
+          const component = run.resources.find((r) => r.urn === bucket.parent);
+          assert.ok(component, `${bucket.name} has no component`);
+          const siblings = children(run, component);
+          const sibling = (type: string) => {
+            const found = siblings.filter((s) => s.type === type);
+            assert.equal(found.length, 1, `${bucket.name}: expected one ${type}`);
+            return found[0].inputs;
+          };
+          assert.deepEqual(sibling(T.versioning).versioningConfiguration, { status: "Enabled" });
+          const rule = (sibling(T.encryption).rules as Array<Record<string, unknown>>)[0];
+          assert.deepEqual(rule.applyServerSideEncryptionByDefault, { sseAlgorithm: "AES256" });
+          const block = sibling(T.publicAccessBlock);
+          for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) {
+            assert.equal(block[flag], true, `${bucket.name}: ${flag}`);
+          }
+          assert.deepEqual(sibling(T.ownership).rule, { objectOwnership: "BucketOwnerEnforced" });
+          const policy = JSON.parse(String(sibling(T.bucketPolicy).policy)) as IamDocument;
+          const insecure = statement(policy, "DenyInsecureTransport");
+          assert.equal(insecure.Effect, "Deny");
+          assert.deepEqual(insecure.Condition, { Bool: { "aws:SecureTransport": "false" } });
+          assert.deepEqual(insecure.Resource, [`arn:aws:s3:::${String(bucket.inputs.bucket)}`, `arn:aws:s3:::${String(bucket.inputs.bucket)}/*`]);
+          const lifecycle = (sibling(T.lifecycle).rules as Array<Record<string, unknown>>)[0];
+          assert.deepEqual(lifecycle.noncurrentVersionExpiration, { noncurrentDays: 30 });
+          assert.equal(lifecycle.status, "Enabled");
+        }
+      }
+    });
+
+    it("encrypts with the configured KMS key, and lets the sync functions use it", async () => {
+      const kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+      const run = await runProgram({ stack: "prod", config: { kmsKeyArn } });
+      for (const encryption of resourcesOfType(run, T.encryption)) {
+        const rule = (encryption.inputs.rules as Array<Record<string, unknown>>)[0];
+        assert.deepEqual(rule.applyServerSideEncryptionByDefault, { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn });
+        assert.equal(rule.bucketKeyEnabled, true);
+      }
+      const kms = statement(policyNamed(run, "sync-machine-sync-range-policy"), "UseBucketKeys");
+      assert.deepEqual(kms.Resource, [kmsKeyArn]);
+    });
+
+    it("expires reports after reportRetentionDays", () => {
+      const reports = resourcesOfType(prod, T.bucket).find((b) => String(b.inputs.bucket).endsWith("-reports"));
+      assert.ok(reports);
+      const component = prod.resources.find((r) => r.urn === reports.parent);
+      assert.ok(component);
+      const lifecycle = children(prod, component).find((r) => r.type === T.lifecycle);
+      assert.ok(lifecycle);
+      assert.deepEqual((lifecycle.inputs.rules as Array<Record<string, unknown>>)[0].expiration, { days: 90 });
+    });
+  });
+
+  describe("IAM documents", () => {
+    it("never allow a wildcard action, nor an S3 action on a wildcard bucket or `*`", async () => {
+      const mirror = await runProgram({ stack: "prod", config: { mode: "mirror" } });
+      const twoWay = await runProgram({ stack: "prod", config: { mode: "two-way", onChangeSync: "false" } });
+      for (const run of [dev, prod, mirror, twoWay]) {
+        const documents = iamDocuments(run);
+        assert.ok(documents.length > 0);
+        for (const { resource, property, document } of documents) {
+          assert.ok(document, `${resource.name}.${property} is not known`);
+          assert.deepEqual(s3WildcardGrants(document), [], `${resource.name}.${property}`);
+        }
+      }
+    });
+
+    it("let only states.amazonaws.com, for this account, assume the state machine's role", () => {
+      const machine = only(prod, T.stateMachine);
+      const role = resourcesOfType(prod, T.role).find((r) => r.outputs.arn === machine.inputs.roleArn);
+      assert.ok(role);
+      const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as IamDocument;
+      assert.equal(trust.Statement.length, 1);
+      assert.deepEqual(trust.Statement[0], {
+        Effect: "Allow",
+        Principal: { Service: "states.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT_ID } },
+      });
+    });
+
+    it("let only lambda.amazonaws.com assume the function roles", () => {
+      for (const fn of resourcesOfType(prod, T.fn)) {
+        const role = resourcesOfType(prod, T.role).find((r) => r.outputs.arn === fn.inputs.role);
+        assert.ok(role, `${fn.name} has no role of the program`);
+        const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as IamDocument;
+        assert.deepEqual(
+          trust.Statement.map((s) => s.Principal),
+          [{ Service: "lambda.amazonaws.com" }],
+        );
+      }
+    });
+
+    it("let the state machine invoke exactly its functions, publish to its topic and run, stop and redrive its own map runs", () => {
+      const policy = policyNamed(prod, "sync-machine-policy");
+      assert.deepEqual(
+        [...asList(statement(policy, "InvokeSyncFunctions").Resource)].sort(),
+        resourcesOfType(prod, T.fn).map((f) => f.outputs.arn).sort(),
+      );
+      assert.equal(statement(policy, "PublishNotifications").Resource, only(prod, T.topic).outputs.arn);
+      assert.equal(statement(policy, "StartDistributedMapChildren").Resource, only(prod, T.stateMachine).outputs.arn);
+      // As "IAM policies for using Distributed Map states" documents: parent and child executions.
+      assert.deepEqual(statement(policy, "ManageDistributedMapExecutions"), {
+        Sid: "ManageDistributedMapExecutions",
+        Effect: "Allow",
+        Action: ["states:DescribeExecution", "states:StopExecution"],
+        Resource: [
+          "arn:aws:states:eu-west-1:123456789012:execution:bucket-sync-prod:*",
+          "arn:aws:states:eu-west-1:123456789012:execution:bucket-sync-prod/*",
+        ],
+      });
+      assert.deepEqual(statement(policy, "RedriveDistributedMapRuns").Action, "states:RedriveExecution");
+      assert.equal(statement(policy, "RedriveDistributedMapRuns").Resource, "arn:aws:states:eu-west-1:123456789012:execution:bucket-sync-prod/*");
+    });
+
+    it("scope sync-range to the two buckets' prefixes, with deletes only in mirror mode", async () => {
+      const prefixes = { sourcePrefix: "data/", destinationPrefix: "backup/dev/", onChangeSync: "false" };
+      const backup = policyNamed(await runProgram({ stack: "prod", config: prefixes }), "sync-machine-sync-range-policy");
+      assert.deepEqual(statement(backup, "ListSourcePrefix"), {
+        Sid: "ListSourcePrefix",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: `arn:aws:s3:::${DEV_BUCKET}`,
+        Condition: { StringLike: { "s3:prefix": ["data/", "data/*"] } },
+      });
+      assert.equal(statement(backup, "ReadSourceObjects").Resource, `arn:aws:s3:::${DEV_BUCKET}/data/*`);
+      assert.equal(statement(backup, "WriteDestinationObjects").Resource, `arn:aws:s3:::${PROD_BUCKET}/backup/dev/*`);
+      assert.ok(!JSON.stringify(backup).includes("s3:DeleteObject"));
+
+      const mirror = policyNamed(
+        await runProgram({ stack: "prod", config: { ...prefixes, mode: "mirror" } }),
+        "sync-machine-sync-range-policy",
+      );
+      assert.ok(asList(statement(mirror, "WriteAndDeleteDestinationObjects").Action).includes("s3:DeleteObject"));
+    });
+
+    it("are all fully known in a preview, so the policy pack can check them", async () => {
+      const preview = await runProgram({ stack: "prod", preview: true });
+      const documents = iamDocuments(preview);
+      assert.ok(documents.length >= 10);
+      for (const { resource, property, text } of documents) {
+        assert.ok(!containsUnknown(text), `${resource.name}.${property} is unknown at preview`);
+      }
+      // ...while what AWS computes is unknown, as in a real preview.
+      assert.equal(only(preview, T.stateMachine).inputs.definition, UNKNOWN);
+      assert.equal(preview.outputs.stateMachineArn, UNKNOWN);
+    });
+
+    it("stay known at preview with an explicit source bucket instead of a StackReference", async () => {
+      const preview = await runProgram({
+        stack: "prod",
+        preview: true,
+        config: { sourceStack: undefined, sourceBucket: "legacy-data-bucket" },
+      });
+      assert.equal(resourcesOfType(preview, "pulumi:pulumi:StackReference").length, 0);
+      const policy = iamDocuments(preview).find((d) => d.resource.name === "sync-machine-sync-range-policy");
+      assert.ok(policy?.document);
+      assert.equal(statement(policy.document, "ReadSourceObjects").Resource, "arn:aws:s3:::legacy-data-bucket/*");
+    });
+  });
+
+  describe("configuration", () => {
+    it("fails a bad value with a message that names the key", async () => {
+      await assert.rejects(runProgram({ stack: "prod", config: { mode: "sideways" } }), (err: Error) => {
+        assert.match(err.message, /bucket-sync:mode: must be one of backup, mirror, two-way \(got "sideways"\)/);
+        return true;
+      });
+    });
+
+    it("fails when the source stack has not exported its bucket name, naming the output", async () => {
+      await assert.rejects(runProgram({ stack: "prod", stackOutputs: {} }), /bucketName/);
+    });
+
+    it("runs the program again and again in one process, each run with its own config", async () => {
+      const backup = await runProgram({ stack: "prod", config: { handlerPackaging: "bundle" } });
+      const noSchedule = await runProgram({ stack: "prod", config: { schedule: "" } });
+      assert.equal(resourcesOfType(backup, T.schedule).length, 1);
+      assert.equal(resourcesOfType(noSchedule, T.schedule).length, 0);
+      assert.equal(resourcesOfType(await runProgram({ stack: "dev" }), T.stateMachine).length, 0);
+    });
+  });
+});

@@ -1,0 +1,251 @@
+/**
+ * `bucket-sync` as a user runs it: child processes against the embedded S3 server started by the
+ * test. Exit codes (0 synced, 1 the run failed, 2 bad input), the `--json` document, messages
+ * that name the problem, a bounded failure on an unreachable endpoint, `s3-server` serving what
+ * it prints, and `demo`.
+ */
+import { strict as assert } from "node:assert";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type S3Client } from "@aws-sdk/client-s3";
+import { createS3Client } from "../../handlers/engine/s3Client";
+import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { assertConverged } from "../helpers/convergence";
+import { credentialsEnv, finished, runCli, spawnCli } from "../helpers/cli";
+import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
+
+/** Every field the `--json` document promises. */
+const JSON_FIELDS = [
+  "status",
+  "copied",
+  "updated",
+  "deleted",
+  "unchanged",
+  "conflicts",
+  "failed",
+  "bytes",
+  "stateTransitions",
+  "durationMs",
+  "estimatedCostUsd",
+  "report",
+];
+
+describe("bucket-sync CLI", function () {
+  this.timeout(120_000);
+  let s3: EmbeddedS3;
+  let client: S3Client;
+  let env: Record<string, string>;
+  let reports: string;
+
+  before(async () => {
+    s3 = await startEmbeddedS3();
+    client = countingClient(s3).client;
+    env = credentialsEnv(s3);
+    reports = await newBucket(client, "reports");
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  const sync = (args: string[], extraEnv: Record<string, string> = {}) =>
+    runCli(["sync", "--endpoint", s3.endpoint, ...args], { env: { ...env, ...extraEnv } });
+
+  describe("sync", () => {
+    it("exits 0 and prints the --json document: counts, transitions, duration, cost and the report", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["a", "b/c", "plus+sign"]);
+      await put(client, source, "page.html", "<p>x</p>", { ContentType: "text/html", Metadata: { owner: "web" } });
+
+      const run = await sync([
+        "--source", `s3://${source}`,
+        "--destination", `s3://${destination}`,
+        "--report-to", `s3://${reports}/cli/`,
+        "--json",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const doc = JSON.parse(run.stdout);
+      for (const field of JSON_FIELDS) assert.ok(field in doc, `--json has no "${field}": ${run.stdout}`);
+      assert.equal(doc.status, "SUCCEEDED");
+      assert.deepEqual(
+        [doc.copied, doc.updated, doc.deleted, doc.unchanged, doc.conflicts, doc.failed],
+        [4, 0, 0, 0, 0, 0],
+      );
+      assert.equal(doc.bytes, ["a", "b/c", "plus+sign"].reduce((n, k) => n + `content of ${k}`.length, 0) + 8);
+      assert.ok(Number.isInteger(doc.stateTransitions) && doc.stateTransitions >= 13, String(doc.stateTransitions));
+      assert.ok(Number.isInteger(doc.durationMs) && doc.durationMs > 0 && doc.durationMs < run.ms, String(doc.durationMs));
+      assert.ok(doc.estimatedCostUsd.total > 0 && doc.estimatedCostUsd.total < 0.01, JSON.stringify(doc.estimatedCostUsd));
+      assert.equal(doc.report.bucket, reports);
+      const reportKeys = (await listKeys(client, reports, "cli/")).map((o) => `cli/${o.key}`);
+      assert.ok(reportKeys.includes(doc.report.htmlKey) && reportKeys.includes(doc.report.jsonKey), reportKeys.join(", "));
+      await assertConverged(client, { bucket: source }, { bucket: destination });
+    });
+
+    it("takes SOURCE DESTINATION as arguments, writes nothing beside the data and prints a local report that stays", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["a", "b/c"]);
+      const state = await mkdtemp(join(tmpdir(), "bucket-sync-state-"));
+      try {
+        const run = await sync([`s3://${source}`, `s3://${destination}`], { XDG_STATE_HOME: state, NODE_NO_WARNINGS: "" });
+        assert.equal(run.code, 0, run.stderr);
+        assert.doesNotMatch(run.stderr, /NodeVersionSupportWarning/);
+        assert.match(run.stdout, /^synced: copied 2, updated 0, deleted 0, unchanged 0/m);
+        const printed = /^report: (.+)$/m.exec(run.stdout)?.[1];
+        assert.ok(printed && printed.startsWith(join(state, "bucket-sync", "reports")), run.stdout);
+        assert.ok(existsSync(printed), `${printed} exists after the run`);
+        assert.match(readFileSync(printed, "utf8"), /<html/);
+        assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["a", "b/c"]);
+        assert.deepEqual((await listKeys(client, source)).map((o) => o.key), ["a", "b/c"]);
+      } finally {
+        await rm(state, { recursive: true, force: true });
+      }
+    });
+
+    it("says \"would\" for every count of a dry run, the planned deletes included", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["new"]);
+      await putMany(client, destination, ["x1", "x2"]);
+      const run = await sync([`s3://${source}`, `s3://${destination}`, "--mode", "mirror", "--max-deletes", "5", "--dry-run", "--report-to", `s3://${reports}/cli/`]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^dry run: would copy 1, would update 0, would delete 2, unchanged 0/m);
+      assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["x1", "x2"]);
+    });
+
+    it("exits 1 when the run fails: a mirror over its delete limit without --approve-deletes", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["keep"]);
+      await putMany(client, destination, ["keep", "x1", "x2"]);
+      const args = [
+        "--source", `s3://${source}`,
+        "--destination", `s3://${destination}/`,
+        "--report-to", `s3://${reports}/cli/`,
+        "--mode", "mirror",
+        "--max-deletes", "1",
+        "--json",
+      ];
+      const refused = await sync(args);
+      assert.equal(refused.code, 1, refused.stderr);
+      const doc = JSON.parse(refused.stdout);
+      assert.equal(doc.status, "FAILED");
+      assert.equal(doc.error, "BucketSync.DeletesDenied");
+      assert.match(refused.stderr, /BucketSync\.DeletesDenied: Deletes were not approved/);
+      assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["keep", "x1", "x2"]);
+
+      const approved = await sync([...args, "--approve-deletes"]);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.equal(JSON.parse(approved.stdout).deleted, 2);
+      assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["keep"]);
+    });
+
+    it("exits 2 on bad input with a message naming the problem, having written nothing", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["a"]);
+      const report = ["--report-to", `s3://${reports}/cli/`];
+      const cases: Array<[string, string[], RegExp]> = [
+        ["same bucket twice", ["--source", `s3://${source}`, "--destination", `s3://${source}`, ...report], /overlap/],
+        [
+          "unknown mode",
+          ["--source", `s3://${source}`, "--destination", `s3://${destination}`, "--mode", "sideways", ...report],
+          /mode "sideways" is unknown: use backup, mirror, two-way/,
+        ],
+        [
+          "invalid s3 URL",
+          ["--source", `https://${source}/x`, "--destination", `s3://${destination}`, ...report],
+          /--source "https:\/\/.*" is not an S3 location: write s3:\/\/bucket/,
+        ],
+        [
+          "invalid bucket name",
+          ["--source", "s3://Not_A_Bucket", "--destination", `s3://${destination}`, ...report],
+          /source bucket name "Not_A_Bucket" is invalid/,
+        ],
+        [
+          "a source given twice",
+          [`s3://${source}`, `s3://${destination}`, "--source", `s3://${source}`, ...report],
+          /the source is given twice: as an argument .* and as --source/,
+        ],
+        [
+          "a bucket that does not exist",
+          ["--source", `s3://${source}`, "--destination", "s3://no-such-bucket-here", ...report],
+          /destination bucket "no-such-bucket-here" does not exist/,
+        ],
+        ["no destination", ["--source", `s3://${source}`], /no destination: give it as an argument .* or as --destination/],
+      ];
+      const runs = await Promise.all(cases.map(([, args]) => sync(args)));
+      cases.forEach(([what, , message], i) => {
+        assert.equal(runs[i].code, 2, `${what}: exit ${runs[i].code}\n${runs[i].stderr}`);
+        assert.match(runs[i].stderr, message, what);
+      });
+      assert.deepEqual(await listKeys(client, destination), []);
+    });
+
+    it("fails within seconds with exit 1 and names the endpoint when it is unreachable", async () => {
+      const run = await runCli(
+        ["sync", "--endpoint", "http://127.0.0.1:1", "--source", "s3://some-source", "--destination", "s3://some-destination/x/"],
+        { env, timeoutMs: 60_000 },
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /ECONNREFUSED 127\.0\.0\.1:1/);
+      assert.ok(run.ms < 30_000, `took ${run.ms} ms`);
+    });
+  });
+
+  it("s3-server prints the export lines, serves S3 on them, and stops on SIGTERM", async () => {
+    const server = spawnCli(["s3-server"]);
+    const exited = finished(server);
+    try {
+      const exports = await new Promise<Record<string, string>>((resolve, reject) => {
+        let out = "";
+        const timer = setTimeout(() => reject(new Error(`no export lines within 30 s: ${out}`)), 30_000);
+        server.stdout?.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const found = Object.fromEntries([...out.matchAll(/^export (AWS_[A-Z_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+          if (Object.keys(found).length === 4) {
+            clearTimeout(timer);
+            resolve(found);
+          }
+        });
+      });
+      assert.deepEqual(Object.keys(exports).sort(), ["AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_SECRET_ACCESS_KEY"]);
+      assert.match(exports.AWS_ENDPOINT_URL, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+      // A user pastes the lines and syncs: no --endpoint, the CLI finds it in AWS_ENDPOINT_URL.
+      const theirs = createS3Client({
+        endpoint: exports.AWS_ENDPOINT_URL,
+        region: exports.AWS_REGION,
+        credentials: { accessKeyId: exports.AWS_ACCESS_KEY_ID, secretAccessKey: exports.AWS_SECRET_ACCESS_KEY },
+      });
+      try {
+        const source = await newBucket(theirs, "src");
+        const destination = await newBucket(theirs, "dst");
+        await putMany(theirs, source, ["one", "two/three"]);
+        const run = await runCli(["sync", "--source", `s3://${source}`, "--destination", `s3://${destination}/backup/`], {
+          env: exports,
+        });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^synced: copied 2,/m);
+        await assertConverged(theirs, { bucket: source }, { bucket: destination, prefix: "backup/" });
+      } finally {
+        theirs.destroy();
+      }
+    } finally {
+      server.kill("SIGTERM");
+    }
+    const stopped = await exited;
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const directory = /data in (\S+);/.exec(stopped.stdout)?.[1];
+    assert.ok(directory && !existsSync(directory), `the temporary data directory ${directory} is removed on exit`);
+  });
+
+  it("demo --objects 200 exits 0 and prints OK", async () => {
+    const run = await runCli(["demo", "--objects", "200"], { timeoutMs: 90_000 });
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    assert.match(run.stdout, /^OK: prod holds all 200 dev objects/m);
+  });
+});

@@ -1,4 +1,0 @@
-import { startS3rver } from "./servers/s3rver";
-import { engineContract } from "./engine/contract";
-
-engineContract("s3rver (embedded)", startS3rver, { bulkKeys: 2600 });

@@ -1,0 +1,532 @@
+import { strict as assert } from "node:assert";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type {
+  Partition,
+  ReportLocation,
+  SummarizeInput,
+  SyncJob,
+  SyncRangeInput,
+  SyncRangeResult,
+  SyncRequest,
+  SyncStats,
+  SyncSummary,
+  WriteReportInput,
+} from "../../model/contract";
+import { createHandlers } from "../../handlers/index";
+import { createS3Client } from "../../handlers/engine/s3Client";
+import { buildDefinition, STATE_NAMES } from "../../infra/definition";
+import { DATA_LIMIT_BYTES } from "../../local-stepfunctions/emulation";
+import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { assertRunsFaithfully, findFaithfulnessIssues } from "../../local-stepfunctions/faithfulness";
+import { localFunctionArns, PRICES, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
+
+const S = STATE_NAMES;
+const ARNS = localFunctionArns();
+const TOPIC = "arn:aws:sns:us-east-1:000000000000:bucket-sync";
+const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: TOPIC });
+
+// ---------------------------------------------------------------------------------------------
+// A small handler table following the contract's shapes, with a world the test describes.
+
+interface FakeWorld {
+  partitions: number;
+  /** sync-range calls each partition needs before it is done (the cursor loop). */
+  callsPerPartition: number;
+  /** Extra destination objects per partition (deleted by a mirror). */
+  extrasPerPartition: number;
+  /** Objects per partition that fail to copy. */
+  failuresPerPartition?: number;
+  /** Thrown by the handler of that name on its first call. */
+  throwOnce?: Partial<Record<keyof HandlerTable, Error>>;
+  /** Thrown by the handler of that name on every call. */
+  throwAlways?: Partial<Record<keyof HandlerTable, Error>>;
+}
+
+const EMPTY_STATS: SyncStats = {
+  sourceObjects: 0, destinationObjects: 0, copied: 0, updated: 0, copiedToSource: 0, deleted: 0,
+  extra: 0, unchanged: 0, conflicts: 0, failed: 0, bytes: 0,
+};
+
+function add(a: SyncStats, b: Partial<SyncStats>): SyncStats {
+  const sum = { ...a };
+  for (const [k, v] of Object.entries(b)) sum[k as keyof SyncStats] += v ?? 0;
+  return sum;
+}
+
+function fakeHandlers(world: FakeWorld) {
+  const calls: Array<{ handler: keyof HandlerTable; event: any }> = [];
+  const thrown = new Set<string>();
+  const guard = (name: keyof HandlerTable, event: unknown) => {
+    calls.push({ handler: name, event });
+    const always = world.throwAlways?.[name];
+    if (always) throw always;
+    const once = world.throwOnce?.[name];
+    if (once && !thrown.has(name)) {
+      thrown.add(name);
+      throw once;
+    }
+  };
+  const handlers: HandlerTable = {
+    async "validate-input"(event: SyncRequest): Promise<SyncJob> {
+      guard("validate-input", event);
+      const max = event.maxDeletes ?? "10%";
+      return {
+        source: { bucket: event.source.bucket, prefix: event.source.prefix ?? "" },
+        destination: { bucket: event.destination.bucket, prefix: event.destination.prefix ?? "" },
+        mode: event.mode ?? "backup",
+        conflictPolicy: event.conflictPolicy ?? "report",
+        dryRun: event.dryRun ?? false,
+        maxDeletes: typeof max === "string" && max.endsWith("%") ? { percent: parseFloat(max) } : { count: Number(max) },
+        concurrency: 32,
+        multipartThresholdBytes: 64 * 1024 * 1024,
+        partSizeBytes: 64 * 1024 * 1024,
+        partitions: event.partitions ?? world.partitions,
+        minKeysPerPartition: 1000,
+        timeBudgetSeconds: 600,
+      };
+    },
+    async "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]> {
+      guard("plan-partitions", event);
+      return Array.from({ length: event.job.partitions }, (_, id) => ({ id }));
+    },
+    async "sync-range"(event: SyncRangeInput): Promise<SyncRangeResult> {
+      guard("sync-range", event);
+      const base = event.stats ?? EMPTY_STATS;
+      if (event.phase === "delete") {
+        const stats = add(base, { deleted: event.deleteBudget ?? 0 });
+        return { partition: event.partition, phase: "delete", done: true, stats, plannedDeletes: 0, failures: [], changes: [] };
+      }
+      const call = event.cursor ? Number(event.cursor.slice(1)) + 1 : 1;
+      const done = call >= world.callsPerPartition;
+      const failed = done ? (world.failuresPerPartition ?? 0) : 0;
+      const stats = add(base, {
+        sourceObjects: 1, copied: 1, destinationObjects: done ? 10 + world.extrasPerPartition : 0,
+        extra: done ? world.extrasPerPartition : 0, failed,
+      });
+      return {
+        partition: event.partition,
+        phase: "copy",
+        ...(done ? {} : { cursor: `k${call}` }),
+        done,
+        stats,
+        plannedDeletes: event.job.mode === "mirror" ? stats.extra : 0,
+        failures: Array.from({ length: failed }, (_, i) => ({ key: `f${i}`, action: "copy", error: "AccessDenied", message: "denied" })),
+        changes: [{ key: `k${call}`, action: "copy", reason: "missing" }],
+      };
+    },
+    async summarize(event: SummarizeInput): Promise<SyncSummary> {
+      guard("summarize", event);
+      const { job, phase, results, previous } = event;
+      const phaseStats = results.reduce((s, r) => add(s, r.stats), EMPTY_STATS);
+      const stats = previous ? add(previous.stats, phaseStats) : phaseStats;
+      const plannedDeletes = phase === "copy" ? results.reduce((n, r) => n + r.plannedDeletes, 0) : previous!.plannedDeletes;
+      const deleteLimit = "count" in job.maxDeletes ? job.maxDeletes.count : Math.floor((job.maxDeletes.percent / 100) * stats.destinationObjects);
+      const deleteDecision =
+        stats.failed > 0 ? "blocked-by-failures"
+        : phase === "delete" || job.mode !== "mirror" || plannedDeletes === 0 ? "no-deletes"
+        : plannedDeletes > deleteLimit ? "over-limit" : "within-limit";
+      return {
+        job, phase, stats, plannedDeletes, deleteLimit, deleteDecision,
+        deletePartitions:
+          phase === "copy" && (deleteDecision === "within-limit" || deleteDecision === "over-limit")
+            ? results.filter((r) => r.plannedDeletes > 0).map((r) => ({ partition: r.partition, deleteBudget: r.plannedDeletes }))
+            : [],
+        failures: results.flatMap((r) => r.failures),
+        changes: results.flatMap((r) => r.changes),
+      };
+    },
+    async "write-report"(event: WriteReportInput): Promise<ReportLocation> {
+      guard("write-report", event);
+      const key = `reports/${event.execution?.name}`;
+      return { bucket: "reports", jsonKey: `${key}.json`, htmlKey: `${key}.html`, url: `https://reports.example/${key}.html?X-Amz-Expires=3600` };
+    },
+  };
+  const callsOf = (name: keyof HandlerTable) => calls.filter((c) => c.handler === name).map((c) => c.event);
+  return { handlers, calls, callsOf };
+}
+
+const REQUEST: SyncRequest = { source: { bucket: "dev" }, destination: { bucket: "prod", prefix: "backup/" } };
+
+function run(world: FakeWorld, input: Partial<SyncRequest> = {}, extra: Partial<Parameters<typeof runLocally>[0]> = {}) {
+  const fake = fakeHandlers(world);
+  const result = runLocally({
+    definition: DEFINITION,
+    functionArns: ARNS,
+    handlers: fake.handlers,
+    input: { ...REQUEST, ...input },
+    executionName: "test-run",
+    retryIntervalMs: 0,
+    ...extra,
+  });
+  return { fake, result };
+}
+
+function subjects(result: LocalRunResult): string[] {
+  return result.notifications.map((n) => n.subject ?? "");
+}
+
+// Transitions of a run without deletes: 10 top-level and branch states, plus per partition
+// 3 per sync-range call (Task, Choice, then Continue or Keep).
+const backupTransitions = (partitions: number, calls: number) => 10 + partitions * 3 * calls;
+
+// ---------------------------------------------------------------------------------------------
+
+describe("local runner", () => {
+  describe("faithfulness check", () => {
+    it("accepts the sync machine's definition, Distributed Maps over ItemsPath included", () => {
+      assert.deepEqual(findFaithfulnessIssues(DEFINITION), []);
+    });
+
+    const task = (extra: object) => ({
+      StartAt: "T",
+      States: {
+        T: {
+          Type: "Task",
+          Resource: "arn:aws:states:::lambda:invoke",
+          Parameters: { FunctionName: ARNS["validate-input"], "Payload.$": "$" },
+          End: true,
+          ...extra,
+        },
+      },
+    });
+    const map = (extra: object, processor: object = {}) => ({
+      StartAt: "M",
+      States: {
+        M: {
+          Type: "Map",
+          ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "P", States: { P: { Type: "Pass", End: true, ...processor } } },
+          End: true,
+          ...extra,
+        },
+      },
+    });
+
+    const refusals: Array<[string, object, RegExp]> = [
+      ["JSONata as the machine's query language", { QueryLanguage: "JSONata", ...task({}) }, /\(machine\): QueryLanguage is JSONata/],
+      ["a JSONata state", task({ QueryLanguage: "JSONata" }), /T: QueryLanguage is JSONata/],
+      ["JSONata Arguments", task({ Arguments: { x: "{% $states.input %}" } }), /T: Arguments belongs to JSONata/],
+      ["variables (Assign)", task({ Assign: { x: 1 } }), /T: Assign belongs to JSONata or variables/],
+      ["a JSONata Choice condition", { StartAt: "C", States: { C: { Type: "Choice", Choices: [{ Condition: "{% true %}", Next: "D" }], Default: "D" }, D: { Type: "Succeed" } } }, /C: Choices use JSONata Condition/],
+      ["an ItemReader", map({ ItemReader: { Resource: "arn:aws:states:::s3:listObjectsV2", Parameters: { Bucket: "b" } } }), /M: ItemReader reads items from S3/],
+      ["an ItemBatcher", map({ ItemBatcher: { MaxItemsPerBatch: 10 } }), /M: ItemBatcher batches items/],
+      ["a ResultWriter", map({ ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: "b", Prefix: "p" } } }), /M: ResultWriter writes results to S3/],
+      ["tolerated failures", map({ ToleratedFailurePercentage: 5 }), /M: ToleratedFailurePercentage tolerates failed items/],
+      ["an unknown Resource", task({ Resource: "arn:aws:states:::dynamodb:putItem" }), /T: Resource "arn:aws:states:::dynamodb:putItem" is not emulated/],
+      ["a direct Lambda ARN", task({ Resource: ARNS["validate-input"] }), /is not emulated .* would call real AWS/],
+      ["a .sync integration", task({ Resource: "arn:aws:states:::states:startExecution.sync:2" }), /is not emulated/],
+      ["lambda:invoke without a Payload", task({ Parameters: { FunctionName: ARNS["validate-input"] } }), /T: Parameters.Payload is required/],
+      ["a callback that never passes the task token", task({ Resource: "arn:aws:states:::sns:publish.waitForTaskToken", Parameters: { TopicArn: TOPIC, Message: "hi" } }), /never passes \$\$\.Task\.Token/],
+      ["a heartbeat", task({ HeartbeatSeconds: 60 }), /T: HeartbeatSeconds is not enforced locally/],
+      ["the execution start time inside a Map iteration", map({}, { Parameters: { "t.$": "$$.Execution.StartTime" } }), /M > P: \$\$\.Execution\.StartTime inside a Map iteration/],
+      ["a context field the runner does not provide", task({ Parameters: { FunctionName: ARNS["validate-input"], Payload: { "n.$": "$$.State.RetryCount" } } }), /\$\$\.State\.RetryCount is a context object field the local runner does not provide/],
+      ["an intrinsic with a parenthesis in a literal", task({ Parameters: { FunctionName: ARNS["validate-input"], Payload: { "m.$": "States.Format('a (b) {}', $.x)" } } }), /parenthesis inside a string literal/],
+    ];
+    for (const [what, definition, message] of refusals) {
+      it(`refuses ${what}`, () => {
+        assert.throws(() => assertRunsFaithfully(definition), (err: Error) => {
+          assert.match(err.message, /^The local runner refuses this definition/);
+          assert.match(err.message, message);
+          return true;
+        });
+      });
+    }
+
+    it("lists every issue at once, naming nested states by their path", () => {
+      const issues = findFaithfulnessIssues(map({ ItemReader: {}, ItemBatcher: {} }, { Assign: {} }));
+      assert.deepEqual(issues.map((i) => `${i.state}: ${i.field}`).sort(), ["M > P: Assign", "M: ItemBatcher", "M: ItemReader"]);
+    });
+
+    it("makes runLocally reject before any handler runs", async () => {
+      const fake = fakeHandlers({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 });
+      await assert.rejects(
+        runLocally({ definition: { QueryLanguage: "JSONata", ...DEFINITION }, functionArns: ARNS, handlers: fake.handlers, input: REQUEST }),
+        /refuses this definition/,
+      );
+      assert.equal(fake.calls.length, 0);
+    });
+  });
+
+  describe("emulation", () => {
+    it("has Promise.withResolvers, which the interpreter needs, on this Node version", () => {
+      assert.equal(typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers, "function");
+    });
+
+    it("runs a backup: handlers get their contract events without the lambda:invoke wrapper, and results are unwrapped", async () => {
+      const { fake, result } = run({ partitions: 2, callsPerPartition: 1, extrasPerPartition: 0 });
+      const r = await result;
+      assert.equal(r.status, "SUCCEEDED", `${r.error}: ${r.cause}`);
+      assert.deepEqual(fake.callsOf("validate-input"), [{ ...REQUEST }]);
+      const job = fake.callsOf("plan-partitions")[0].job as SyncJob;
+      assert.equal(job.destination.prefix, "backup/");
+      assert.deepEqual(fake.callsOf("sync-range").map((e) => ({ ...e, job: undefined })), [
+        { job: undefined, partition: { id: 0 }, phase: "copy" },
+        { job: undefined, partition: { id: 1 }, phase: "copy" },
+      ]);
+      const summarize = fake.callsOf("summarize")[0] as SummarizeInput;
+      assert.equal(summarize.phase, "copy");
+      // The Map's results are the reduced per-partition results: no job, no cursor.
+      assert.deepEqual(Object.keys(summarize.results[0]).sort(), ["changes", "done", "failures", "partition", "phase", "plannedDeletes", "stats"]);
+      const report = fake.callsOf("write-report")[0] as WriteReportInput;
+      assert.equal(report.execution?.name, "test-run");
+      assert.match(report.execution?.startTime ?? "", /^\d{4}-\d\d-\d\dT/);
+      const output = r.output as { summary: SyncSummary; report: ReportLocation };
+      assert.equal(output.summary.deleteDecision, "no-deletes");
+      assert.equal(output.summary.stats.copied, 2);
+      assert.match(output.report.url, /^https:\/\/reports\.example\//);
+      assert.deepEqual(subjects(r), ["bucket-sync: sync finished"]);
+      const message = r.notifications[0].message as Record<string, unknown>;
+      assert.equal(message.reportUrl, output.report.url);
+      assert.equal(message.execution, "test-run");
+    });
+
+    it("loops sync-range with its cursor and stats until done", async () => {
+      const { fake, result } = run({ partitions: 1, callsPerPartition: 3, extrasPerPartition: 0 });
+      const r = await result;
+      assert.equal(r.status, "SUCCEEDED", `${r.error}: ${r.cause}`);
+      const events = fake.callsOf("sync-range") as SyncRangeInput[];
+      assert.deepEqual(events.map((e) => e.cursor), [undefined, "k1", "k2"]);
+      assert.deepEqual(events.map((e) => e.stats?.copied), [undefined, 1, 2]);
+      assert.equal((r.output as { summary: SyncSummary }).summary.stats.copied, 3);
+    });
+
+    it("counts state transitions from the run's events and prices them with handler time", async () => {
+      const { result } = run({ partitions: 2, callsPerPartition: 2, extrasPerPartition: 0 });
+      const r = await result;
+      assert.equal(r.transitions, backupTransitions(2, 2));
+      assert.equal(r.estimatedCostUsd.transitions, r.transitions * PRICES.perStateTransition);
+      // 8 handler calls: validate, plan, 4 sync-range, summarize, write-report.
+      assert.ok(r.estimatedCostUsd.lambda >= 8 * PRICES.lambdaPerRequest);
+      assert.ok(Math.abs(r.estimatedCostUsd.total - (r.estimatedCostUsd.transitions + r.estimatedCostUsd.lambda)) < 1e-12);
+      assert.ok(r.handlerMs >= 0 && r.durationMs >= r.handlerMs / 8);
+    });
+
+    it("forwards every interpreter event to onEvent", async () => {
+      const events: RunEvent[] = [];
+      const { result } = run({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 }, {}, { onEvent: (e) => events.push(e) });
+      const r = await result;
+      assert.equal(events.filter((e) => e.type === "StateEntered").length, r.transitions);
+      assert.equal(events.at(-1)?.type, "ExecutionSucceeded");
+    });
+
+    it("surfaces a handler error as a Lambda function error: name as Error, the runtime's JSON as Cause, into Catch", async () => {
+      const denied = Object.assign(new Error("Access Denied to prod"), { name: "AccessDenied" });
+      const { fake, result } = run({ partitions: 2, callsPerPartition: 1, extrasPerPartition: 0, throwAlways: { "sync-range": denied } });
+      const r = await result;
+      assert.equal(r.status, "FAILED");
+      assert.equal(r.error, "AccessDenied");
+      const cause = JSON.parse(r.cause!);
+      assert.equal(cause.errorType, "AccessDenied");
+      assert.equal(cause.errorMessage, "Access Denied to prod");
+      assert.ok(Array.isArray(cause.trace));
+      assert.deepEqual(subjects(r), ["bucket-sync: sync failed"]);
+      assert.deepEqual(r.notifications[0].message, { execution: "test-run", error: "AccessDenied", cause: r.cause });
+      assert.equal(fake.callsOf("summarize").length, 0);
+    });
+
+    it("retries S3 SlowDown as the Retry says, counting the retry as a transition", async () => {
+      const slowDown = Object.assign(new Error("Please reduce your request rate."), { name: "SlowDown" });
+      const { fake, result } = run({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0, throwOnce: { "sync-range": slowDown } });
+      const r = await result;
+      assert.equal(r.status, "SUCCEEDED", `${r.error}: ${r.cause}`);
+      assert.equal(fake.callsOf("sync-range").length, 2);
+      assert.equal(r.transitions, backupTransitions(1, 1) + 1);
+    });
+
+    it("does not retry an ordinary handler error", async () => {
+      const { fake, result } = run({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0, throwAlways: { "validate-input": new TypeError("bad request") } });
+      const r = await result;
+      assert.equal(r.error, "TypeError");
+      assert.equal(fake.callsOf("validate-input").length, 1);
+    });
+
+    it("fails an unknown function ARN with Lambda.ResourceNotFoundException", async () => {
+      const fake = fakeHandlers({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 });
+      const r = await runLocally({
+        definition: buildDefinition({ functionArns: { ...ARNS, "plan-partitions": "arn:aws:lambda:us-east-1:000000000000:function:gone" }, notificationTopicArn: TOPIC }),
+        functionArns: ARNS,
+        handlers: fake.handlers,
+        input: REQUEST,
+      });
+      assert.equal(r.error, "Lambda.ResourceNotFoundException");
+      assert.match(r.cause!, /function:gone/);
+    });
+
+    it("fails a Task result above 256 KiB with States.DataLimitExceeded, past every Catch", async () => {
+      const fake = fakeHandlers({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 });
+      const big = { ...fake.handlers, "plan-partitions": async () => [{ id: 0, keys: ["x".repeat(DATA_LIMIT_BYTES)] }] };
+      const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: big, input: REQUEST });
+      assert.equal(r.status, "FAILED");
+      assert.equal(r.error, "States.DataLimitExceeded");
+      assert.deepEqual(subjects(r), [], "a terminal error is not caught, so no failure notification");
+    });
+
+    it("fails when the Map's combined output exceeds 256 KiB, though each partition's result is below it", async () => {
+      const fake = fakeHandlers({ partitions: 8, callsPerPartition: 1, extrasPerPartition: 0 });
+      const bulky: HandlerTable = {
+        ...fake.handlers,
+        "sync-range": async (event: SyncRangeInput) => {
+          const result = await fake.handlers["sync-range"](event);
+          return { ...result, changes: Array.from({ length: 20 }, (_, i) => ({ key: `${"k".repeat(2000)}${i}`, action: "copy", reason: "missing" })) };
+        },
+      };
+      const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: bulky, input: REQUEST, executionName: "bulky" });
+      assert.equal(r.status, "FAILED");
+      assert.equal(r.error, "States.DataLimitExceeded");
+      assert.match(r.cause!, /"Copy partitions"/);
+    });
+
+    it("deletes within the limit without asking, passing each partition its delete budget", async () => {
+      const { fake, result } = run({ partitions: 2, callsPerPartition: 1, extrasPerPartition: 1 }, { mode: "mirror", maxDeletes: 5 });
+      const r = await result;
+      assert.equal(r.status, "SUCCEEDED", `${r.error}: ${r.cause}`);
+      const deletes = (fake.callsOf("sync-range") as SyncRangeInput[]).filter((e) => e.phase === "delete");
+      assert.deepEqual(deletes.map((e) => [e.partition.id, e.deleteBudget]), [[0, 1], [1, 1]]);
+      const summaries = fake.callsOf("summarize") as SummarizeInput[];
+      assert.deepEqual(summaries.map((s) => s.phase), ["copy", "delete"]);
+      assert.equal(summaries[1].previous?.deleteDecision, "within-limit");
+      assert.equal((r.output as { summary: SyncSummary }).summary.stats.deleted, 2);
+      assert.deepEqual(subjects(r), ["bucket-sync: sync finished"]);
+      // + Delete partitions, Summarize delete, and 3 per deleting partition.
+      assert.equal(r.transitions, backupTransitions(2, 1) + 2 + 2 * 3);
+    });
+
+    describe("delete approval", () => {
+      const overLimit = { partitions: 2, callsPerPartition: 1, extrasPerPartition: 3 };
+      const mirror = { mode: "mirror" as const, maxDeletes: 2 };
+
+      it("asks with the task token, the planned deletes, the limit and runnable commands; approval deletes", async () => {
+        const requests: unknown[] = [];
+        const { fake, result } = run(overLimit, mirror, {
+          approve: async (req) => {
+            requests.push(req.message);
+            return true;
+          },
+        });
+        const r = await result;
+        assert.equal(r.status, "SUCCEEDED", `${r.error}: ${r.cause}`);
+        assert.equal(requests.length, 1);
+        const message = requests[0] as Record<string, unknown>;
+        assert.equal(message.plannedDeletes, 6);
+        assert.equal(message.deleteLimit, 2);
+        const token = message.taskToken as string;
+        assert.match(token, /^local-task-token-/);
+        assert.equal(message.approveCommand, `aws stepfunctions send-task-success --task-output true --task-token ${token}`);
+        assert.equal(
+          message.denyCommand,
+          `aws stepfunctions send-task-failure --error BucketSync.DeletesDenied --cause "Deletes were not approved" --task-token ${token}`,
+        );
+        assert.deepEqual(subjects(r), ["bucket-sync: approve deletes", "bucket-sync: sync finished"]);
+        assert.equal((fake.callsOf("sync-range") as SyncRangeInput[]).filter((e) => e.phase === "delete").length, 2);
+        assert.equal((r.output as { summary: SyncSummary }).summary.stats.deleted, 6);
+      });
+
+      it("ends in Sync failed with the denial's error when denied, having deleted nothing", async () => {
+        const { fake, result } = run(overLimit, mirror, { approve: async () => false });
+        const r = await result;
+        assert.equal(r.status, "FAILED");
+        assert.equal(r.error, "BucketSync.DeletesDenied");
+        assert.equal(r.cause, "Deletes were not approved");
+        assert.deepEqual(subjects(r), ["bucket-sync: approve deletes", "bucket-sync: sync failed"]);
+        assert.equal((fake.callsOf("sync-range") as SyncRangeInput[]).filter((e) => e.phase === "delete").length, 0);
+      });
+
+      it("times out when nobody answers", async () => {
+        const { result } = run(overLimit, mirror);
+        const r = await result;
+        assert.equal(r.status, "FAILED");
+        assert.equal(r.error, "States.Timeout");
+      });
+    });
+
+    it("reports, then fails, when copies failed in a mirror, deleting nothing", async () => {
+      const { fake, result } = run({ partitions: 2, callsPerPartition: 1, extrasPerPartition: 1, failuresPerPartition: 1 }, { mode: "mirror" });
+      const r = await result;
+      assert.equal(r.status, "FAILED");
+      assert.equal(r.error, "BucketSync.CopiesFailed");
+      assert.match(r.cause!, /nothing was deleted/);
+      assert.equal(fake.callsOf("write-report").length, 1);
+      assert.deepEqual(subjects(r), ["bucket-sync: sync finished"]);
+      assert.equal((fake.callsOf("sync-range") as SyncRangeInput[]).filter((e) => e.phase === "delete").length, 0);
+    });
+  });
+
+  describe("localFunctionArns", () => {
+    it("names a fake function per handler", () => {
+      assert.equal(localFunctionArns()["sync-range"], "arn:aws:lambda:us-east-1:000000000000:function:bucket-sync-sync-range");
+      assert.equal(localFunctionArns("dev")["summarize"], "arn:aws:lambda:us-east-1:000000000000:function:dev-summarize");
+    });
+  });
+
+  describe("end to end on the embedded S3 server", function () {
+    this.timeout(120_000);
+    let s3: EmbeddedS3;
+    let client: S3Client;
+
+    before(async () => {
+      s3 = await startEmbeddedS3();
+      client = createS3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3, compatibility: "generic" });
+      for (const bucket of ["dev", "prod", "reports"]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    });
+    after(async () => {
+      client?.destroy();
+      await s3?.stop();
+    });
+
+    const put = (bucket: string, key: string, body: string) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    const keys = async (bucket: string, prefix: string) => {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      return (listed.Contents ?? []).map((o) => o.Key!).sort();
+    };
+    const realRun = (input: SyncRequest, approve?: (req: { message: unknown }) => Promise<boolean>) =>
+      runLocally({
+        definition: DEFINITION,
+        functionArns: ARNS,
+        handlers: createHandlers({ client, reportBucket: "reports", reportPrefix: "reports/" }),
+        input,
+        approve,
+        executionName: `e2e-${Date.now()}`,
+      });
+
+    it("backs dev up into prod through the definition, then mirrors deletes after approval", async () => {
+      await put("dev", "app/a.txt", "alpha");
+      await put("dev", "app/b.txt", "bravo");
+      await put("dev", "app/sub/c.txt", "charlie");
+      await put("prod", "backup/app/old1.txt", "stale");
+      await put("prod", "backup/app/old2.txt", "stale");
+
+      const backup = await realRun({ source: { bucket: "dev", prefix: "app/" }, destination: { bucket: "prod", prefix: "backup/app/" }, partitions: 2 });
+      assert.equal(backup.status, "SUCCEEDED", `${backup.error}: ${backup.cause}`);
+      assert.deepEqual(await keys("prod", "backup/app/"), [
+        "backup/app/a.txt", "backup/app/b.txt", "backup/app/old1.txt", "backup/app/old2.txt", "backup/app/sub/c.txt",
+      ]);
+      const body = await client.send(new GetObjectCommand({ Bucket: "prod", Key: "backup/app/sub/c.txt" }));
+      assert.equal(await body.Body!.transformToString(), "charlie");
+      const backupOutput = backup.output as { summary: SyncSummary; report: ReportLocation };
+      assert.equal(backupOutput.summary.stats.copied, 3);
+      assert.equal(backupOutput.summary.deleteDecision, "no-deletes");
+      assert.equal(backupOutput.report.bucket, "reports");
+      assert.ok((await keys("reports", "reports/")).includes(backupOutput.report.htmlKey));
+
+      const asked: unknown[] = [];
+      const mirror = await realRun(
+        { source: { bucket: "dev", prefix: "app/" }, destination: { bucket: "prod", prefix: "backup/app/" }, mode: "mirror", maxDeletes: 1, partitions: 2 },
+        async (req) => {
+          asked.push(req.message);
+          return true;
+        },
+      );
+      assert.equal(mirror.status, "SUCCEEDED", `${mirror.error}: ${mirror.cause}`);
+      assert.equal(asked.length, 1);
+      assert.equal((asked[0] as { plannedDeletes: number }).plannedDeletes, 2);
+      assert.deepEqual(await keys("prod", "backup/app/"), ["backup/app/a.txt", "backup/app/b.txt", "backup/app/sub/c.txt"]);
+      assert.equal((mirror.output as { summary: SyncSummary }).summary.stats.deleted, 2);
+      assert.ok(mirror.transitions > backup.transitions);
+    });
+  });
+});
