@@ -46,6 +46,8 @@ export interface KeyLister {
 export const PAGE_KEYS = 1000;
 /** Keys of a page kept as exact rank anchors for choosing boundaries. */
 const ANCHORS_PER_PAGE = 32;
+/** Stretches between anchors, nearest a gap, whose median density estimates the gap's. */
+const NEAR_STRETCHES = 9;
 /** Digits past the common prefix used to place a key on the number line. */
 const DIGITS = 24;
 
@@ -396,12 +398,26 @@ export class KeySample {
     const page = this.pages[index];
     const before = prefix[index];
     if (compareKeys(key, page.last) < 0) {
-      let anchor: Anchor = page.anchors[0];
+      // Between two kept keys, interpolate on the line: both buckets' totals then grow smoothly,
+      // and the larger of the two steps between neighbouring boundary candidates is a fair
+      // estimate of their union, not a sum of each side's lumps.
+      let below: Anchor = { key: page.first, count: 1, bytes: page.bytes / page.count };
+      let above: Anchor | undefined;
       for (const candidate of page.anchors) {
-        if (compareKeys(candidate.key, key) <= 0) anchor = candidate;
-        else break;
+        if (compareKeys(candidate.key, key) <= 0) below = candidate;
+        else {
+          above = candidate;
+          break;
+        }
       }
-      return { count: before.count + anchor.count, bytes: before.bytes + anchor.bytes };
+      let count = below.count;
+      let bytes = below.bytes;
+      if (above && compareKeys(below.key, key) < 0) {
+        const share = this.fraction(below.key, above.key, key);
+        count += share * (above.count - below.count);
+        bytes += share * (above.bytes - below.bytes);
+      }
+      return { count: before.count + count, bytes: before.bytes + bytes };
     }
     const atEnd = { count: before.count + page.count, bytes: before.bytes + page.bytes };
     const gap = this.gapAfter(index);
@@ -547,12 +563,13 @@ export class KeySample {
   }
 
   /**
-   * Log of keys per unit of the number line inside a run of listed keys: the median over the
-   * stretches between its anchors, so that a run crossing from one prefix into the next (an
-   * empty stretch of the line) gets the density of its keys, not of the stretch; undefined for
-   * a one-key run.
+   * Log of keys per unit of the number line at one end of a run of listed keys (the end that
+   * borders the gap): the median over the stretches between its last (or first) anchors, so that
+   * a run crossing from one prefix into the next (an empty stretch of the line) gets the density
+   * of its keys, and a long run the density of its keys near the gap, not of another prefix it
+   * began in; undefined for a one-key run.
    */
-  private logDensity(page: Page): number | undefined {
+  private logDensity(page: Page, end: "first" | "last"): number | undefined {
     if (page.count < 2) return undefined;
     const densities: number[] = [];
     let previous = { key: page.first, count: 1 };
@@ -563,8 +580,9 @@ export class KeySample {
       }
     }
     if (densities.length === 0) return Math.log(page.count - 1) - this.logDistance(page.first, page.last);
-    densities.sort((a, b) => a - b);
-    return densities[Math.floor(densities.length / 2)];
+    const near = end === "last" ? densities.slice(-NEAR_STRETCHES) : densities.slice(0, NEAR_STRETCHES);
+    near.sort((a, b) => a - b);
+    return near[Math.floor(near.length / 2)];
   }
 
   private gapAfter(index: number): GapEstimate | undefined {
@@ -577,8 +595,8 @@ export class KeySample {
     // empty stretch before it). Across a change of top-level name the denser side counts: an
     // overestimate costs a probe, an underestimate hides keys from the planner.
     const borders = next !== undefined && page.gapEnd === undefined;
-    const own = this.logDensity(page);
-    const other = borders ? this.logDensity(next) : undefined;
+    const own = this.logDensity(page, "last");
+    const other = borders ? this.logDensity(next, "first") : undefined;
     const sameRegion = borders && regionOf(codePoints(page.last)).name === regionOf(codePoints(next.first)).name;
     const densities =
       own === undefined || other === undefined ? [own ?? other].filter((d): d is number => d !== undefined)
