@@ -4,12 +4,13 @@
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
 import type { Partition, ReportLocation, SyncRangeResult, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
 import { buildReport, writeReport } from "../handlers/engine/report";
 import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
+import { phaseFolder, recordPath, type RunRecords } from "../handlers/engine/runRecords";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import { buildDefinition } from "../infra/definition";
 import { type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
@@ -46,6 +47,8 @@ export interface LocalSyncOptions {
 export interface LocalSyncResult extends LocalRunResult {
   summary?: SyncSummary;
   report?: ReportLocation;
+  /** Partitions planned (absent when the run failed before planning). */
+  partitions?: number;
 }
 
 /** Runs one sync through the generated state machine on this machine. */
@@ -63,11 +66,15 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     region: options.region,
   });
   const reportTo = options.report;
+  // Partition results are kept where the report goes (see handlers/engine/runRecords.ts).
   const handlers = createHandlers(
-    "bucket" in reportTo ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix } : { client },
+    "bucket" in reportTo
+      ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix }
+      : { client, records: directoryRunRecords(reportTo.directory) },
   );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
+  let planned: number | undefined;
   let reportInput: WriteReportInput | undefined;
   const phases = new PhaseClock("Validate and plan");
   const approve = options.approve ?? (async () => false);
@@ -75,6 +82,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     ...handlers,
     async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
       const partitions = await handlers["plan-partitions"](event);
+      planned = partitions.length;
       options.progress?.planned(partitions);
       phases.enter("List, compare and copy");
       return partitions;
@@ -121,15 +129,15 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
         phases: phases.finish(),
         stateTransitions: result.transitions,
         estimatedCostUsd: result.estimatedCostUsd,
-        // Present when the runner measures how close the run came to the platform's limits.
-        ...("limits" in result ? { limits: (result as { limits?: Record<string, number> }).limits } : {}),
+        // How close the run came to the platform's limits (see local-stepfunctions/runner.ts).
+        limits: { partitions: planned ?? 0, ...result.limits },
       };
       report =
         "bucket" in reportTo
           ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run)
           : await writeLocalReport(reportTo.directory, reportInput, run);
     }
-    return { ...result, summary, report };
+    return { ...result, summary, report, partitions: planned };
   } finally {
     client.destroy();
   }
@@ -148,6 +156,35 @@ async function writeLocalReport(directory: string, event: WriteReportInput, run?
   const htmlKey = join(folder, "report.html");
   await Promise.all([writeFile(jsonKey, JSON.stringify(report, null, 2)), writeFile(htmlKey, renderHtml(report))]);
   return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href };
+}
+
+/**
+ * Run records in a local directory, beside the local report: `<directory>/<run>/partitions/...`,
+ * the same layout as in a bucket. Written to a temporary name and renamed, so a reader never sees
+ * half a record.
+ */
+export function directoryRunRecords(directory: string): RunRecords {
+  return {
+    async put(run, result) {
+      const path = resolve(directory, recordPath(run, result.phase, result.partition.id));
+      await mkdir(resolve(path, ".."), { recursive: true });
+      await writeFile(`${path}.tmp`, JSON.stringify(result));
+      await rename(`${path}.tmp`, path);
+    },
+    async list(run, phase) {
+      const folder = resolve(directory, phaseFolder(run, phase));
+      let names: string[];
+      try {
+        names = await readdir(folder);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw err;
+      }
+      return Promise.all(
+        names.filter((name) => name.endsWith(".json")).map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8"))),
+      );
+    },
+  };
 }
 
 /**

@@ -202,6 +202,11 @@ export function resultDocument(result: LocalSyncResult) {
     stateTransitions: result.transitions,
     durationMs: Math.round(result.durationMs),
     estimatedCostUsd: result.estimatedCostUsd,
+    /**
+     * How close the run came to Step Functions' limits: the largest state data (256 KiB allowed)
+     * and the parent execution's history events (25,000 allowed for Standard workflows).
+     */
+    limits: { partitions: result.partitions ?? 0, ...result.limits },
     report: result.report,
   };
 }

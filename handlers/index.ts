@@ -22,6 +22,7 @@ import {
 } from "../model/contract";
 import { planPartitions } from "./engine/partitions";
 import { writeReport } from "./engine/report";
+import { checkRunName, readPhaseRecords, type RunRecords, s3RunRecords } from "./engine/runRecords";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
 import { syncRange } from "./engine/syncRange";
@@ -46,6 +47,8 @@ export interface HandlerSettings {
   compatibility?: S3Compatibility;
   reportBucket?: string;
   reportPrefix?: string;
+  /** Where partition results are kept. @default the report bucket and prefix (see runRecords.ts) */
+  records?: RunRecords;
 }
 
 /** Reads the handler settings from the environment (names in HANDLER_ENV). */
@@ -61,6 +64,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
 /** Creates every handler over one S3 client; settings come from the environment by default. */
 export function createHandlers(settings: HandlerSettings = settingsFromEnv(process.env)): Handlers {
   const client = settings.client ?? createS3Client({ endpoint: settings.endpoint, compatibility: settings.compatibility });
+  const records = (): RunRecords => {
+    if (settings.records) return settings.records;
+    if (!settings.reportBucket) {
+      throw new Error(`${HANDLER_ENV.reportBucket} is not set: partition results are kept beside the reports`);
+    }
+    return s3RunRecords(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? "reports/" });
+  };
   return {
     async "validate-input"(event) {
       const job = validateRequest(event);
@@ -71,10 +81,17 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       return planPartitions(client, validateRequest(event.job));
     },
     async "sync-range"(event) {
-      return syncRange(client, { ...event, job: validateRequest(event.job) });
+      const run = event.run === undefined ? undefined : checkRunName(event.run);
+      const result = await syncRange(client, { ...event, job: validateRequest(event.job) });
+      if (run !== undefined && result.done) await records().put(run, result);
+      return result;
     },
     async summarize(event) {
-      return summarize(event);
+      if (event.results) return summarize({ ...event, results: event.results });
+      if (event.run === undefined || !Array.isArray(event.partitionIds)) {
+        throw new Error("summarize needs the phase's results, or the run and partitionIds whose records hold them");
+      }
+      return summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, event.partitionIds) });
     },
     async "write-report"(event) {
       if (!settings.reportBucket) {

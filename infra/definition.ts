@@ -13,10 +13,14 @@
  * Any error -> Notify failure -> Sync failed
  * ```
  *
- * Data between states stays small (Step Functions limits a state's data to 256 KiB): the state
- * holds only `job`, the plan, the Map results reduced to what `summarize` needs, and then just the
- * summary. JSONPath only: the local runner (local-stepfunctions/runner.ts) executes this very definition, and it
- * does not implement JSONata.
+ * Data between states stays small (Step Functions limits a state's data to 256 KiB, and
+ * `States.DataLimitExceeded` cannot be caught): the state holds only `job`, the plan, and then
+ * just the summary. Per-partition results never enter it: the sync-range call that finishes a
+ * partition writes its result to the run records beside the run's report
+ * (handlers/engine/runRecords.ts), each Map iteration ends with an empty object, the Maps discard
+ * their output (ResultPath null), and `summarize` reads the records of the run
+ * (`$$.Execution.Name`) for the partition ids it is given. JSONPath only: the local runner
+ * (local-stepfunctions/runner.ts) executes this very definition, and it does not implement JSONata.
  */
 import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../model/contract";
 import {
@@ -183,14 +187,13 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
       },
       { next: S.copyPartitions },
     ),
-    // -> { job, plan, copyResults: [reduced SyncRangeResult per partition] }
+    // -> { job, plan } (results go to the run records)
     [S.copyPartitions]: partitionMap({
       name: "Copy",
       itemsPath: "$.plan.partitions",
-      itemSelector: { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy" },
+      itemSelector: { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy", "run.$": "$$.Execution.Name" },
       iteration: rangeLoop("copy", arn["sync-range"], syncRangeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
       maxConcurrency,
-      resultPath: "$.copyResults",
       next: S.summarizeCopy,
       comment: "Copy and update every partition; deletes are only counted here.",
     }),
@@ -198,7 +201,12 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
     [S.summarizeCopy]: lambdaInvoke(
       {
         functionArn: arn.summarize,
-        payload: { "job.$": "$.job", phase: "copy", "results.$": "$.copyResults" },
+        payload: {
+          "job.$": "$.job",
+          phase: "copy",
+          "run.$": "$$.Execution.Name",
+          "partitionIds.$": "$.plan.partitions[*].id",
+        },
         resultKey: "summary",
         timeoutSeconds: TIMEOUTS.summarize,
         catchTo: S.notifyFailure,
@@ -240,7 +248,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
       },
       { next: S.deletePartitions },
     ),
-    // -> { summary, deleteResults }
+    // -> { summary } (results go to the run records)
     [S.deletePartitions]: partitionMap({
       name: "Delete",
       itemsPath: "$.summary.deletePartitions",
@@ -249,10 +257,10 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         "partition.$": "$$.Map.Item.Value.partition",
         "deleteBudget.$": "$$.Map.Item.Value.deleteBudget",
         phase: "delete",
+        "run.$": "$$.Execution.Name",
       },
       iteration: rangeLoop("delete", arn["sync-range"], syncRangeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
       maxConcurrency,
-      resultPath: "$.deleteResults",
       next: S.summarizeDelete,
       comment: "Delete the extras each partition counted, never more than its budget.",
     }),
@@ -263,7 +271,8 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         payload: {
           "job.$": "$.summary.job",
           phase: "delete",
-          "results.$": "$.deleteResults",
+          "run.$": "$$.Execution.Name",
+          "partitionIds.$": "$.summary.deletePartitions[*].partition.id",
           "previous.$": "$.summary",
         },
         resultKey: "summary",
@@ -338,8 +347,10 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
 
 /**
  * The loop one Map iteration runs over one partition: call sync-range, and while it is not done,
- * call it again from its cursor with its running stats. The iteration's output is reduced to what
- * `summarize` reads, which keeps the Map's output (all iterations together) small.
+ * call it again from its cursor with its running stats and samples (bounded by SAMPLE_LIMIT, in
+ * the iteration's own data). The last call writes the partition's result to the run records, so
+ * the iteration ends with an empty object and the Map's output stays the same size however many
+ * partitions there are.
  *
  * Iteration data: SyncRangeInput, then `{ ...input, range: { result: SyncRangeResult } }`.
  */
@@ -372,25 +383,18 @@ function rangeLoop(phase: SyncPhase, syncRangeArn: string, timeoutSeconds: numbe
         "stats.$": "$.range.result.stats",
         "failures.$": "$.range.result.failures",
         "changes.$": "$.range.result.changes",
+        "run.$": "$.run",
         ...(phase === "delete" ? { "deleteBudget.$": "$.deleteBudget" } : {}),
       },
       { next: names.task },
       "Call again from the cursor, carrying the running totals and samples.",
     ),
-    [names.keep]: reshape(
-      {
-        "partition.$": "$.range.result.partition",
-        "phase.$": "$.range.result.phase",
-        "done.$": "$.range.result.done",
-        "stats.$": "$.range.result.stats",
-        "plannedDeletes.$": "$.range.result.plannedDeletes",
-        // Samples only: sync-range bounds how many failures and changes it returns.
-        "failures.$": "$.range.result.failures",
-        "changes.$": "$.range.result.changes",
-      },
-      { end: true },
-      "Keep what summarize reads; drop the job and the cursor.",
-    ),
+    [names.keep]: {
+      Type: "Pass",
+      Comment: "The result is in the run records (written by the last call): the iteration returns nothing.",
+      Result: {},
+      End: true,
+    },
   });
 }
 
@@ -405,7 +409,6 @@ function partitionMap(props: {
   itemSelector: PayloadTemplate;
   iteration: SubMachine;
   maxConcurrency: number;
-  resultPath: string;
   next: string;
   comment: string;
 }): MapState {
@@ -421,7 +424,9 @@ function partitionMap(props: {
       ...props.iteration,
     },
     MaxConcurrency: props.maxConcurrency,
-    ResultPath: props.resultPath,
+    // The iterations' results are in the run records; the Map's output (an array of empty
+    // objects) is dropped and the state's data passes through unchanged.
+    ResultPath: null,
     Catch: catchAll(S.notifyFailure),
     Next: props.next,
   };

@@ -185,15 +185,23 @@ export function syncRangePolicy(args: HandlerPolicyArgs): PolicyDocument {
       Action: [...READ_OBJECT, ...WRITE_OBJECT, ...(mirror ? ["s3:DeleteObject"] : [])],
       Resource: objectArn(args.destination),
     },
+    // The call that finishes a partition writes its result beside the run's report.
+    { Sid: "WriteRunRecords", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(args.reports) },
     ...kmsStatement("UseBucketKeys", args.kmsKeyArns),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
 }
 
-/** summarize: pure computation over its input; logs and traces only. */
+/** summarize: lists and reads the run's partition results beside the reports, then adds them up. */
 export function summarizePolicy(args: HandlerPolicyArgs): PolicyDocument {
-  return document(lambdaLogsStatement(args.logGroupStreamsArn), xrayStatement(LAMBDA_XRAY_ACTIONS));
+  return document(
+    listPrefixStatement("ListRunRecords", args.reports),
+    { Sid: "ReadRunRecords", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(args.reports) },
+    ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
+    lambdaLogsStatement(args.logGroupStreamsArn),
+    xrayStatement(LAMBDA_XRAY_ACTIONS),
+  );
 }
 
 /** write-report: writes the JSON and HTML report and presigns a GET of the HTML one. */

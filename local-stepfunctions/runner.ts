@@ -17,7 +17,14 @@ import "core-js/actual/promise/with-resolvers";
 import { randomUUID } from "node:crypto";
 import { StateMachine, type RunOptions, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../model/contract";
-import { createEmulation, exceedsDataLimit, type Approver, type HandlerTable, type Notification } from "./emulation";
+import {
+  createEmulation,
+  DATA_LIMIT_BYTES,
+  exceedsDataLimit,
+  type Approver,
+  type HandlerTable,
+  type Notification,
+} from "./emulation";
 import { assertRunsFaithfully } from "./faithfulness";
 
 export type { HandlerTable, Notification } from "./emulation";
@@ -46,7 +53,50 @@ export interface LocalRunResult {
   estimatedCostUsd: { transitions: number; lambda: number; total: number };
   /** Every SNS message the run published, in order. */
   notifications: Notification[];
+  /** How close the run came to the limits of Step Functions (see {@link RunLimits}). */
+  limits: RunLimits;
 }
+
+/**
+ * What a run used of the limits Step Functions enforces on an execution, so a run that works at
+ * demo size can be checked against them before it fails at production size.
+ */
+export interface RunLimits {
+  /**
+   * Largest state data of the run in UTF-8 bytes: the biggest input or output of any state
+   * (Map iterations included), against the 256 KiB a state's data may hold.
+   */
+  maxStateBytes: number;
+  /** {@link DATA_LIMIT_BYTES}, for comparison. */
+  stateBytesLimit: number;
+  /**
+   * Events in the history of the parent execution, as AWS would record them: the states outside
+   * the Distributed Maps (whose iterations are child executions with their own histories), counted
+   * per state type as AWS records them (see {@link HISTORY_EVENTS}). Standard workflows stop at
+   * 25,000 events.
+   */
+  historyEvents: number;
+  /** {@link HISTORY_EVENTS_LIMIT}, for comparison. */
+  historyEventsLimit: number;
+}
+
+/** The most events the history of a Standard workflow execution may hold. */
+export const HISTORY_EVENTS_LIMIT = 25_000;
+
+/**
+ * History events AWS records per state (HistoryEvent types, Step Functions API reference): a Task
+ * is `TaskStateEntered`, then per attempt `TaskScheduled`, `TaskStarted` and `TaskSucceeded` or
+ * `TaskFailed`, then `TaskStateExited`; a Distributed Map is `MapStateEntered`, `MapStateStarted`,
+ * `MapRunStarted`, `MapRunSucceeded`, `MapStateSucceeded`, `MapStateExited` (its iterations are in
+ * child executions); a Parallel adds `ParallelStateStarted`/`ParallelStateSucceeded` around its
+ * branches' states; Pass, Choice, Succeed and Fail record an entered and an exited event.
+ */
+export const HISTORY_EVENTS = {
+  execution: 2,
+  entered: { Task: 4, Map: 3, Parallel: 2, default: 1 },
+  exited: { Task: 1, Map: 3, Parallel: 2, default: 1 },
+  retried: 3,
+} as const;
 
 /** Options of {@link runLocally}. */
 export interface LocalRunOptions {
@@ -124,10 +174,17 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   });
 
   let transitions = 0;
+  let maxStateBytes = Buffer.byteLength(JSON.stringify(opts.input), "utf8");
+  let historyEvents = HISTORY_EVENTS.execution;
   let dataLimitExceeded: { state: string } | undefined;
   const events = (async () => {
     for await (const event of execution.eventLogs) {
       if (event.type === "StateEntered" || event.type === "StateRetried") transitions++;
+      if (event.type === "StateEntered" || event.type === "StateExited") {
+        const data = event.type === "StateEntered" ? event.state.input : event.state.output;
+        if (data !== undefined) maxStateBytes = Math.max(maxStateBytes, Buffer.byteLength(JSON.stringify(data), "utf8"));
+      }
+      historyEvents += parentHistoryEvents(event);
       if (event.type === "StateExited" && !dataLimitExceeded && exceedsDataLimit(event.state.output)) {
         dataLimitExceeded = { state: event.state.name };
         execution.abort();
@@ -164,7 +221,23 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     durationMs: performance.now() - started,
     estimatedCostUsd: { transitions: transitionCost, lambda: lambdaCost, total: transitionCost + lambdaCost },
     notifications: emulation.notifications,
+    limits: { maxStateBytes, stateBytesLimit: DATA_LIMIT_BYTES, historyEvents, historyEventsLimit: HISTORY_EVENTS_LIMIT },
   };
+}
+
+/**
+ * The events one interpreter event stands for in the parent execution's history. Events of
+ * states inside a Map iteration (they carry the iteration's `index`) belong to the Distributed
+ * Map's child executions, not to the parent.
+ */
+function parentHistoryEvents(event: RunEvent): number {
+  if (!("state" in event) || event.index !== undefined) return 0;
+  const type = event.state.type as string;
+  const pick = (counts: { readonly default: number } & Partial<Record<string, number>>) => counts[type] ?? counts.default;
+  if (event.type === "StateEntered") return pick(HISTORY_EVENTS.entered);
+  if (event.type === "StateExited") return pick(HISTORY_EVENTS.exited);
+  if (event.type === "StateRetried") return HISTORY_EVENTS.retried;
+  return 0;
 }
 
 /**

@@ -182,6 +182,13 @@ export interface SyncRangeInput {
   /** Failure and change samples carried across calls (at most SAMPLE_LIMIT each). */
   failures?: SyncFailure[];
   changes?: SyncChange[];
+  /**
+   * The run (execution name) this call belongs to. With it, the call that finishes the partition
+   * writes the partition's result to the run records (handlers/engine/runRecords.ts), where
+   * `summarize` reads it: the state machine's data then carries no per-partition results.
+   * @default none: the result is only returned
+   */
+  run?: string;
 }
 
 /**
@@ -239,11 +246,18 @@ export interface ReportLocation {
   url: string;
 }
 
-/** Input of the `summarize` handler. */
+/**
+ * Input of the `summarize` handler: the phase's results, either given (`results`) or read from the
+ * run records of `run`, one per id in `partitionIds` (what the state machine sends).
+ */
 export interface SummarizeInput {
   job: SyncJob;
   phase: SyncPhase;
-  results: SyncRangeResult[];
+  results?: SyncRangeResult[];
+  /** The run whose records hold the results (see SyncRangeInput.run). */
+  run?: string;
+  /** The partitions the phase ran: a record is expected for each. */
+  partitionIds?: number[];
   /** The copy phase's summary, when summarizing the delete phase. */
   previous?: SyncSummary;
 }

@@ -1,11 +1,29 @@
 /**
  * Summaries: the totals of every partition, and the delete guard's decision. Pure.
  */
-import type { DeleteDecision, DeleteLimit, SummarizeInput, SyncSummary } from "../../model/contract";
+import type { DeleteDecision, DeleteLimit, SummarizeInput, SyncRangeResult, SyncSummary } from "../../model/contract";
 import { addStats } from "./stats";
 
 /** Most failures and change samples a summary keeps. */
 export const SUMMARY_SAMPLE_LIMIT = 100;
+/**
+ * Most bytes (serialized) of each sample list in a summary. The summary travels in the state
+ * machine's data (256 KiB at most): 100 samples of 1,024-byte keys with long messages would fill
+ * half of it. Each partition's own samples stay in its run record.
+ */
+export const SUMMARY_SAMPLE_BYTES = 32 * 1024;
+
+/** The first samples that fit both limits. */
+function bounded<T>(samples: T[]): T[] {
+  const kept: T[] = [];
+  let bytes = 0;
+  for (const sample of samples.slice(0, SUMMARY_SAMPLE_LIMIT)) {
+    bytes += Buffer.byteLength(JSON.stringify(sample), "utf8") + 1;
+    if (bytes > SUMMARY_SAMPLE_BYTES) break;
+    kept.push(sample);
+  }
+  return kept;
+}
 
 /** The delete limit as a count, for a destination holding `destinationObjects` in scope. */
 export function deleteLimitCount(limit: DeleteLimit, destinationObjects: number): number {
@@ -13,7 +31,7 @@ export function deleteLimitCount(limit: DeleteLimit, destinationObjects: number)
 }
 
 /** Adds up the results of one phase (and, for the delete phase, the copy phase before it). */
-export function summarize(input: SummarizeInput): SyncSummary {
+export function summarize(input: SummarizeInput & { results: SyncRangeResult[] }): SyncSummary {
   const { job, phase, results, previous } = input;
   const phaseStats = addStats(...results.map((result) => result.stats));
   const stats = phase === "delete" && previous ? addStats(previous.stats, phaseStats) : phaseStats;
@@ -42,7 +60,7 @@ export function summarize(input: SummarizeInput): SyncSummary {
             .filter((result) => result.plannedDeletes > 0)
             .map((result) => ({ partition: result.partition, deleteBudget: result.plannedDeletes }))
         : [],
-    failures: failures.slice(0, SUMMARY_SAMPLE_LIMIT),
-    changes: changes.slice(0, SUMMARY_SAMPLE_LIMIT),
+    failures: bounded(failures),
+    changes: bounded(changes),
   };
 }

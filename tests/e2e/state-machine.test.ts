@@ -244,7 +244,12 @@ describe("the sync machine end to end on the embedded S3 server", function () {
       summary.changes.filter((c) => c.action === "delete").map((c) => c.key),
       ["extra-1"],
     );
-    assert.deepEqual(writesByBucket, { [reports]: 2 }, "the JSON and HTML report, nothing else");
+    assert.deepEqual(Object.keys(writesByBucket), [reports], "nothing written but into the reports bucket");
+    // The JSON and HTML report, and a run record per partition beside them.
+    const execution = (result.output as { report: { jsonKey: string } }).report.jsonKey.split("/").at(-2);
+    const written = (await listKeys(client, reports, `reports/${execution}/`)).map((o) => o.key);
+    assert.equal(writesByBucket[reports], written.length);
+    assert.deepEqual(written.filter((key) => !/^partitions\/copy\/\d+\.json$/.test(key)).sort(), ["report.html", "report.json"]);
     assert.deepEqual(await snapshot(client, destination), before);
     assertMeasured(result, TRANSITIONS.withoutDeletes);
   });

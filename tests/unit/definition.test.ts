@@ -337,7 +337,7 @@ describe("buildDefinition", () => {
       const copy = def.States[S.copyPartitions] as MapState;
       assert.deepEqual(copy.ItemProcessor.ProcessorConfig, { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" });
       assert.equal(copy.ItemsPath, "$.plan.partitions");
-      assert.deepEqual(copy.ItemSelector, { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy" });
+      assert.deepEqual(copy.ItemSelector, { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy", "run.$": "$$.Execution.Name" });
       assert.equal(copy.MaxConcurrency, 16);
       const del = def.States[S.deletePartitions] as MapState;
       assert.deepEqual(del.ItemProcessor.ProcessorConfig, { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" });
@@ -347,19 +347,31 @@ describe("buildDefinition", () => {
         "partition.$": "$$.Map.Item.Value.partition",
         "deleteBudget.$": "$$.Map.Item.Value.deleteBudget",
         phase: "delete",
+        "run.$": "$$.Execution.Name",
       });
       const custom = buildDefinition({ ...ARGS, maxConcurrency: 4 });
       assert.equal((custom.States[S.copyPartitions] as MapState).MaxConcurrency, 4);
       assert.equal((custom.States[S.deletePartitions] as MapState).MaxConcurrency, 4);
     });
 
-    it("keeps each partition's result small: stats, planned deletes, partition and samples, without job or cursor", () => {
+    it("keeps partition results out of the state: iterations end empty, Maps drop their output, summarize reads the run records", () => {
       for (const name of [S.keepCopyResult, S.keepDeleteResult]) {
-        const keep = stateNamed(def, name).state as { Parameters: Record<string, string> };
-        assert.deepEqual(Object.keys(keep.Parameters).sort(), [
-          "changes.$", "done.$", "failures.$", "partition.$", "phase.$", "plannedDeletes.$", "stats.$",
-        ]);
+        const keep = stateNamed(def, name).state as { Type: string; Result?: unknown; Parameters?: unknown };
+        assert.equal(keep.Type, "Pass");
+        assert.deepEqual(keep.Result, {});
+        assert.equal(keep.Parameters, undefined);
       }
+      for (const name of [S.copyPartitions, S.deletePartitions]) assert.equal((def.States[name] as MapState).ResultPath, null);
+      const summarizeCopy = (def.States[S.summarizeCopy] as TaskState).Parameters!.Payload as Record<string, unknown>;
+      assert.deepEqual(summarizeCopy, {
+        "job.$": "$.job",
+        phase: "copy",
+        "run.$": "$$.Execution.Name",
+        "partitionIds.$": "$.plan.partitions[*].id",
+      });
+      const summarizeDelete = (def.States[S.summarizeDelete] as TaskState).Parameters!.Payload as Record<string, unknown>;
+      assert.equal(summarizeDelete["partitionIds.$"], "$.summary.deletePartitions[*].partition.id");
+      assert.equal(summarizeDelete["run.$"], "$$.Execution.Name");
       // After summarizing, only the summary goes on.
       for (const name of [S.summarizeCopy, S.summarizeDelete]) {
         const task = def.States[name] as TaskState;

@@ -75,6 +75,7 @@ describe("IAM documents", () => {
         "s3:GetObjectTagging on arn:aws:s3:::acme-prod/backup/*",
         "s3:ListBucket on arn:aws:s3:::acme-dev",
         "s3:ListBucket on arn:aws:s3:::acme-prod",
+        "s3:PutObject on arn:aws:s3:::acme-prod-reports/reports/*",
         "s3:PutObject on arn:aws:s3:::acme-prod/backup/*",
         "s3:PutObjectTagging on arn:aws:s3:::acme-prod/backup/*",
       ]);
@@ -124,8 +125,14 @@ describe("IAM documents", () => {
       );
     });
 
-    it("grant summarize no S3 access at all", () => {
-      assert.deepEqual(grants(HANDLER_POLICIES.summarize(args())).filter((g) => g.startsWith("s3:")), []);
+    it("grant summarize a listing and reads of the run records under the reports prefix only", () => {
+      assert.deepEqual(grants(HANDLER_POLICIES.summarize(args())).filter((g) => g.startsWith("s3:")), [
+        "s3:GetObject on arn:aws:s3:::acme-prod-reports/reports/*",
+        "s3:ListBucket on arn:aws:s3:::acme-prod-reports",
+      ]);
+      assert.deepEqual(sid(HANDLER_POLICIES.summarize(args()), "ListRunRecords").Condition, {
+        StringLike: { "s3:prefix": ["reports/", "reports/*"] },
+      });
     });
 
     it("grant write-report PutObject and GetObject (for the presigned link) under the reports prefix only", () => {

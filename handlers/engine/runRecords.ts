@@ -1,0 +1,111 @@
+/**
+ * Run records: each partition's final result (exact counters, samples of changes and failures,
+ * planned deletes), written by the `sync-range` call that finishes the partition and read back by
+ * `summarize`. They keep per-partition results out of the Step Functions state, whose data is
+ * limited to 256 KiB (a limit `States.DataLimitExceeded` enforces and no Catch can handle), so a
+ * run's state stays the same size at 1 partition or 1,000.
+ *
+ * Where they go: beside the run's report, never among the synced objects. Deployed, that is the
+ * stack's reports bucket (`<reportPrefix><execution>/partitions/<phase>/<id>.json`, expired with
+ * the reports); a local run keeps them in its report location (a local directory unless
+ * `--report-to` names one). Writing them into the source or destination would make them data a
+ * later sync copies, or extras a mirror deletes.
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+// `import = require`: the callback packaging serializes this code, and the default-import
+// wrapper TypeScript emits for `import pLimit from` is not serializable.
+import pLimit = require("p-limit");
+import type { SyncPhase, SyncRangeResult } from "../../model/contract";
+import { ERROR_NAMES, engineError } from "./errors";
+
+/** Where the records of every run are kept, one folder per run. */
+export interface RunRecords {
+  /** Stores the final result of one partition (overwrites: a retried call writes the same record). */
+  put(run: string, result: SyncRangeResult): Promise<void>;
+  /** Every record of one phase of one run, in no particular order. */
+  list(run: string, phase: SyncPhase): Promise<SyncRangeResult[]>;
+}
+
+/**
+ * Step Functions execution names: 1–80 characters, none of them whitespace, brackets, wildcards,
+ * `/` or the other characters the API refuses. Checked here because the name becomes a key segment.
+ */
+const RUN_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/;
+
+/** Checks a run (execution) name before it becomes part of a key or a path. */
+export function checkRunName(run: unknown): string {
+  if (typeof run !== "string" || !RUN_NAME.test(run) || run === "." || run === "..") {
+    throw engineError(ERROR_NAMES.validation, `run must be an execution name (1-80 characters, no whitespace or /), got ${JSON.stringify(run)}`);
+  }
+  return run;
+}
+
+/** The path of a record relative to the records' root: `<run>/partitions/<phase>/<id>.json`. */
+export function recordPath(run: string, phase: SyncPhase, partitionId: number): string {
+  if (!Number.isInteger(partitionId) || partitionId < 0) throw new Error(`partition id must be a whole number, got ${partitionId}`);
+  return `${checkRunName(run)}/partitions/${phase}/${partitionId}.json`;
+}
+
+/** The folder of one phase's records relative to the root. */
+export function phaseFolder(run: string, phase: SyncPhase): string {
+  return `${checkRunName(run)}/partitions/${phase}/`;
+}
+
+/** Run records in a bucket, under a prefix (the reports bucket and prefix). */
+export function s3RunRecords(client: S3Client, location: { bucket: string; prefix: string }): RunRecords {
+  return {
+    async put(run, result) {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: location.bucket,
+          Key: location.prefix + recordPath(run, result.phase, result.partition.id),
+          Body: JSON.stringify(result),
+          ContentType: "application/json",
+        }),
+      );
+    },
+    async list(run, phase) {
+      const prefix = location.prefix + phaseFolder(run, phase);
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: location.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const object of page.Contents ?? []) if (object.Key?.endsWith(".json")) keys.push(object.Key);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      const limit = pLimit(32);
+      return Promise.all(
+        keys.map((key) =>
+          limit(async () => {
+            const object = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: key }));
+            return JSON.parse(await (object.Body as { transformToString(): Promise<string> }).transformToString()) as SyncRangeResult;
+          }),
+        ),
+      );
+    },
+  };
+}
+
+/**
+ * The records of one phase, checked: exactly one per expected partition. A missing record means
+ * a partition's result was lost; summing the others would under-count failures and deletes, so
+ * the summary fails instead (fail closed).
+ */
+export async function readPhaseRecords(
+  records: RunRecords,
+  run: string,
+  phase: SyncPhase,
+  expectedIds: readonly number[],
+): Promise<SyncRangeResult[]> {
+  const found = await records.list(run, phase);
+  const byId = new Map(found.map((result) => [result.partition.id, result]));
+  const missing = expectedIds.filter((id) => !byId.has(id));
+  if (missing.length > 0) {
+    throw new Error(
+      `the ${phase} results of ${missing.length} partition(s) of run ${run} are missing (ids ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}); nothing was summarized`,
+    );
+  }
+  return expectedIds.map((id) => byId.get(id) as SyncRangeResult);
+}
