@@ -285,11 +285,17 @@ export class KeySample {
   private top: string;
   private readonly lister: KeyLister;
   private readonly startAfter: string | undefined;
+  private readonly anchorEvery: number;
 
   // Fields are set here, never by initializers: the `callback` packaging's closure serializer
   // rebuilds a class from its constructor alone and drops field initializers.
-  constructor(lister: KeyLister, startAfter?: string) {
+  /**
+   * `anchorEvery`: keep every n-th key of a page for choosing boundaries (at most every 31st, so
+   * a page keeps 32): a small minimum partition size needs boundaries between nearer keys.
+   */
+  constructor(lister: KeyLister, startAfter?: string, anchorEvery = Math.floor(PAGE_KEYS / ANCHORS_PER_PAGE)) {
     this.lister = lister;
+    this.anchorEvery = Math.max(1, Math.min(Math.floor(PAGE_KEYS / ANCHORS_PER_PAGE), anchorEvery));
     this.startAfter = startAfter;
     this.calls = 0;
     this.pages = [];
@@ -491,7 +497,7 @@ export class KeySample {
 
   private pageOf(keys: SampledKey[], closedAfter: boolean, followed: boolean, gapEnd?: string): Page {
     const anchors: Anchor[] = [];
-    const every = Math.max(1, Math.floor(keys.length / ANCHORS_PER_PAGE));
+    const every = Math.min(this.anchorEvery, Math.max(1, Math.floor(keys.length / ANCHORS_PER_PAGE)));
     let bytes = 0;
     for (let i = 0; i < keys.length; i++) {
       bytes += keys[i].size;
@@ -573,8 +579,9 @@ export class KeySample {
     if (page.count < 2) return undefined;
     const densities: number[] = [];
     let previous = { key: page.first, count: 1 };
+    const stretch = Math.floor(PAGE_KEYS / ANCHORS_PER_PAGE);
     for (const anchor of page.anchors) {
-      if (anchor.count > previous.count) {
+      if (anchor.count - previous.count >= stretch || (anchor.count === page.count && anchor.count > previous.count)) {
         densities.push(Math.log(anchor.count - previous.count) - this.logDistance(previous.key, anchor.key));
         previous = anchor;
       }

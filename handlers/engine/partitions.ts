@@ -60,7 +60,9 @@ const work = (c: Cumulative) => c.count + c.bytes / WORK_BYTES_PER_KEY;
 
 /** Plans balanced ranges over the union of two sides' keys, sampling each through its lister. */
 export async function planRanges(source: KeyLister, destination: KeyLister, options: RangePlanOptions): Promise<RangePlan> {
-  const sides = [new KeySample(source, options.startAfter), new KeySample(destination, options.startAfter)];
+  // boundaries at least every quarter of the smallest partition
+  const anchorEvery = Math.floor(options.minKeysPerPartition / 4);
+  const sides = [new KeySample(source, options.startAfter, anchorEvery), new KeySample(destination, options.startAfter, anchorEvery)];
   await Promise.all(sides.map((side) => side.start()));
   const budget = listCallBudget(options.partitions);
   if (options.partitions > 1) {
