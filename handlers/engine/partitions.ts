@@ -28,8 +28,11 @@ export const KEYS_PER_PARTITION = 1000;
 export const WORK_BYTES_PER_KEY = 8 * 1024 ** 2;
 /** Sampling stops when no unlisted gap holds more than this share of a partition's work. */
 const REFINE_SHARE = 1 / 8;
-/** Probes per side sent at once in a sampling round. */
-const PROBES_PER_ROUND = 32;
+/**
+ * Probes per side sent at once in a sampling round: at least 32, and more with more partitions,
+ * so a plan takes about the same number of rounds (each re-estimates every gap) at any size.
+ */
+const probesPerRound = (partitions: number) => Math.max(32, Math.ceil(partitions / 2));
 
 /** Listing calls the planner may make per side: grows with the partitions asked, not the keys. */
 export function listCallBudget(partitions: number): number {
@@ -75,7 +78,7 @@ export async function planRanges(source: KeyLister, destination: KeyLister, opti
           .gaps()
           .filter((gap) => work(gap) > share * REFINE_SHARE)
           .sort((a, b) => work(b) - work(a))
-          .slice(0, Math.max(0, Math.min(PROBES_PER_ROUND, budget - side.calls)));
+          .slice(0, Math.max(0, Math.min(probesPerRound(options.partitions), budget - side.calls)));
         // each gap may spend its share of what is left of the budget on halving empty stretches
         const calls = Math.max(1, Math.floor((budget - side.calls) / Math.max(1, gaps.length) / 4));
         return gaps.map((gap) => () => side.probe(gap, calls));
