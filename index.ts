@@ -9,17 +9,20 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_NAMES } from "./model/contract";
-import { loadStackConfig } from "./infra/config";
+import { configWarnings, loadStackConfig } from "./infra/config";
+import { BackupKeyAccess, backupBucketGrants, EventForwarding, SourceAccountEvents, type BackupStack } from "./infra/crossAccount";
 import { HardenedBucket } from "./infra/hardenedBucket";
 import {
   bucketName,
   dashboardName,
+  eventForwardingName,
   functionNames,
   nameStem,
   notificationTopicName,
   onChangeDeadLetterQueueName,
   onChangeRuleName,
   reportsBucketName,
+  restApiName,
   scheduleDeadLetterQueueName,
   scheduleName,
   stateMachineConsoleUrl,
@@ -27,18 +30,25 @@ import {
 } from "./infra/names";
 import { Notifications } from "./infra/notifications";
 import { SyncMonitoring } from "./infra/observability";
-import { sourceBucketName } from "./infra/source";
+import { sourceBucket as sourceOf } from "./infra/source";
 import { SyncMachine } from "./infra/syncMachine";
 import { buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
-import { OnChangeSync, SyncSchedule } from "./infra/triggers";
+import { OnChangeSync, RestApiTrigger, SyncSchedule } from "./infra/triggers";
 
 async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   const config = loadStackConfig();
+  for (const warning of configWarnings(config)) void pulumi.log.warn(warning);
   const [identity, partition] = await Promise.all([aws.getCallerIdentity(), aws.getPartition()]);
   const scope: AwsScope = { partition: partition.partition, region: config.region, accountId: identity.accountId };
   const stem = nameStem(config.project, config.stack);
   const names = { ...config, accountId: scope.accountId };
   const tags = { project: config.project, stack: config.stack };
+
+  // Another account backs this bucket up: its sync roles may read it, and its events go there.
+  const backup: BackupStack | undefined =
+    config.backupAccountId && config.backupAccountId !== scope.accountId
+      ? { project: config.project, stack: config.backupStack, accountId: config.backupAccountId }
+      : undefined;
 
   const bucket = new HardenedBucket("bucket", {
     bucketName: bucketName(names),
@@ -46,13 +56,27 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     kmsKeyArn: config.kmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     eventBridgeNotifications: config.eventBridgeNotifications,
+    grants: backup ? backupBucketGrants(scope.partition, bucketName(names), backup) : [],
     protect: config.protectBuckets,
     tags,
   });
-  const bucketOutputs = { bucketName: bucket.bucketName, bucketArn: bucket.bucketArn };
+  if (backup && config.kmsKeyArn) {
+    new BackupKeyAccess("backup-key-access", { kmsKeyArn: config.kmsKeyArn, scope, backup });
+  }
+  if (backup && config.eventBridgeNotifications) {
+    new EventForwarding("event-forwarding", {
+      name: eventForwardingName(stem),
+      scope,
+      bucketName: bucket.bucketName,
+      backupAccountId: backup.accountId,
+      tags,
+    });
+  }
+  const bucketOutputs = { bucketName: bucket.bucketName, bucketArn: bucket.bucketArn, accountId: scope.accountId };
   if (!config.syncMachine) return bucketOutputs;
 
-  const sourceBucket = sourceBucketName(config);
+  const { bucket: sourceBucket, accountId: sourceAccountId } = await sourceOf(config, scope.accountId);
+  const crossAccountSource = sourceAccountId !== scope.accountId;
   const request = sourceBucket.apply((source) =>
     buildSyncRequest(config, { sourceBucket: source, destinationBucket: bucketName(names) }),
   );
@@ -74,6 +98,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     reportsBucketName: reportsBucketName(names),
     reportRetentionDays: config.reportRetentionDays,
     kmsKeyArn: config.kmsKeyArn,
+    sourceKmsKeyArn: config.sourceKmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     protectBuckets: config.protectBuckets,
     logRetentionDays: config.logRetentionDays,
@@ -94,6 +119,9 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       tags,
     });
   }
+  if (config.onChangeSync && crossAccountSource) {
+    new SourceAccountEvents("source-account-events", { scope, sourceAccountId });
+  }
   if (config.onChangeSync) {
     new OnChangeSync("on-change", {
       ruleName: onChangeRuleName(stem),
@@ -102,10 +130,16 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       stateMachine: machine.stateMachine,
       sourceBucket,
       sourcePrefix: config.sourcePrefix,
+      sourceAccountId: crossAccountSource ? sourceAccountId : undefined,
+      maxDeletes: config.onChangeMaxDeletes,
       request,
       tags,
     });
   }
+
+  const api = config.apiTrigger
+    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, tags })
+    : undefined;
 
   const monitoring = new SyncMonitoring("monitoring", {
     nameStem: dashboardName(stem),
@@ -118,6 +152,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   return {
     ...bucketOutputs,
     sourceBucketName: sourceBucket,
+    sourceAccountId,
     reportsBucketName: machine.reportsBucket.bucketName,
     reportsBucketArn: machine.reportsBucket.bucketArn,
     notificationTopicArn: notifications.topicArn,
@@ -129,6 +164,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
         startExecutionCommand({ region: config.region, stateMachineArn, request: syncRequest }),
       ),
     dashboardUrl: monitoring.dashboardUrl,
+    ...(api ? { apiUrl: api.url } : {}),
   };
 }
 

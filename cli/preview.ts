@@ -139,6 +139,11 @@ export function formatPreview(preview: StackPreview): string {
     lines.push(`    ${`${key}:`.padEnd(keyWidth + 1)} ${value === "[unknown]" ? value : JSON.stringify(value)}`);
   }
 
+  if (preview.warnings.length > 0) {
+    lines.push("", "Warnings:");
+    for (const warning of preview.warnings) lines.push(`    warning: ${warning}`);
+  }
+
   lines.push("", "Policies (bucket-sync pack, policy-pack/):");
   const { violations } = preview.policy;
   if (violations.length === 0) lines.push("    no violations");

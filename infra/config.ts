@@ -45,6 +45,7 @@ const DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000;
 const NAME_PART = /^[a-z0-9][a-z0-9-]*$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const ACCOUNT_ID = /^\d{12}$/;
 const STACK_NAME_PART = /^[A-Za-z0-9_.-]+$/;
 const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\)|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -69,6 +70,11 @@ const keyPrefix = z.string().check((ctx) => {
 
 const boolean = (fallback: boolean, description: string) => setting(z.boolean(), { default: fallback, description });
 
+/** A KMS key by ARN (an alias cannot be granted). */
+const kmsKeyArn = z.string().refine((v) => KMS_KEY_ARN.test(v), "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases cannot be granted)");
+/** An AWS account id. */
+const accountId = z.string().refine((v) => ACCOUNT_ID.test(v), "must be a 12-digit AWS account id");
+
 /**
  * Every key of this project's namespace, declared once, in Pulumi.yaml's order; a spec proves
  * Pulumi.yaml declares the same type, default and description for each. The sync settings are
@@ -85,7 +91,7 @@ export const STACK_SETTINGS = {
   ),
   protectBuckets: boolean(false, "Mark the stack's buckets `protect`ed so `pulumi destroy` or a replacement cannot delete them."),
   kmsKeyArn: setting(
-    z.string().refine((v) => KMS_KEY_ARN.test(v), "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; aliases cannot be granted)"),
+    kmsKeyArn,
     {
       description:
         "KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) for the buckets' default encryption (SSE-KMS); the sync functions get kms:Decrypt and kms:GenerateDataKey on it. Empty means SSE-S3.",
@@ -98,6 +104,18 @@ export const STACK_SETTINGS = {
   eventBridgeNotifications: boolean(
     false,
     "Send this stack's bucket events to EventBridge (the default bus of this account and region), so another stack's `onChangeSync` can start a sync for each changed key.",
+  ),
+
+  backupAccountId: setting(accountId, {
+    description:
+      "The AWS account of the stack that backs this bucket up (prod), when it is not this stack's account. The bucket policy then lets that stack's sync roles (by ARN) list the bucket and read its objects, the kmsKeyArn key's policy lets them decrypt through S3, and with eventBridgeNotifications a rule forwards the bucket's object events to that account's default event bus. Empty, or this stack's own account, adds none of it.",
+  }),
+  backupStack: setting(
+    z.string().refine((v) => NAME_PART.test(v), "must be a stack name: lowercase letters, digits and hyphens"),
+    {
+      default: "prod",
+      description: "Name of the backup stack in backupAccountId; its sync roles are named `<project>-<backupStack>-<handler>`.",
+    },
   ),
 
   // Sync machine (the stack that receives the copies, e.g. prod)
@@ -116,7 +134,15 @@ export const STACK_SETTINGS = {
     description:
       "Source bucket name, given directly. Unlike sourceStack it needs no deployed stack, and the IAM documents that name it are known at preview time even before the source stack exists.",
   }),
+  sourceAccountId: setting(accountId, {
+    description:
+      "The source bucket's AWS account. Empty means the source stack's `accountId` output (with sourceStack), or this stack's account (with sourceBucket). When it differs from this stack's account, the default event bus admits that account's S3 events and the on-change rule matches them; the source stack must set backupAccountId to grant the reads.",
+  }),
   sourcePrefix: setting(keyPrefix, { default: "", description: "Key prefix to sync from (empty, or ending in `/`)." }),
+  sourceKmsKeyArn: setting(kmsKeyArn, {
+    description:
+      "KMS key ARN of the source bucket's SSE-KMS encryption, when it is not this stack's kmsKeyArn (the dev stack's key). The sync functions get kms:Decrypt on it (two-way also kms:GenerateDataKey), only through S3 (kms:ViaService). The key's policy must allow them too when it is in another account. Empty means the source is SSE-S3 or uses kmsKeyArn.",
+  }),
   destinationPrefix: setting(keyPrefix, {
     default: "",
     description: "Key prefix to sync into, in this stack's bucket (empty, or ending in `/`).",
@@ -161,7 +187,16 @@ export const STACK_SETTINGS = {
   }),
   onChangeSync: boolean(
     false,
-    "Sync each changed key of the source bucket as soon as S3 reports it through EventBridge. Needs `eventBridgeNotifications` on the source stack, the same account and region, and an empty sourcePrefix (S3 events carry full keys; SyncRequest.keys are relative to the source prefix).",
+    "Sync each changed key of the source bucket as soon as S3 reports it through EventBridge. Needs `eventBridgeNotifications` on the source stack (and, in another account, its backupAccountId to forward the events), the same region, and an empty sourcePrefix (S3 events carry full keys; SyncRequest.keys are relative to the source prefix).",
+  ),
+  onChangeMaxDeletes: setting(wholeNumber(0, 1_000), {
+    default: 1,
+    description:
+      "Most objects an on-change run may delete without approval: a count, not a share, because such a run sees only the changed key (10% of one object is none, so every delete would wait for a person). Each event names one key, so 1 lets a deleted source object go; 0 sends every on-change delete for approval. Scheduled and on-demand runs keep maxDeletes.",
+  }),
+  apiTrigger: boolean(
+    false,
+    "A REST API that starts a sync: POST /syncs with a SyncRequest as its JSON body, signed with SigV4 (AWS_IAM authorization), validated against the SyncRequest model, and handed to Step Functions StartExecution by API Gateway itself (no Lambda). The stack exports its `apiUrl`.",
   ),
   notificationEmails: setting(z.array(z.string().trim().refine((v) => EMAIL.test(v), "must list email addresses")), {
     default: [],
@@ -229,13 +264,21 @@ export interface StackConfig {
   kmsKeyArn?: string;
   noncurrentVersionRetentionDays: number;
   eventBridgeNotifications: boolean;
+  /** The account of the stack that backs this bucket up, when it is another account. */
+  backupAccountId?: string;
+  /** The name of that stack, whose sync roles are named after it. */
+  backupStack: string;
 
   // Sync machine
   syncMachine: boolean;
   /** Fully qualified (`org/project/stack`). */
   sourceStack?: string;
   sourceBucket?: string;
+  /** The source bucket's account, when given rather than read from the source stack's `accountId` output. */
+  sourceAccountId?: string;
   sourcePrefix: string;
+  /** The KMS key of an SSE-KMS source bucket, which the sync functions may decrypt with through S3. */
+  sourceKmsKeyArn?: string;
   destinationPrefix: string;
   mode: SyncMode;
   conflictPolicy: ConflictPolicy;
@@ -253,6 +296,10 @@ export interface StackConfig {
   schedule?: string;
   scheduleTimezone: string;
   onChangeSync: boolean;
+  /** The delete limit of a key-scoped (on-change) run: a count, never a share. */
+  onChangeMaxDeletes: number;
+  /** A REST API (IAM-signed POST) that starts syncs. */
+  apiTrigger: boolean;
   notificationEmails: string[];
   logRetentionDays: number;
   reportRetentionDays: number;
@@ -348,6 +395,14 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   if (kmsRegion !== undefined && region && kmsRegion !== region) {
     problem("kmsKeyArn", `must be a key in ${REGION_KEY} (${region}), since S3 encrypts with keys of the bucket's region`, c.kmsKeyArn);
   }
+  const sourceKmsRegion = c.sourceKmsKeyArn === undefined ? undefined : KMS_KEY_ARN.exec(c.sourceKmsKeyArn)?.[1];
+  if (sourceKmsRegion !== undefined && region && sourceKmsRegion !== region) {
+    problem(
+      "sourceKmsKeyArn",
+      `must be a key in ${REGION_KEY} (${region}): the source bucket and its key are in the sync machine's region`,
+      c.sourceKmsKeyArn,
+    );
+  }
 
   // Sync machine. The time budget must leave the call time to return within this stack's
   // timeout: the more precise message stands in for the budget's own bound (one value, one message).
@@ -386,8 +441,11 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     const unused: Array<[ConfigKey, boolean]> = [
       ["sourceStack", given("sourceStack")],
       ["sourceBucket", given("sourceBucket")],
+      ["sourceAccountId", given("sourceAccountId")],
+      ["sourceKmsKeyArn", given("sourceKmsKeyArn")],
       ["schedule", given("schedule")],
       ["onChangeSync", c.onChangeSync === true],
+      ["apiTrigger", c.apiTrigger === true],
       ["notificationEmails", notificationEmails.length > 0],
     ];
     for (const [k, set] of unused) {
@@ -406,10 +464,14 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     kmsKeyArn: c.kmsKeyArn,
     noncurrentVersionRetentionDays: c.noncurrentVersionRetentionDays,
     eventBridgeNotifications: c.eventBridgeNotifications,
+    backupAccountId: c.backupAccountId,
+    backupStack: c.backupStack,
     syncMachine: c.syncMachine,
     sourceStack,
     sourceBucket: c.sourceBucket,
+    sourceAccountId: c.sourceAccountId,
     sourcePrefix: c.sourcePrefix,
+    sourceKmsKeyArn: c.sourceKmsKeyArn,
     destinationPrefix: c.destinationPrefix,
     mode: c.mode,
     conflictPolicy: c.conflictPolicy,
@@ -427,10 +489,33 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     schedule: c.schedule,
     scheduleTimezone: c.scheduleTimezone,
     onChangeSync: c.onChangeSync,
+    onChangeMaxDeletes: c.onChangeMaxDeletes,
+    apiTrigger: c.apiTrigger,
     notificationEmails,
     logRetentionDays: c.logRetentionDays,
     reportRetentionDays: c.reportRetentionDays,
   };
+}
+
+/**
+ * What a valid configuration still leaves undone, one message each: the program logs them as
+ * warnings in every `pulumi preview` and `up` (`pulumi.log.warn`), and `bucket-sync preview`
+ * prints them too. Pure.
+ */
+export function configWarnings(config: StackConfig): string[] {
+  const warnings: string[] = [];
+  const key = (k: ConfigKey) => `${config.project}:${k}`;
+  // A mirror run over its delete limit asks for approval on the notification topic, with the
+  // task token; with nobody subscribed, nobody can answer, and the run fails when the request
+  // times out.
+  if (config.syncMachine && config.mode === "mirror" && config.notificationEmails.length === 0) {
+    warnings.push(
+      `${key("notificationEmails")} is empty, but ${key("mode")} mirror can ask for delete approval: the request goes ` +
+        `only to the notification topic, so nobody would see it and the run would fail when it times out. ` +
+        `Subscribe someone: pulumi config set --path '${key("notificationEmails")}[0]' ops@example.com`,
+    );
+  }
+  return warnings;
 }
 
 /** `dev` -> `<org>/<project>/dev`; `proj/dev` -> `<org>/proj/dev`; a full name stays as it is. */

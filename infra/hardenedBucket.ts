@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tlsOnlyBucketPolicy } from "./iamDocuments";
+import { tlsOnlyBucketPolicy, type PolicyStatement } from "./iamDocuments";
 import { arns } from "./names";
 
 export interface HardenedBucketArgs {
@@ -26,6 +26,11 @@ export interface HardenedBucketArgs {
    * @default false
    */
   eventBridgeNotifications?: boolean;
+  /**
+   * Grants the bucket policy adds beside its TLS guard, such as another account's sync roles
+   * (infra/crossAccount.ts). @default none
+   */
+  grants?: pulumi.Input<PolicyStatement[]>;
   /** `protect` the bucket (a resource option, hence plain) so Pulumi refuses to delete or replace it. @default false */
   protect?: boolean;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -89,10 +94,17 @@ export class HardenedBucket extends pulumi.ComponentResource {
       .all([args.partition ?? "aws", args.bucketName])
       .apply(([partition, bucketName]) => arns.bucket(partition, bucketName));
     new aws.s3.BucketPolicy(
-      `${name}-tls-only`,
-      { bucket, policy: bucketArn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))) },
-      // After the public access block: S3 judges a policy against the block in force.
-      { parent: this, dependsOn: [publicAccessBlock, ownership] },
+      `${name}-policy`,
+      {
+        bucket,
+        policy: pulumi.all([bucketArn, args.grants ?? []]).apply(([arn, grants]) => {
+          const policy = tlsOnlyBucketPolicy(arn);
+          return JSON.stringify({ ...policy, Statement: [...policy.Statement, ...grants] });
+        }),
+      },
+      // After the public access block: S3 judges a policy against the block in force. Once named
+      // for its TLS guard alone; the alias keeps existing stacks from replacing it.
+      { parent: this, dependsOn: [publicAccessBlock, ownership], aliases: [{ name: `${name}-tls-only` }] },
     );
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,

@@ -69,6 +69,11 @@ export function eventsTrustPolicy(accountId: string): PolicyDocument {
   return serviceTrustPolicy("events.amazonaws.com", accountId);
 }
 
+/** API Gateway assumes the REST trigger's role (its integration's credentials), only for this account's APIs. */
+export function apiGatewayTrustPolicy(accountId: string): PolicyDocument {
+  return serviceTrustPolicy("apigateway.amazonaws.com", accountId);
+}
+
 function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
   return document({
     Effect: "Allow",
@@ -101,6 +106,40 @@ function kmsStatement(sid: string, keyArns: readonly string[]): PolicyStatement[
   return [{ Sid: sid, Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [...new Set(keyArns)] }];
 }
 
+/**
+ * The service name S3 presents to KMS in a region: `kms:ViaService` limits a KMS grant to requests
+ * S3 makes on the caller's behalf ("kms:ViaService", AWS KMS developer guide,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+ */
+export function s3ViaService(region: string, partition = "aws"): string {
+  return `s3.${region}.amazonaws.com${partition === "aws-cn" ? ".cn" : ""}`;
+}
+
+/** The region and partition of a KMS key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`). */
+function kmsKeyLocation(keyArn: string): { partition: string; region: string } {
+  const [, partition = "aws", , region = ""] = keyArn.split(":");
+  return { partition, region };
+}
+
+/**
+ * Decrypting (and, when the function writes into the source, encrypting) with the source bucket's
+ * key, only through S3 in the key's region: a source object under SSE-KMS cannot be read or
+ * copied without kms:Decrypt on its key, and the condition keeps the role from calling KMS itself.
+ */
+function sourceKmsStatement(keyArn: string | undefined, write: boolean): PolicyStatement[] {
+  if (!keyArn) return [];
+  const { partition, region } = kmsKeyLocation(keyArn);
+  return [
+    {
+      Sid: write ? "UseSourceKeyThroughS3" : "DecryptSourceThroughS3",
+      Effect: "Allow",
+      Action: write ? ["kms:Decrypt", "kms:GenerateDataKey"] : "kms:Decrypt",
+      Resource: keyArn,
+      Condition: { StringEquals: { "kms:ViaService": s3ViaService(region, partition) } },
+    },
+  ];
+}
+
 /** Writing to the function's own log group (created by the program, so no CreateLogGroup). */
 function lambdaLogsStatement(logGroupStreamsArn: string): PolicyStatement {
   return {
@@ -131,6 +170,8 @@ export interface HandlerPolicyArgs {
   mode: SyncMode;
   /** Keys of SSE-KMS buckets the handler reads or writes (empty for SSE-S3). */
   kmsKeyArns: readonly string[];
+  /** The source bucket's own KMS key, when it has one that `kmsKeyArns` does not hold. */
+  sourceKmsKeyArn?: string;
   /** `arn:...:log-group:/aws/lambda/<function>:*`. */
   logGroupStreamsArn: string;
 }
@@ -188,6 +229,7 @@ export function syncRangePolicy(args: HandlerPolicyArgs): PolicyDocument {
     // The call that finishes a partition writes its result beside the run's report.
     { Sid: "WriteRunRecords", Effect: "Allow", Action: "s3:PutObject", Resource: objectArn(args.reports) },
     ...kmsStatement("UseBucketKeys", args.kmsKeyArns),
+    ...sourceKmsStatement(args.sourceKmsKeyArn, twoWay),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
@@ -288,8 +330,8 @@ export function schedulePolicy(args: { stateMachineArn: string; deadLetterQueueA
   );
 }
 
-/** The on-change rule's role: start this state machine, nothing else. */
-export function onChangePolicy(args: { stateMachineArn: string }): PolicyDocument {
+/** The role of a trigger that only starts runs (the on-change rule, the REST API): start this state machine, nothing else. */
+export function startSyncPolicy(args: { stateMachineArn: string }): PolicyDocument {
   return document({ Sid: "StartSync", Effect: "Allow", Action: "states:StartExecution", Resource: args.stateMachineArn });
 }
 
@@ -335,4 +377,93 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
       Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
     },
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dev and prod in different accounts
+
+/**
+ * What each handler's role reads in the source bucket in a read-only mode (backup, mirror): the
+ * S3 actions the source account's bucket policy must allow it, on the bucket and on its objects.
+ * They are the actions the role's own policy (HANDLER_POLICIES) grants on the source; a spec ties
+ * the two. A cross-account request needs both: the caller's identity policy and the bucket's
+ * resource policy ("Bucket owner granting cross-account bucket permissions",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-walkthroughs-managing-access-example2.html).
+ */
+export const SOURCE_READ_ACTIONS: Record<HandlerName, { bucket: readonly string[]; objects: readonly string[] }> = {
+  "validate-input": { bucket: ["s3:ListBucket"], objects: [] },
+  "plan-partitions": { bucket: ["s3:ListBucket"], objects: [] },
+  "sync-range": { bucket: ["s3:ListBucket"], objects: READ_OBJECT },
+  summarize: { bucket: [], objects: [] },
+  "write-report": { bucket: [], objects: [] },
+};
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+
+/**
+ * The source bucket's grants to the backup account's sync roles: each role, named by its ARN
+ * (never the account root, never `*`), gets exactly its SOURCE_READ_ACTIONS.
+ */
+export function backupReadStatements(args: { bucketArn: string; roleArns: Record<HandlerName, string> }): PolicyStatement[] {
+  const statements: PolicyStatement[] = [];
+  for (const [handler, actions] of Object.entries(SOURCE_READ_ACTIONS) as Array<[HandlerName, (typeof SOURCE_READ_ACTIONS)[HandlerName]]>) {
+    const principal = { AWS: args.roleArns[handler] };
+    if (actions.bucket.length > 0) {
+      statements.push({ Sid: `Backup${pascal(handler)}ListsBucket`, Effect: "Allow", Principal: principal, Action: [...actions.bucket], Resource: args.bucketArn });
+    }
+    if (actions.objects.length > 0) {
+      statements.push({ Sid: `Backup${pascal(handler)}ReadsObjects`, Effect: "Allow", Principal: principal, Action: [...actions.objects], Resource: `${args.bucketArn}/*` });
+    }
+  }
+  return statements;
+}
+
+/**
+ * The policy of the source bucket's KMS key when a backup account reads the bucket: the AWS default
+ * statement that lets the key's own account govern it with IAM policies ("Default key policy",
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html), and kms:Decrypt
+ * for the backup roles that read objects, only through S3 in the key's region (`kms:ViaService`).
+ * A key policy's `Resource: "*"` is the key itself.
+ */
+export function backupKeyPolicy(args: { partition: string; region: string; keyAccountId: string; decryptRoleArns: readonly string[] }): PolicyDocument {
+  return document(
+    {
+      Sid: "EnableIamPoliciesOfTheKeyAccount",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${args.partition}:iam::${args.keyAccountId}:root` },
+      Action: "kms:*",
+      Resource: "*",
+    },
+    {
+      Sid: "BackupRolesDecryptThroughS3",
+      Effect: "Allow",
+      Principal: { AWS: [...args.decryptRoleArns] },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: { StringEquals: { "kms:ViaService": s3ViaService(args.region, args.partition) } },
+    },
+  );
+}
+
+/** The forwarding rule's role: put events on the backup account's default bus, nothing else. */
+export function eventForwardingPolicy(args: { busArn: string }): PolicyDocument {
+  return document({ Sid: "PutEventsOnBackupBus", Effect: "Allow", Action: "events:PutEvents", Resource: args.busArn });
+}
+
+/**
+ * The backup account's default bus admits the source account's S3 events (forwarded by its rule),
+ * and nothing else from it ("Permissions for event buses in Amazon EventBridge",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html, and its example
+ * policy for a bus in a different account).
+ */
+export function sourceAccountBusPolicy(args: { busArn: string; partition: string; sourceAccountId: string }): PolicyDocument {
+  return document({
+    Sid: "AdmitSourceAccountS3Events",
+    Effect: "Allow",
+    Principal: { AWS: `arn:${args.partition}:iam::${args.sourceAccountId}:root` },
+    Action: "events:PutEvents",
+    Resource: args.busArn,
+    // Every entry of a PutEvents call must be an S3 event (the documented form for `events:source`).
+    Condition: { "ForAllValues:StringEquals": { "events:source": "aws.s3" } },
+  });
 }

@@ -55,6 +55,15 @@ export function functionName(stem: string, handler: HandlerName): string {
   return `${stem}-${handler}`;
 }
 
+/**
+ * The role of a handler's function: named like the function (both allow 64 characters), so another
+ * account can name it before it exists — the dev stack's bucket policy grants the backup stack's
+ * roles by ARN (see infra/crossAccount.ts).
+ */
+export function functionRoleName(stem: string, handler: HandlerName): string {
+  return functionName(stem, handler);
+}
+
 /** Longest function name this stem produces (Lambda allows 64 characters). */
 export function longestFunctionName(stem: string): string {
   return `${stem}${LONGEST_HANDLER_SUFFIX}`;
@@ -95,6 +104,16 @@ export function onChangeDeadLetterQueueName(stem: string): string {
   return `${stem}-on-change-dlq`;
 }
 
+/** The rule (and its role) that forwards the bucket's events to the backup account's default bus. */
+export function eventForwardingName(stem: string): string {
+  return `${stem}-forward-events`;
+}
+
+/** The REST API that starts syncs, and its role. */
+export function restApiName(stem: string): string {
+  return `${stem}-api`;
+}
+
 export function dashboardName(stem: string): string {
   return stem;
 }
@@ -121,6 +140,9 @@ export const arns = {
     `arn:${scope.partition}:sqs:${scope.region}:${scope.accountId}:${queue}`,
   eventRule: (scope: AwsScope, rule: string): string =>
     `arn:${scope.partition}:events:${scope.region}:${scope.accountId}:rule/${rule}`,
+  role: (partition: string, accountId: string, role: string): string => `arn:${partition}:iam::${accountId}:role/${role}`,
+  /** An account's default event bus in a region. */
+  defaultEventBus: (scope: AwsScope): string => `arn:${scope.partition}:events:${scope.region}:${scope.accountId}:event-bus/default`,
   schedule: (scope: AwsScope, schedule: string): string =>
     `arn:${scope.partition}:scheduler:${scope.region}:${scope.accountId}:schedule/default/${schedule}`,
 };

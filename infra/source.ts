@@ -3,22 +3,43 @@ import type { StackConfig } from "./config";
 
 /** The stack output naming a stack's bucket; a sync machine in another stack reads it. */
 export const BUCKET_NAME_OUTPUT = "bucketName";
+/** The stack output naming a stack's AWS account; a sync machine in another account reads it. */
+export const ACCOUNT_ID_OUTPUT = "accountId";
+
+/** Where the sync machine's source bucket is. */
+export interface SourceBucket {
+  /** Known at preview: given by name, or read from the deployed source stack. */
+  bucket: pulumi.Output<string>;
+  /** The bucket's account: `sourceAccountId`, else the source stack's `accountId` output, else this stack's. */
+  accountId: string;
+}
 
 /**
- * The source bucket's name: given directly (`sourceBucket`), or read from the source stack's
- * `bucketName` output through a StackReference (`sourceStack`).
+ * The source bucket: given directly (`sourceBucket`), or read from the source stack's
+ * `bucketName` output through a StackReference (`sourceStack`), with its account.
  *
  * Both keep the IAM documents that name the source known at `pulumi preview`: an explicit name
  * always, a StackReference once the source stack has been deployed (preview reads its outputs).
  * Before that first deployment, `requireOutput` fails and names the missing output; give the name
  * directly to preview the sync machine without a deployed source stack.
+ *
+ * The account is a plain value (it decides which resources exist): the source stack's output is
+ * awaited. A source stack deployed before it exported `accountId` counts as this account until it
+ * is deployed again.
  */
-export function sourceBucketName(
-  config: Pick<StackConfig, "sourceStack" | "sourceBucket">,
+export async function sourceBucket(
+  config: Pick<StackConfig, "sourceStack" | "sourceBucket" | "sourceAccountId">,
+  stackAccountId: string,
   opts?: pulumi.CustomResourceOptions,
-): pulumi.Output<string> {
-  if (config.sourceBucket) return pulumi.output(config.sourceBucket);
-  if (!config.sourceStack) throw new Error("sourceBucketName: the config names neither sourceBucket nor sourceStack");
+): Promise<SourceBucket> {
+  if (config.sourceBucket) {
+    return { bucket: pulumi.output(config.sourceBucket), accountId: config.sourceAccountId ?? stackAccountId };
+  }
+  if (!config.sourceStack) throw new Error("sourceBucket: the config names neither sourceBucket nor sourceStack");
   const stack = new pulumi.StackReference("source-stack", { name: config.sourceStack }, opts);
-  return stack.requireOutput(BUCKET_NAME_OUTPUT).apply((name) => String(name));
+  const exported = (await stack.getOutputDetails(ACCOUNT_ID_OUTPUT)).value as unknown;
+  return {
+    bucket: stack.requireOutput(BUCKET_NAME_OUTPUT).apply((name) => String(name)),
+    accountId: config.sourceAccountId ?? (typeof exported === "string" && exported ? exported : stackAccountId),
+  };
 }

@@ -17,6 +17,7 @@ import {
   arns,
   functionLogGroupName,
   functionNames,
+  functionRoleName,
   stateMachineLogGroupName,
   stateMachineName,
   type AwsScope,
@@ -62,6 +63,11 @@ export interface SyncMachineArgs {
   reportRetentionDays?: pulumi.Input<number>;
   /** KMS key of this stack's buckets (SSE-KMS); the functions may use it. @default SSE-S3 */
   kmsKeyArn?: pulumi.Input<string | undefined>;
+  /**
+   * KMS key of the source bucket (SSE-KMS), when not `kmsKeyArn`: sync-range may decrypt with it
+   * through S3 only (`kms:ViaService`). @default none
+   */
+  sourceKmsKeyArn?: pulumi.Input<string | undefined>;
   /** Days a noncurrent report version is kept. @default 30 */
   noncurrentVersionRetentionDays?: pulumi.Input<number>;
   /** `protect` the reports bucket. @default false */
@@ -134,6 +140,8 @@ export class SyncMachine extends pulumi.ComponentResource {
       const role = new aws.iam.Role(
         `${name}-${handler}-role`,
         {
+          // A fixed name: a source bucket in another account grants this role by its ARN.
+          name: functionRoleName(args.nameStem, handler),
           description: `Runs the ${handler} handler of ${machineName}.`,
           assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
           tags: args.tags,
@@ -145,8 +153,8 @@ export class SyncMachine extends pulumi.ComponentResource {
         {
           role: role.id,
           policy: pulumi
-            .all([scope, args.source, args.destination, args.reportsBucketName, args.kmsKeyArn])
-            .apply(([s, source, destination, reportsBucket, kmsKeyArn]) =>
+            .all([scope, args.source, args.destination, args.reportsBucketName, args.kmsKeyArn, args.sourceKmsKeyArn])
+            .apply(([s, source, destination, reportsBucket, kmsKeyArn, sourceKmsKeyArn]) =>
               json(
                 HANDLER_POLICIES[handler]({
                   source: { bucketArn: arns.bucket(s.partition, source.bucket), prefix: source.prefix },
@@ -154,6 +162,7 @@ export class SyncMachine extends pulumi.ComponentResource {
                   reports: { bucketArn: arns.bucket(s.partition, reportsBucket), prefix: reportPrefix },
                   mode: args.mode ?? "backup",
                   kmsKeyArns: kmsKeyArn ? [kmsKeyArn] : [],
+                  sourceKmsKeyArn: sourceKmsKeyArn && sourceKmsKeyArn !== kmsKeyArn ? sourceKmsKeyArn : undefined,
                   logGroupStreamsArn: arns.logGroupStreams(s, functionLogGroupName(fnNames[handler])),
                 }),
               ),

@@ -2,7 +2,7 @@
  * The execution input the triggers send: the stack's sync settings as a `SyncRequest`
  * (model/contract.ts), with the bucket names filled in. Pure.
  */
-import type { SyncRequest } from "../model/contract";
+import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type SyncRequest } from "../model/contract";
 import type { StackConfig } from "./config";
 
 /** The config keys that are SyncRequest fields, by the same names. */
@@ -45,12 +45,14 @@ export function buildSyncRequest(
 export const CHANGED_KEY_VARIABLE = "key";
 
 /**
- * The input template of the on-change rule: the request restricted to the changed key. The
- * placeholder stands outside quotes, so EventBridge inserts the key as a JSON string (escaped).
+ * The input template of the on-change rule: the request restricted to the changed key, with an
+ * absolute delete limit (`maxDeletes`, a count): a share of the one object such a run sees rounds
+ * down to 0, which would send every delete for approval. The placeholder stands outside quotes,
+ * so EventBridge inserts the key as a JSON string (escaped).
  */
-export function onChangeInputTemplate(request: SyncRequest): string {
+export function onChangeInputTemplate(request: SyncRequest, maxDeletes: number): string {
   const marker = "__CHANGED_KEY__";
-  const text = JSON.stringify({ ...request, keys: [marker], keysEncoding: "s3-event" });
+  const text = JSON.stringify({ ...request, maxDeletes, keys: [marker], keysEncoding: "s3-event" });
   return text.replace(JSON.stringify(marker), `<${CHANGED_KEY_VARIABLE}>`);
 }
 
@@ -67,4 +69,63 @@ export function startExecutionCommand(args: { region: string; stateMachineArn: s
     `--state-machine-arn ${shellQuote(args.stateMachineArn)}`,
     `--input ${shellQuote(JSON.stringify(args.request))}`,
   ].join(" ");
+}
+
+/**
+ * The JSON Schema (draft 4, the version API Gateway models take) a REST trigger's request body must
+ * match: a SyncRequest's shape — every field, its type, the enumerations from the contract, no
+ * unknown field. A gate at the door: validate-input still checks everything else (prefixes,
+ * bounds, combinations) and names each problem. Keyed by SyncRequest's own fields, so a new field
+ * cannot be forgotten here.
+ */
+export function syncRequestJsonSchema(): Record<string, unknown> {
+  const location = {
+    type: "object",
+    required: ["bucket"],
+    additionalProperties: false,
+    properties: { bucket: { type: "string", minLength: 3, maxLength: 63 }, prefix: { type: "string", maxLength: 1024 } },
+  };
+  const positive = { type: "integer", minimum: 1 };
+  const properties: Record<keyof SyncRequest, Record<string, unknown>> = {
+    source: location,
+    destination: location,
+    mode: { type: "string", enum: [...SYNC_MODES] },
+    conflictPolicy: { type: "string", enum: [...CONFLICT_POLICIES] },
+    dryRun: { type: "boolean" },
+    maxDeletes: { type: ["integer", "string"] },
+    concurrency: positive,
+    multipartThresholdBytes: positive,
+    partSizeBytes: positive,
+    storageClass: { type: "string" },
+    sseKmsKeyId: { type: "string" },
+    partitions: positive,
+    keys: { type: "array", items: { type: "string", minLength: 1 } },
+    keysEncoding: { type: "string", enum: [...KEYS_ENCODINGS] },
+    timeBudgetSeconds: positive,
+  };
+  return {
+    $schema: "http://json-schema.org/draft-04/schema#",
+    title: "SyncRequest",
+    type: "object",
+    required: ["source", "destination"],
+    additionalProperties: false,
+    properties,
+  };
+}
+
+/**
+ * The REST trigger's request mapping: API Gateway turns the validated body into the
+ * StartExecution call for this machine, named after the API request (so a run can be traced back
+ * to it). `$util.escapeJavaScript` escapes `'` as `\'`, which JSON does not allow, hence the
+ * `replaceAll` the API Gateway reference gives for JSON properties
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html).
+ */
+export function startExecutionRequestTemplate(stateMachineArn: string): string {
+  return [
+    "{",
+    `  "stateMachineArn": ${JSON.stringify(stateMachineArn)},`,
+    `  "name": "api-$context.requestId",`,
+    `  "input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'","'")"`,
+    "}",
+  ].join("\n");
 }

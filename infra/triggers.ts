@@ -1,6 +1,7 @@
 /**
- * What starts a sync besides a person: a schedule, and a change in the source bucket. (On demand,
- * the stack exports the exact `aws stepfunctions start-execution` command.) Each trigger has its
+ * What starts a sync besides a person: a schedule, a change in the source bucket, and a signed
+ * request to a REST API. (On demand, the stack exports the exact `aws stepfunctions
+ * start-execution` command.) Each trigger has its
  * own role, allowed only `states:StartExecution` on this one state machine, and a dead-letter
  * queue for starts that failed after retries.
  */
@@ -8,14 +9,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { SyncRequest } from "../model/contract";
 import {
+  apiGatewayTrustPolicy,
   eventsTrustPolicy,
   onChangeDeadLetterQueuePolicy,
-  onChangePolicy,
+  startSyncPolicy,
   schedulePolicy,
   schedulerTrustPolicy,
 } from "./iamDocuments";
 import { arns, type AwsScope } from "./names";
-import { CHANGED_KEY_VARIABLE, onChangeInputTemplate } from "./syncRequest";
+import { CHANGED_KEY_VARIABLE, onChangeInputTemplate, startExecutionRequestTemplate, syncRequestJsonSchema } from "./syncRequest";
 
 /** Failed deliveries are kept this long for someone to look at (the SQS maximum, 14 days). */
 const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
@@ -129,16 +131,54 @@ export interface OnChangeSyncArgs extends StartTriggerArgs {
   ruleName: string;
   /**
    * The bucket whose changes start syncs. It must send its events to EventBridge (the source
-   * stack's `eventBridgeNotifications`) on the default bus of this account and region.
+   * stack's `eventBridgeNotifications`), on the default bus of this region, directly or forwarded
+   * from its account (`sourceAccountId`).
    */
   sourceBucket: pulumi.Input<string>;
   /** Only keys under this prefix start a sync. @default "" */
   sourcePrefix?: string;
+  /**
+   * The source bucket's account when it is not this one: its events arrive forwarded onto this
+   * account's default bus (infra/crossAccount.ts), and the rule matches only that account's.
+   * @default this account
+   */
+  sourceAccountId?: string;
+  /**
+   * The delete limit of each run this rule starts, a count (see `onChangeInputTemplate`); it
+   * replaces the request's `maxDeletes`. @default 1
+   */
+  maxDeletes?: pulumi.Input<number>;
 }
+
+/** The `detail.reason` of an S3 event for a deletion by a lifecycle rule. */
+export const LIFECYCLE_EXPIRATION_REASON = "Lifecycle Expiration";
+
+/**
+ * The S3 events that start an on-change sync: objects created or deleted in the bucket (under the
+ * prefix), except deletions by S3 Lifecycle. S3 sets `reason` to "Lifecycle Expiration" on those
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html); the source bucket's
+ * own noncurrent-version rule produces them all the time, and each would otherwise start a run
+ * for a key whose current version did not change. Object Created events carry a reason too
+ * (PutObject, CopyObject, ...), so `anything-but` keeps every one of them.
+ */
+export function onChangeEventPattern(bucket: string, sourcePrefix: string, sourceAccountId?: string): Record<string, unknown> {
+  return {
+    source: ["aws.s3"],
+    // Events forwarded from another account keep that account in `account`.
+    ...(sourceAccountId ? { account: [sourceAccountId] } : {}),
+    "detail-type": ["Object Created", "Object Deleted"],
+    detail: {
+      bucket: { name: [bucket] },
+      ...(sourcePrefix ? { object: { key: [{ prefix: sourcePrefix }] } } : {}),
+      reason: [{ "anything-but": [LIFECYCLE_EXPIRATION_REASON] }],
+    },
+  };
+}
+
 
 /**
  * Syncs each changed key as soon as S3 reports it: an EventBridge rule on the source bucket's
- * Object Created / Object Deleted events starts the sync machine with the stack's request
+ * Object Created / Object Deleted events (lifecycle expirations left out) starts the sync machine with the stack's request
  * restricted to that key (an input transformer fills in `keys`).
  */
 export class OnChangeSync extends pulumi.ComponentResource {
@@ -157,16 +197,9 @@ export class OnChangeSync extends pulumi.ComponentResource {
       {
         name: args.ruleName,
         description: "Starts a sync of each object that changes in the source bucket.",
-        eventPattern: pulumi.output(args.sourceBucket).apply((bucket) =>
-          JSON.stringify({
-            source: ["aws.s3"],
-            "detail-type": ["Object Created", "Object Deleted"],
-            detail: {
-              bucket: { name: [bucket] },
-              ...(sourcePrefix ? { object: { key: [{ prefix: sourcePrefix }] } } : {}),
-            },
-          }),
-        ),
+        eventPattern: pulumi
+          .output(args.sourceBucket)
+          .apply((bucket) => JSON.stringify(onChangeEventPattern(bucket, sourcePrefix, args.sourceAccountId))),
         tags: args.tags,
       },
       { parent: this },
@@ -202,7 +235,7 @@ export class OnChangeSync extends pulumi.ComponentResource {
         role: this.role.id,
         policy: pulumi
           .all([scope, args.stateMachine.name])
-          .apply(([s, machine]) => JSON.stringify(onChangePolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
+          .apply(([s, machine]) => JSON.stringify(startSyncPolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
       },
       { parent: this },
     );
@@ -214,7 +247,9 @@ export class OnChangeSync extends pulumi.ComponentResource {
         roleArn: this.role.arn,
         inputTransformer: {
           inputPaths: { [CHANGED_KEY_VARIABLE]: "$.detail.object.key" },
-          inputTemplate: pulumi.output(args.request).apply(onChangeInputTemplate),
+          inputTemplate: pulumi
+            .all([args.request, args.maxDeletes ?? 1])
+            .apply(([request, maxDeletes]) => onChangeInputTemplate(request, maxDeletes)),
         },
         retryPolicy: retryPolicy(args),
         deadLetterConfig: { arn: this.deadLetterQueue.arn },
@@ -223,4 +258,173 @@ export class OnChangeSync extends pulumi.ComponentResource {
     );
     this.registerOutputs({ ruleArn: this.rule.arn, deadLetterQueueUrl: this.deadLetterQueue.url });
   }
+}
+
+export interface RestApiTriggerArgs {
+  /** The REST API's and its role's physical name. */
+  name: string;
+  scope: pulumi.Input<AwsScope>;
+  /** The state machine the API starts; its (fixed) name scopes the role. */
+  stateMachine: aws.sfn.StateMachine;
+  /** The stage in the URL. @default "v1" */
+  stageName?: string;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The path the REST trigger takes requests on: `POST /syncs`. */
+export const REST_TRIGGER_PATH = "syncs";
+
+/**
+ * Starts a sync from a signed HTTPS request: an API Gateway REST API whose `POST /syncs` takes a
+ * SyncRequest as its JSON body. The method needs `AWS_IAM` authorization (a SigV4-signed request
+ * from a principal allowed `execute-api:Invoke` on it); a request validator checks the body
+ * against the SyncRequest model before anything runs; an AWS service integration calls Step
+ * Functions `StartExecution` directly — no Lambda in between — with a role allowed only that
+ * action on this one state machine. A valid request answers 200 with the `executionArn`.
+ * ("Tutorial: Create a REST API as an Amazon Step Functions proxy", https://docs.aws.amazon.com/step-functions/latest/dg/tutorial-api-gateway.html)
+ */
+export class RestApiTrigger extends pulumi.ComponentResource {
+  readonly api: aws.apigateway.RestApi;
+  readonly role: aws.iam.Role;
+  readonly method: aws.apigateway.Method;
+  readonly integration: aws.apigateway.Integration;
+  readonly stage: aws.apigateway.Stage;
+  /** `https://<api id>.execute-api.<region>.amazonaws.com/<stage>/syncs`. */
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: RestApiTriggerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucketsync:index:RestApiTrigger", name, args, opts);
+    const scope = pulumi.output(args.scope);
+    const stageName = args.stageName ?? "v1";
+
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: args.name,
+        description: `Lets the ${args.name} REST API start its state machine.`,
+        assumeRolePolicy: scope.apply((s) => JSON.stringify(apiGatewayTrustPolicy(s.accountId))),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi
+          .all([scope, args.stateMachine.name])
+          .apply(([s, machine]) => JSON.stringify(startSyncPolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
+      },
+      { parent: this },
+    );
+
+    this.api = new aws.apigateway.RestApi(
+      `${name}-api`,
+      {
+        name: args.name,
+        description: "Starts a sync: POST /syncs with a SyncRequest, signed with SigV4.",
+        endpointConfiguration: { types: "REGIONAL" },
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    const resource = new aws.apigateway.Resource(
+      `${name}-syncs`,
+      { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: REST_TRIGGER_PATH },
+      { parent: this },
+    );
+    const model = new aws.apigateway.Model(
+      `${name}-sync-request-model`,
+      {
+        restApi: this.api.id,
+        name: "SyncRequest",
+        description: "The body of POST /syncs: a SyncRequest (handlers/contract.ts).",
+        contentType: "application/json",
+        schema: JSON.stringify(syncRequestJsonSchema()),
+      },
+      { parent: this },
+    );
+    const validator = new aws.apigateway.RequestValidator(
+      `${name}-validator`,
+      { restApi: this.api.id, name: "body", validateRequestBody: true, validateRequestParameters: false },
+      { parent: this },
+    );
+    this.method = new aws.apigateway.Method(
+      `${name}-post`,
+      {
+        restApi: this.api.id,
+        resourceId: resource.id,
+        httpMethod: "POST",
+        authorization: "AWS_IAM",
+        requestValidatorId: validator.id,
+        requestModels: { "application/json": model.name },
+      },
+      { parent: this },
+    );
+    this.integration = new aws.apigateway.Integration(
+      `${name}-start-execution`,
+      {
+        restApi: this.api.id,
+        resourceId: resource.id,
+        httpMethod: this.method.httpMethod,
+        type: "AWS",
+        integrationHttpMethod: "POST",
+        uri: scope.apply((s) => `arn:${s.partition}:apigateway:${s.region}:states:action/StartExecution`),
+        credentials: this.role.arn,
+        // Only JSON bodies reach Step Functions, and only through the template.
+        passthroughBehavior: "NEVER",
+        requestTemplates: {
+          "application/json": pulumi
+            .all([scope, args.stateMachine.name])
+            .apply(([s, machine]) => startExecutionRequestTemplate(arns.stateMachine(s, machine))),
+        },
+      },
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+    // 200 with Step Functions' answer ({ executionArn, startDate }); its 4xx and 5xx pass through.
+    const responses = [
+      { statusCode: "200", selectionPattern: undefined },
+      { statusCode: "400", selectionPattern: "4\\d{2}" },
+      { statusCode: "500", selectionPattern: "5\\d{2}" },
+    ].map(({ statusCode, selectionPattern }) => {
+      const methodResponse = new aws.apigateway.MethodResponse(
+        `${name}-response-${statusCode}`,
+        { restApi: this.api.id, resourceId: resource.id, httpMethod: this.method.httpMethod, statusCode, responseModels: { "application/json": "Empty" } },
+        { parent: this },
+      );
+      return new aws.apigateway.IntegrationResponse(
+        `${name}-integration-response-${statusCode}`,
+        { restApi: this.api.id, resourceId: resource.id, httpMethod: this.method.httpMethod, statusCode: methodResponse.statusCode, selectionPattern },
+        { parent: this, dependsOn: [this.integration] },
+      );
+    });
+    const deployment = new aws.apigateway.Deployment(
+      `${name}-deployment`,
+      {
+        restApi: this.api.id,
+        description: "The POST /syncs method, its validator and its integration.",
+        // A new deployment whenever what it serves changes.
+        triggers: {
+          redeployment: pulumi
+            .all([model.schema, this.integration.requestTemplates, this.method.authorization, this.integration.uri])
+            .apply((parts) => JSON.stringify(parts)),
+        },
+      },
+      { parent: this, dependsOn: [this.method, this.integration, ...responses] },
+    );
+    this.stage = new aws.apigateway.Stage(
+      `${name}-stage`,
+      { restApi: this.api.id, deployment: deployment.id, stageName, tags: args.tags },
+      { parent: this },
+    );
+    this.url = pulumi
+      .all([scope, this.api.id, this.stage.stageName])
+      .apply(([s, id, stage]) => `https://${id}.execute-api.${s.region}.${dnsSuffix(s.partition)}/${stage}/${REST_TRIGGER_PATH}`);
+    this.registerOutputs({ url: this.url });
+  }
+}
+
+/** The DNS suffix of a partition's service endpoints. */
+function dnsSuffix(partition: string): string {
+  return partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
 }

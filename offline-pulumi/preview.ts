@@ -48,6 +48,8 @@ export interface StackPreview {
   stack: string;
   resources: PreviewResource[];
   outputs: Record<string, unknown>;
+  /** What the program warns about (`pulumi.log.warn`), as `pulumi preview` lists under Diagnostics. */
+  warnings: string[];
   policy: { violations: PreviewViolation[] };
 }
 
@@ -111,6 +113,7 @@ export async function previewStack(options: PreviewStackOptions): Promise<StackP
       })),
     ),
     outputs: (await reportValue(run.outputs)) as Record<string, unknown>,
+    warnings: run.warnings,
     policy: {
       violations: violations.map((v) => {
         const resource = v.urn === undefined ? undefined : byUrn.get(v.urn);

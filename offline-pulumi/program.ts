@@ -99,6 +99,8 @@ export interface ProgramRun {
   outputs: Record<string, unknown>;
   /** The config the program saw. */
   config: Record<string, string>;
+  /** What the program logged with `pulumi.log.warn`, as `pulumi preview` shows it under Diagnostics. */
+  warnings: string[];
 }
 
 interface ProjectFile {
@@ -167,7 +169,7 @@ export function stackConfig(stack: string, overrides: Record<string, string | un
 function defaultStackOutputs(project: string): Record<string, Record<string, unknown>> {
   const devBucket = `${project}-${MOCK_ACCOUNT_ID}-dev`;
   return {
-    [`${MOCK_ORGANIZATION}/${project}/dev`]: { bucketName: devBucket, bucketArn: `arn:aws:s3:::${devBucket}` },
+    [`${MOCK_ORGANIZATION}/${project}/dev`]: { bucketName: devBucket, bucketArn: `arn:aws:s3:::${devBucket}`, accountId: MOCK_ACCOUNT_ID },
   };
 }
 
@@ -205,6 +207,12 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       return { id: physical, name: physical, arn: `arn:aws:events:${at}:rule/${physical}` };
     case "aws:scheduler/schedule:Schedule":
       return { id: physical, name: physical, arn: `arn:aws:scheduler:${at}:schedule/default/${physical}` };
+    case "aws:apigateway/restApi:RestApi": {
+      const id = `${physical.replace(/[^a-z0-9]/g, "").slice(0, 10)}`;
+      return { id, name: physical, rootResourceId: `${id}-root`, arn: `arn:aws:apigateway:${region}::/restapis/${id}`, executionArn: `arn:aws:execute-api:${at}:${id}` };
+    }
+    case "aws:apigateway/stage:Stage":
+      return { id: `${name}-id`, stageName: inputs.stageName, arn: `arn:aws:apigateway:${region}::/restapis/stage/${String(inputs.stageName)}` };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { id: physical, name: physical, arn: `arn:aws:cloudwatch:${at}:alarm:${physical}` };
     default:
@@ -365,6 +373,14 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
   const program = options.program ?? projectProgram();
   let exported: Record<string, unknown> = {};
   let failure: unknown;
+  // Without an engine, `pulumi.log.warn` only prints to stderr; record what the program logs, as
+  // the engine would show it.
+  const warnings: string[] = [];
+  const log = pulumi.log as { warn: typeof pulumi.log.warn };
+  const warn = log.warn;
+  log.warn = async (message: string) => {
+    warnings.push(message);
+  };
   // When the program throws, the stack resource's own output promises reject with the same error
   // and nobody awaits them (Pulumi's language host reports them as the program's failure). That
   // error is rejected to the caller here, so those copies are dropped; any other unhandled
@@ -388,6 +404,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
     await new Promise((resolve) => setTimeout(resolve, 0));
   } finally {
     process.off("unhandledRejection", dropProgramFailure);
+    log.warn = warn;
   }
   if (failure !== undefined) throw failure;
 
@@ -397,6 +414,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
     resources,
     outputs: (await settle(exported)) as Record<string, unknown>,
     config,
+    warnings,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListObjectsV2Command,
   type S3Client,
   type StorageClass,
   UploadPartCopyCommand,
@@ -35,7 +36,18 @@ export function copySource(bucket: string, key: string): string {
   return [bucket, ...key.split("/")].map(encodeURIComponent).join("/");
 }
 
-/** Reads an object's details; undefined when it does not exist. */
+/**
+ * Reads an object's details; undefined when it does not exist.
+ *
+ * A missing key is not always a 404. S3 answers 404 only to a caller allowed `s3:ListBucket` on
+ * the bucket, and 403 to any other ("If the object you request doesn't exist, the error that
+ * Amazon S3 returns depends on whether you also have the s3:ListBucket permission",
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). A role whose ListBucket
+ * is conditioned on `s3:prefix` (the sync roles with a prefix, see infra/iamDocuments.ts) is in
+ * the second case, since a HeadObject request has no prefix. So a 403 is settled by listing the
+ * key itself, which that role may do: absent there, the object does not exist; present, the 403
+ * is a real denial and is thrown.
+ */
 export async function headObject(client: S3Client, bucket: string, key: string): Promise<ObjectDetails | undefined> {
   let head: HeadObjectCommandOutput;
   try {
@@ -43,9 +55,19 @@ export async function headObject(client: S3Client, bucket: string, key: string):
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) return undefined;
-    throw err;
+    if (status === 403 && !(await isListed(client, bucket, key).catch(() => true))) return undefined;
+    throw err; // a listing that fails too, or shows the key, leaves the HEAD's own denial standing
   }
   return toDetails(head);
+}
+
+/**
+ * True when a listing under the key as prefix shows the key itself: being the shortest key with
+ * that prefix, it comes first in S3's byte order, so one key of one page is enough.
+ */
+export async function isListed(client: S3Client, bucket: string, key: string): Promise<boolean> {
+  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+  return page.Contents?.[0]?.Key === key;
 }
 
 function toDetails(head: HeadObjectCommandOutput): ObjectDetails {

@@ -42,6 +42,9 @@ export function formatCount(value: number): string {
   return value.toLocaleString("en-US");
 }
 
+/** `1 object`, `3 objects`. */
+const objects = (n: number) => `${formatCount(n)} ${n === 1 ? "object" : "objects"}`;
+
 /** Bytes in binary units as `aws s3` and rclone print them: `512 B`, `1.5 KiB`, `3.25 GiB`. */
 export function formatBytes(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -97,11 +100,14 @@ const NEWER_LABELS: Record<NonNullable<SyncChange["newer"]>, string> = {
   same: "neither (same time)",
 };
 
-/** Known limits in words, with the platform's bound where there is one. */
-const LIMIT_LABELS: Record<string, { label: string; of?: string }> = {
-  partitions: { label: "Partitions" },
-  maxStateBytes: { label: "Largest state data", of: "of 256 KiB a state may hold" },
-  historyEvents: { label: "Execution history events", of: "of 25,000 a Standard workflow may record" },
+/**
+ * Known limits in words. A measure's bound is the entry named `<measure>Limit` (or, for
+ * `maxX`, `xLimit`), as the runner reports them; the page shows how much of it the run used.
+ */
+const LIMIT_LABELS: Record<string, string> = {
+  partitions: "Partitions",
+  maxStateBytes: "Largest state data",
+  historyEvents: "Execution history events",
 };
 
 /** `maxStateBytes` -> `Max state bytes`, for limits this page has no words for. */
@@ -116,11 +122,10 @@ const location = (l: { bucket: string; prefix: string }) => `s3://${l.bucket}/${
 function verdict(report: SyncReport): { tone: "ok" | "warn" | "fail" | "dry"; title: string } {
   const { stats, job, deleteDecision, phase } = report.summary;
   if (stats.failed > 0) {
-    const objects = stats.failed === 1 ? "1 object" : `${formatCount(stats.failed)} objects`;
     if (phase === "copy" && deleteDecision === "blocked-by-failures" && job.mode === "mirror") {
-      return { tone: "fail", title: `Failed: ${objects} could not be copied, so nothing was deleted` };
+      return { tone: "fail", title: `Failed: ${objects(stats.failed)} could not be copied, so nothing was deleted` };
     }
-    return { tone: "fail", title: `Failed: ${objects} could not be synced` };
+    return { tone: "fail", title: `Failed: ${objects(stats.failed)} could not be synced` };
   }
   const conflicts = stats.conflicts === 1 ? "1 conflict" : `${formatCount(stats.conflicts)} conflicts`;
   if (job.dryRun) return { tone: "dry", title: `Dry run: nothing was written${stats.conflicts ? `; ${conflicts}` : ""}` };
@@ -175,8 +180,8 @@ function figures(summary: SyncSummary): Array<{ label: string; value: string; to
 function deleteGuard(summary: SyncSummary): string | undefined {
   const { job, plannedDeletes, deleteLimit, deleteDecision, stats } = summary;
   if (job.mode !== "mirror") return undefined;
-  const limit = "percent" in job.maxDeletes ? `${job.maxDeletes.percent}% of the destination, ${formatCount(deleteLimit)} objects` : `${formatCount(deleteLimit)} objects`;
-  const planned = `${formatCount(plannedDeletes)} ${plannedDeletes === 1 ? "object" : "objects"} only in the destination`;
+  const limit = "percent" in job.maxDeletes ? `${job.maxDeletes.percent}% of the destination, ${objects(deleteLimit)}` : objects(deleteLimit);
+  const planned = `${objects(plannedDeletes)} only in the destination`;
   if (deleteDecision === "blocked-by-failures") {
     return `${planned}; nothing was deleted because ${formatCount(stats.failed)} ${stats.failed === 1 ? "copy" : "copies"} failed: deletes only follow a copy phase without failures.`;
   }
@@ -233,12 +238,21 @@ function costSection(run: RunFacts | undefined): string {
 
 function limitsSection(limits: Record<string, number> | undefined): string {
   if (!limits || Object.keys(limits).length === 0) return "";
-  const rows = Object.entries(limits).map(([name, value]) => {
-    const known = LIMIT_LABELS[name];
-    const shown = /bytes$/i.test(name) ? formatBytes(value) : formatCount(value);
-    return [escapeHtml(known?.label ?? words(name)), `<span class="num">${shown}</span>`, escapeHtml(known?.of ?? "")];
-  });
-  return section("limits", "Limits", table(["Measure", "This run", "Bound"], rows));
+  const boundOf = (name: string) => {
+    const unprefixed = name.replace(/^max([A-Z])/, (_, c: string) => c.toLowerCase());
+    for (const candidate of [`${name}Limit`, `${unprefixed}Limit`]) if (candidate in limits) return candidate;
+    return undefined;
+  };
+  const bounds = new Set(Object.keys(limits).map(boundOf).filter((name): name is string => name !== undefined));
+  const shown = (name: string, value: number) => (/bytes/i.test(name) ? formatBytes(value) : formatCount(value));
+  const rows = Object.entries(limits)
+    .filter(([name]) => !bounds.has(name))
+    .map(([name, value]) => {
+      const bound = boundOf(name);
+      const of = bound === undefined ? "" : `${Math.round((value / limits[bound]) * 100)}% of ${shown(bound, limits[bound])}`;
+      return [escapeHtml(LIMIT_LABELS[name] ?? words(name)), `<span class="num">${shown(name, value)}</span>`, escapeHtml(of)];
+    });
+  return section("limits", "Limits", table(["Measure", "This run", "Used of the limit"], rows));
 }
 
 /** Renders the report as a self-contained HTML page. Pure: the same document gives the same page. */

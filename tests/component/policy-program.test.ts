@@ -36,6 +36,14 @@ describe("policy pack on the bucket-sync program", () => {
     { stack: "dev", config: {}, modes: MODES },
     { stack: "prod", config: {}, modes: MODES },
     { stack: "prod", config: { handlerPackaging: "callback" }, modes: MODES.filter((m) => m.preview) },
+    { stack: "prod", config: { apiTrigger: "true" }, modes: MODES },
+    // Dev and prod in different accounts, each side.
+    {
+      stack: "dev",
+      config: { backupAccountId: "210987654321", kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
+      modes: MODES,
+    },
+    { stack: "prod", config: { sourceAccountId: "111122223333", sourceKmsKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" }, modes: MODES },
   ];
   for (const { stack, config, modes } of cases) {
     for (const { preview, as } of modes) {

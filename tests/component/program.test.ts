@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
 import { buildDefinition, TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/definition";
+import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
 import { BUCKET_NAME_OUTPUT } from "../../infra/source";
 import {
   containsUnknown,
@@ -44,6 +45,15 @@ const T = {
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   queue: "aws:sqs/queue:Queue",
+  keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
+  restApi: "aws:apigateway/restApi:RestApi",
+  apiResource: "aws:apigateway/resource:Resource",
+  apiMethod: "aws:apigateway/method:Method",
+  apiIntegration: "aws:apigateway/integration:Integration",
+  apiModel: "aws:apigateway/model:Model",
+  apiValidator: "aws:apigateway/requestValidator:RequestValidator",
+  apiStage: "aws:apigateway/stage:Stage",
+  busPolicy: "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
 } as const;
 
 const DEV_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-dev`;
@@ -103,8 +113,8 @@ describe("bucket-sync program", () => {
       assert.equal(only(dev, T.bucket).protect, false);
     });
 
-    it("exports its bucket's name (which prod's StackReference reads) and ARN", () => {
-      assert.deepEqual(dev.outputs, { bucketName: DEV_BUCKET, bucketArn: `arn:aws:s3:::${DEV_BUCKET}` });
+    it("exports its bucket's name (which prod's StackReference reads), ARN and account", () => {
+      assert.deepEqual(dev.outputs, { bucketName: DEV_BUCKET, bucketArn: `arn:aws:s3:::${DEV_BUCKET}`, accountId: MOCK_ACCOUNT_ID });
       assert.equal(dev.outputs[BUCKET_NAME_OUTPUT], DEV_BUCKET);
     });
   });
@@ -234,7 +244,8 @@ describe("bucket-sync program", () => {
       assert.deepEqual(JSON.parse(String(rule.inputs.eventPattern)), {
         source: ["aws.s3"],
         "detail-type": ["Object Created", "Object Deleted"],
-        detail: { bucket: { name: [DEV_BUCKET] } },
+        // Deletions by the dev bucket's own lifecycle rule start no run.
+        detail: { bucket: { name: [DEV_BUCKET] }, reason: [{ "anything-but": ["Lifecycle Expiration"] }] },
       });
       const target = only(prod, T.target);
       assert.equal(target.inputs.arn, only(prod, T.stateMachine).outputs.arn);
@@ -245,7 +256,16 @@ describe("bucket-sync program", () => {
       const request = JSON.parse(transformer.inputTemplate.replace("<key>", JSON.stringify(key))) as SyncRequest;
       assert.deepEqual(request.keys, [key]);
       assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
+      // An absolute delete limit (onChangeMaxDeletes), not the schedule's share of one object.
+      assert.equal(request.maxDeletes, 1);
+      assert.equal((JSON.parse(String((only(prod, T.schedule).inputs.target as Record<string, unknown>).input)) as SyncRequest).maxDeletes, "10%");
       assert.deepEqual(policyNamed(prod, "on-change-policy").Statement.map((s) => s.Action), ["states:StartExecution"]);
+    });
+
+    it("takes the on-change delete limit from onChangeMaxDeletes", async () => {
+      const run = await runProgram({ stack: "prod", config: { onChangeMaxDeletes: "5" } });
+      const template = (only(run, T.target).inputs.inputTransformer as { inputTemplate: string }).inputTemplate;
+      assert.equal((JSON.parse(template.replace("<key>", '"k"')) as SyncRequest).maxDeletes, 5);
     });
 
     it("alarms on failed and on timed-out executions, to the notification topic", () => {
@@ -327,6 +347,29 @@ describe("bucket-sync program", () => {
       }
       const kms = statement(policyNamed(run, "sync-machine-sync-range-policy"), "UseBucketKeys");
       assert.deepEqual(kms.Resource, [kmsKeyArn]);
+    });
+
+    it("lets sync-range decrypt an SSE-KMS source with sourceKmsKeyArn, only through S3, and no other function", async () => {
+      const sourceKmsKeyArn = "arn:aws:kms:eu-west-1:210987654321:key/abcd1234-12ab-34cd-56ef-1234567890ab";
+      const run = await runProgram({ stack: "prod", config: { sourceKmsKeyArn } });
+      assert.deepEqual(statement(policyNamed(run, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3"), {
+        Sid: "DecryptSourceThroughS3",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: sourceKmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+      });
+      for (const handler of HANDLER_NAMES.filter((h) => h !== "sync-range")) {
+        assert.ok(!JSON.stringify(policyNamed(run, `sync-machine-${handler}-policy`)).includes(sourceKmsKeyArn), handler);
+      }
+      // two-way writes into the source, so it also encrypts with the source's key
+      const twoWay = await runProgram({ stack: "prod", config: { sourceKmsKeyArn, mode: "two-way", onChangeSync: "false" } });
+      assert.deepEqual(
+        statement(policyNamed(twoWay, "sync-machine-sync-range-policy"), "UseSourceKeyThroughS3").Action,
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+      );
+      // without it, no KMS grant at all
+      assert.ok(!JSON.stringify(policyNamed(prod, "sync-machine-sync-range-policy")).includes("kms:"));
     });
 
     it("expires reports after reportRetentionDays", () => {
@@ -448,6 +491,190 @@ describe("bucket-sync program", () => {
     });
   });
 
+  describe("REST trigger (apiTrigger)", () => {
+    let api: ProgramRun;
+    const MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:bucket-sync-prod";
+
+    before(async () => {
+      api = await runProgram({ stack: "prod", config: { apiTrigger: "true" } });
+    });
+
+    it("is a REST API with POST /syncs, AWS_IAM authorization and a validated SyncRequest body", () => {
+      const restApi = only(api, T.restApi);
+      assert.equal(restApi.inputs.name, "bucket-sync-prod-api");
+      const resource = only(api, T.apiResource);
+      assert.equal(resource.inputs.pathPart, "syncs");
+      assert.equal(resource.inputs.parentId, restApi.outputs.rootResourceId);
+      const method = only(api, T.apiMethod);
+      assert.equal(method.inputs.httpMethod, "POST");
+      assert.equal(method.inputs.authorization, "AWS_IAM");
+      const validator = only(api, T.apiValidator);
+      assert.equal(validator.inputs.validateRequestBody, true);
+      assert.equal(method.inputs.requestValidatorId, validator.outputs.id ?? `${validator.name}-id`);
+      const model = only(api, T.apiModel);
+      assert.deepEqual(method.inputs.requestModels, { "application/json": model.inputs.name });
+      assert.deepEqual(JSON.parse(String(model.inputs.schema)), syncRequestJsonSchema());
+    });
+
+    it("integrates straight with Step Functions StartExecution for this machine, through a role allowed only that", () => {
+      const integration = only(api, T.apiIntegration);
+      assert.equal(integration.inputs.type, "AWS");
+      assert.equal(integration.inputs.integrationHttpMethod, "POST");
+      assert.equal(integration.inputs.uri, "arn:aws:apigateway:eu-west-1:states:action/StartExecution");
+      assert.equal(integration.inputs.passthroughBehavior, "NEVER");
+      assert.deepEqual(integration.inputs.requestTemplates, { "application/json": startExecutionRequestTemplate(MACHINE) });
+      const role = resourcesOfType(api, T.role).find((r) => r.outputs.arn === integration.inputs.credentials);
+      assert.ok(role, "the integration's credentials are a role of the program");
+      assert.equal(role.inputs.name, "bucket-sync-prod-api");
+      assert.deepEqual(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement, [
+        {
+          Effect: "Allow",
+          Principal: { Service: "apigateway.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT_ID } },
+        },
+      ]);
+      assert.deepEqual(policyNamed(api, "api-policy").Statement, [
+        { Sid: "StartSync", Effect: "Allow", Action: "states:StartExecution", Resource: MACHINE },
+      ]);
+      // No Lambda in between: the functions are the sync machine's five.
+      assert.equal(resourcesOfType(api, T.fn).length, HANDLER_NAMES.length);
+    });
+
+    it("exports its URL", () => {
+      const id = String(only(api, T.restApi).outputs.id);
+      assert.equal(api.outputs.apiUrl, `https://${id}.execute-api.eu-west-1.amazonaws.com/v1/syncs`);
+      assert.equal(only(api, T.apiStage).inputs.stageName, "v1");
+    });
+
+    it("is absent unless apiTrigger is true", () => {
+      for (const type of [T.restApi, T.apiMethod, T.apiIntegration]) assert.equal(resourcesOfType(prod, type).length, 0);
+      assert.equal(prod.outputs.apiUrl, undefined);
+    });
+  });
+
+  describe("dev and prod in different accounts", () => {
+    const PROD_ACCOUNT = "210987654321";
+    const DEV_ACCOUNT = MOCK_ACCOUNT_ID;
+    const KEY = `arn:aws:kms:eu-west-1:${DEV_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const role = (handler: string) => `arn:aws:iam::${PROD_ACCOUNT}:role/bucket-sync-prod-${handler}`;
+    let crossDev: ProgramRun;
+
+    before(async () => {
+      crossDev = await runProgram({ stack: "dev", config: { backupAccountId: PROD_ACCOUNT, kmsKeyArn: KEY } });
+    });
+
+    const bucketPolicy = (run: ProgramRun) => JSON.parse(String(only(run, T.bucketPolicy).inputs.policy)) as IamDocument;
+
+    it("dev: the bucket policy lets prod's sync roles, by ARN, list the bucket and read its objects, and nothing more", () => {
+      const grants = bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow");
+      assert.deepEqual(grants, [
+        { Sid: "BackupValidateInputListsBucket", Effect: "Allow", Principal: { AWS: role("validate-input") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupPlanPartitionsListsBucket", Effect: "Allow", Principal: { AWS: role("plan-partitions") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupSyncRangeListsBucket", Effect: "Allow", Principal: { AWS: role("sync-range") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        {
+          Sid: "BackupSyncRangeReadsObjects",
+          Effect: "Allow",
+          Principal: { AWS: role("sync-range") },
+          Action: ["s3:GetObject", "s3:GetObjectTagging"],
+          Resource: `arn:aws:s3:::${DEV_BUCKET}/*`,
+        },
+      ]);
+      // The TLS guard stays.
+      assert.deepEqual(bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Deny").map((s) => s.Sid), ["DenyInsecureTransport", "DenyTlsBelow1_2"]);
+    });
+
+    it("dev: grants exactly the roles prod creates, under the names prod gives them", async () => {
+      const prodRun = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: DEV_ACCOUNT } });
+      const prodRoleNames = new Set(resourcesOfType(prodRun, T.role).map((r) => String(r.inputs.name)));
+      for (const statement of bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow")) {
+        const arn = String((statement.Principal as { AWS: string }).AWS);
+        assert.ok(prodRoleNames.has(arn.split("/").pop()!), `${arn} is not a role prod creates`);
+      }
+    });
+
+    it("dev: the KMS key policy keeps IAM in charge and lets prod's reader decrypt, only through S3", () => {
+      const keyPolicy = only(crossDev, T.keyPolicy);
+      assert.equal(keyPolicy.inputs.keyId, KEY);
+      const document = JSON.parse(String(keyPolicy.inputs.policy)) as IamDocument;
+      assert.deepEqual(statement(document, "EnableIamPoliciesOfTheKeyAccount").Principal, { AWS: `arn:aws:iam::${DEV_ACCOUNT}:root` });
+      assert.deepEqual(statement(document, "BackupRolesDecryptThroughS3"), {
+        Sid: "BackupRolesDecryptThroughS3",
+        Effect: "Allow",
+        Principal: { AWS: [role("sync-range")] },
+        Action: "kms:Decrypt",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+      });
+    });
+
+    it("dev: forwards the bucket's object events, lifecycle expirations left out, to prod's default bus through a role of its own", () => {
+      const rule = only(crossDev, T.rule);
+      assert.deepEqual(JSON.parse(String(rule.inputs.eventPattern)), {
+        source: ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted"],
+        detail: { bucket: { name: [DEV_BUCKET] }, reason: [{ "anything-but": ["Lifecycle Expiration"] }] },
+      });
+      const target = only(crossDev, T.target);
+      assert.equal(target.inputs.arn, `arn:aws:events:eu-west-1:${PROD_ACCOUNT}:event-bus/default`);
+      const forwardingRole = only(crossDev, T.role);
+      assert.equal(target.inputs.roleArn, forwardingRole.outputs.arn);
+      assert.deepEqual(JSON.parse(String(forwardingRole.inputs.assumeRolePolicy)).Statement[0].Principal, { Service: "events.amazonaws.com" });
+      assert.deepEqual(policyNamed(crossDev, "event-forwarding-policy").Statement, [
+        { Sid: "PutEventsOnBackupBus", Effect: "Allow", Action: "events:PutEvents", Resource: `arn:aws:events:eu-west-1:${PROD_ACCOUNT}:event-bus/default` },
+      ]);
+    });
+
+    it("dev: without backupAccountId, or with its own account, none of it", async () => {
+      const sameAccount = await runProgram({ stack: "dev", config: { backupAccountId: DEV_ACCOUNT, kmsKeyArn: KEY } });
+      for (const run of [dev, sameAccount]) {
+        assert.deepEqual(bucketPolicy(run).Statement.filter((s) => s.Effect === "Allow"), []);
+        for (const type of [T.keyPolicy, T.rule, T.target, T.role]) assert.equal(resourcesOfType(run, type).length, 0, type);
+      }
+    });
+
+    it("prod: a source in another account (sourceAccountId) gets its S3 events admitted to the default bus, and the on-change rule matches them", async () => {
+      const run = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: "111122223333" } });
+      const busPolicy = only(run, T.busPolicy);
+      assert.equal(busPolicy.inputs.eventBusName, "default");
+      assert.deepEqual(JSON.parse(String(busPolicy.inputs.policy)).Statement, [
+        {
+          Sid: "AdmitSourceAccountS3Events",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::111122223333:root" },
+          Action: "events:PutEvents",
+          Resource: `arn:aws:events:eu-west-1:${MOCK_ACCOUNT_ID}:event-bus/default`,
+          Condition: { "ForAllValues:StringEquals": { "events:source": "aws.s3" } },
+        },
+      ]);
+      assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
+      assert.equal(run.outputs.sourceAccountId, "111122223333");
+    });
+
+    it("prod: takes the source account from the dev stack's accountId output", async () => {
+      const run = await runProgram({
+        stack: "prod",
+        stackOutputs: { "organization/bucket-sync/dev": { bucketName: DEV_BUCKET, accountId: "111122223333" } },
+      });
+      assert.equal(resourcesOfType(run, T.busPolicy).length, 1);
+      assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
+    });
+
+    it("prod: a source in its own account leaves the bus and the rule as they were", () => {
+      assert.equal(resourcesOfType(prod, T.busPolicy).length, 0);
+      assert.equal(JSON.parse(String(only(prod, T.rule).inputs.eventPattern)).account, undefined);
+      assert.equal(prod.outputs.sourceAccountId, MOCK_ACCOUNT_ID);
+    });
+
+    it("prod: names each function role after its function, so the source account can grant it", () => {
+      for (const handler of HANDLER_NAMES) {
+        const fn = resourcesOfType(prod, T.fn).find((f) => f.inputs.name === `bucket-sync-prod-${handler}`);
+        const fnRole = resourcesOfType(prod, T.role).find((r) => r.outputs.arn === fn?.inputs.role);
+        assert.equal(fnRole?.inputs.name, `bucket-sync-prod-${handler}`);
+      }
+    });
+  });
+
   describe("configuration", () => {
     it("fails a bad value with a message that names the key", async () => {
       await assert.rejects(runProgram({ stack: "prod", config: { mode: "sideways" } }), (err: Error) => {
@@ -458,6 +685,16 @@ describe("bucket-sync program", () => {
 
     it("fails when the source stack has not exported its bucket name, naming the output", async () => {
       await assert.rejects(runProgram({ stack: "prod", stackOutputs: {} }), /bucketName/);
+    });
+
+    it("warns when a stack that can ask for delete approval has no notification subscribers", async () => {
+      assert.deepEqual(prod.warnings, []);
+      assert.deepEqual(dev.warnings, []);
+      const mirror = await runProgram({ stack: "prod", config: { mode: "mirror" } });
+      assert.equal(mirror.warnings.length, 1);
+      assert.match(mirror.warnings[0], /^bucket-sync:notificationEmails is empty, but bucket-sync:mode mirror can ask for delete approval/);
+      const subscribed = await runProgram({ stack: "prod", config: { mode: "mirror", notificationEmails: '["ops@example.com"]' } });
+      assert.deepEqual(subscribed.warnings, []);
     });
 
     it("runs the program again and again in one process, each run with its own config", async () => {

@@ -243,9 +243,20 @@ describe("bucket-sync CLI", function () {
     assert.ok(directory && !existsSync(directory), `the temporary data directory ${directory} is removed on exit`);
   });
 
-  it("demo --objects 200 exits 0 and prints OK", async () => {
-    const run = await runCli(["demo", "--objects", "200"], { timeoutMs: 90_000 });
-    assert.equal(run.code, 0, run.stderr + run.stdout);
-    assert.match(run.stdout, /^OK: prod holds all 200 dev objects/m);
+  it("demo --objects 200 exits 0, prints OK and report pages that exist after it", async () => {
+    const state = await mkdtemp(join(tmpdir(), "bucket-sync-state-"));
+    try {
+      const run = await runCli(["demo", "--objects", "200"], { timeoutMs: 90_000, env: { XDG_STATE_HOME: state } });
+      assert.equal(run.code, 0, run.stderr + run.stdout);
+      assert.match(run.stdout, /^OK: prod holds all 200 dev objects/m);
+      const pages = [...run.stdout.matchAll(/^ {3}report: (.+)$/gm)].map((match) => match[1]);
+      assert.equal(pages.length, 3, run.stdout);
+      for (const page of pages) {
+        assert.ok(page.startsWith(join(state, "bucket-sync", "reports")) && existsSync(page), `${page} exists after the demo`);
+        assert.match(readFileSync(page, "utf8"), /<h1>(Dry run: nothing was written|Synced|In sync: nothing needed to change)<\/h1>/);
+      }
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
   });
 });

@@ -58,13 +58,13 @@ describe("bucket-sync preview", () => {
 
   it("previews dev: every resource the program registers, its bucket with EventBridge notifications, no violations", async () => {
     const preview = json(dev);
-    assert.deepEqual(Object.keys(preview), ["stack", "resources", "outputs", "policy"]);
+    assert.deepEqual(Object.keys(preview), ["stack", "resources", "outputs", "warnings", "policy"]);
     assert.equal(preview.stack, "dev");
     assert.equal(preview.resources.length, (await runProgram({ stack: "dev", preview: true })).resources.length);
     assert.deepEqual(ofType(preview, T.bucket).map((b) => b.inputs.bucket), [`bucket-sync-${MOCK_ACCOUNT_ID}-dev`]);
     assert.equal(ofType(preview, T.notification)[0]?.inputs.eventbridge, true);
     assert.deepEqual([...ofType(preview, T.fn), ...ofType(preview, T.stateMachine)], []);
-    assert.deepEqual(preview.outputs, { bucketName: `bucket-sync-${MOCK_ACCOUNT_ID}-dev`, bucketArn: "[unknown]" });
+    assert.deepEqual(preview.outputs, { bucketName: `bucket-sync-${MOCK_ACCOUNT_ID}-dev`, bucketArn: "[unknown]", accountId: MOCK_ACCOUNT_ID });
     assert.deepEqual(preview.policy, { violations: [] });
   });
 
@@ -114,6 +114,43 @@ describe("bucket-sync preview", () => {
     assert.match(out, /^ {4}no violations$/m);
     assert.match(out, new RegExp(`^ {4}\\+ ${json(prod).resources.length} to create$`, "m"));
     assert.match(out, /Preview succeeded: every policy passed\.\n$/);
+  });
+
+  it("warns, as pulumi preview would, when a stack that can ask for delete approval has nobody to ask", async () => {
+    // In-process (the command's own function), to spare a Node start.
+    const mirror = await runPreview({ stack: "prod", config: ["mode=mirror"] });
+    assert.equal(mirror.exitCode, 0, mirror.stderr);
+    assert.match(
+      mirror.stdout,
+      /^Warnings:\n {4}warning: bucket-sync:notificationEmails is empty, but bucket-sync:mode mirror can ask for delete approval/m,
+    );
+    assert.deepEqual(json(prod).warnings, [], "backup never asks");
+    assert.doesNotMatch(prodText.stdout, /^Warnings:/m);
+  });
+
+  it("previews dev and prod in different accounts from --config backupAccountId / sourceAccountId", async () => {
+    const dev = await runPreview({ stack: "dev", config: ["backupAccountId=210987654321"], json: true });
+    assert.equal(dev.exitCode, 0, dev.stderr);
+    const devPreview = dev.preview!;
+    const policy = JSON.parse(String(ofType(devPreview, "aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy)) as { Statement: Array<{ Principal?: unknown }> };
+    assert.ok(JSON.stringify(policy).includes("arn:aws:iam::210987654321:role/bucket-sync-prod-sync-range"));
+    assert.equal(ofType(devPreview, "aws:cloudwatch/eventTarget:EventTarget")[0].inputs.arn, "arn:aws:events:eu-west-1:210987654321:event-bus/default");
+    assert.deepEqual(devPreview.policy.violations, []);
+
+    const prod = await runPreview({ stack: "prod", config: ["sourceAccountId=111122223333"], json: true });
+    assert.equal(prod.exitCode, 0, prod.stderr);
+    assert.equal(ofType(prod.preview!, "aws:cloudwatch/eventBusPolicy:EventBusPolicy").length, 1);
+    assert.equal(prod.preview!.outputs.sourceAccountId, "111122223333");
+  });
+
+  it("previews the REST trigger from --config apiTrigger=true, with its URL", async () => {
+    const run = await runPreview({ stack: "prod", config: ["apiTrigger=true"], json: true });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const method = ofType(run.preview!, "aws:apigateway/method:Method")[0];
+    assert.equal(method.inputs.authorization, "AWS_IAM");
+    assert.equal(ofType(run.preview!, "aws:apigateway/integration:Integration")[0].inputs.uri, "arn:aws:apigateway:eu-west-1:states:action/StartExecution");
+    assert.equal(run.preview!.outputs.apiUrl, "[unknown]", "the API's id is AWS's to assign");
+    assert.deepEqual(run.preview!.policy.violations, []);
   });
 
   it("fails with exit 1 on a bad config value, naming the key and the value", () => {
@@ -192,6 +229,7 @@ describe("bucket-sync preview", () => {
       stack: "x",
       resources: [{ type: T.stack, name: "p-x", urn: "urn:s", protect: false, inputs: {} }],
       outputs: { a: "[unknown]", b: 1 },
+      warnings: [],
       policy: { violations: [] },
     });
     assert.match(text, /^ {4}a: \[unknown\]\n {4}b: 1$/m);

@@ -93,7 +93,16 @@ describe("report page in a headless browser", function () {
       assert.ok(text.includes(`Total: ${formatDuration(doc.durationMs)}, ${doc.stateTransitions} state transitions.`), text);
       assert.match(text, /Phase Time Validate and plan \d+ ms List, compare and copy [\d.]+ m?s Summarize \d+ ms Delete approval \d+ ms Delete [\d.]+ m?s/);
       assert.ok(text.includes(`Total ${formatUsd(doc.estimatedCostUsd.total)}`), text);
-      assert.ok(text.includes("Deleted 2 of 2 objects only in the destination: over the limit (1 objects), approved."), text);
+      const { limits } = doc;
+      assert.ok(
+        text.includes(
+          `Limits Measure This run Used of the limit Partitions ${limits.partitions} Largest state data ${formatBytes(limits.maxStateBytes)} ` +
+            `${Math.round((limits.maxStateBytes / limits.stateBytesLimit) * 100)}% of 256 KiB Execution history events ${formatCount(limits.historyEvents)} ` +
+            `${Math.round((limits.historyEvents / limits.historyEventsLimit) * 100)}% of 25,000`,
+        ),
+        text,
+      );
+      assert.ok(text.includes("Deleted 2 of 2 objects only in the destination: over the limit (1 object), approved."), text);
       assert.match(text, /Key Action Reason Size a copy missing in destination \d+ B b\/deep copy .* c copy .* changed update size differs 23 B x1 delete only in destination x2 delete/);
       assert.equal(await page.locator("#failures").count(), 0, "no failures section without failures");
       assert.doesNotMatch(text, /copiedToSource|deleteDecision|destinationObjects/);

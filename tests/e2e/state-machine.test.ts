@@ -11,6 +11,7 @@ import { StateMachine } from "aws-local-stepfunctions";
 import type { SyncRequest, SyncSummary } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
+import { buildSyncRequest, CHANGED_KEY_VARIABLE, onChangeInputTemplate } from "../../infra/syncRequest";
 import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { LOCAL_TOPIC_ARN, runLocalSync } from "../../cli/localSync";
 import { localFunctionArns, PRICES, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
@@ -364,6 +365,42 @@ describe("the sync machine end to end on the embedded S3 server", function () {
       assert.equal(result.summary!.stats.deleted, 3);
       assertMeasured(result, TRANSITIONS.approvedDeletes);
       await assertConverged(client, { bucket: source }, { bucket: destination });
+    });
+
+    it("an on-change run (the rule's own input template) deletes the key deleted in the source without asking", async () => {
+      const source = await newBucket(client, "src");
+      const destination = await newBucket(client, "dst");
+      await putMany(client, source, ["keep/1", "keep/2"]);
+      await putMany(client, destination, ["keep/1", "keep/2", "gone photo.jpg"]);
+      const stackRequest = buildSyncRequest(
+        {
+          sourcePrefix: "",
+          destinationPrefix: "",
+          mode: "mirror",
+          conflictPolicy: "report",
+          dryRun: false,
+          maxDeletes: "10%",
+          concurrency: 8,
+          partitions: 4,
+          timeBudgetSeconds: 60,
+        },
+        { sourceBucket: source, destinationBucket: destination },
+      );
+      // As EventBridge fills the template for an Object Deleted event: the key URL-encoded, as JSON.
+      const fill = (maxDeletes: number) =>
+        JSON.parse(onChangeInputTemplate(stackRequest, maxDeletes).replace(`<${CHANGED_KEY_VARIABLE}>`, JSON.stringify("gone+photo.jpg"))) as SyncRequest;
+
+      // With no deletes allowed, the one delete waits for a person, as 10% of one object would.
+      const asked: unknown[] = [];
+      const guarded = await run(fill(0), { approve: async (req) => (asked.push(req), false) });
+      assert.equal(guarded.error, "BucketSync.DeletesDenied");
+      assert.equal(asked.length, 1);
+
+      const result = await run(fill(1), { approve: async (req) => (asked.push(req), false) });
+      assertSucceeded(result);
+      assert.equal(asked.length, 1, "within the on-change limit: no approval asked");
+      assert.equal(result.summary!.stats.deleted, 1);
+      assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["keep/1", "keep/2"]);
     });
 
     it("over the limit and denied, fails with the denial's error and deletes nothing", async () => {

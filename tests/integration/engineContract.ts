@@ -12,13 +12,14 @@ import {
 } from "@aws-sdk/client-s3";
 import type { SyncRequest, SyncStats } from "../../model/contract";
 import { ERROR_NAMES, isEngineError } from "../../handlers/engine/errors";
-import { Copier } from "../../handlers/engine/objects";
+import { Copier, headObject } from "../../handlers/engine/objects";
 import { syncBuckets } from "../../handlers/engine/syncBuckets";
 import { syncRange } from "../../handlers/engine/syncRange";
 import { validateRequest } from "../../handlers/engine/validation";
 import { countingClient, getText, listKeys, newBucket, put, putMany, snapshot, writes } from "../helpers/s3";
 import type { RunningS3Server, ServerFeatures } from "../servers/types";
 import { AWKWARD_KEYS } from "../helpers/keys";
+import { startPrefixScopedProxy, type PrefixScopedProxy } from "../helpers/prefixScopedProxy";
 
 /** Waits past the one-second LastModified resolution of listings. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
@@ -362,6 +363,61 @@ export function engineContract(
         (await listKeys(client, destination)).map((o) => o.key),
         ["k/2"],
       );
+    });
+
+    describe("with a role that may list only under the prefixes (S3 answers 403, not 404, on a missing key)", () => {
+      let proxy: PrefixScopedProxy;
+      let scoped: ReturnType<typeof countingClient>;
+      let source: string;
+      let destination: string;
+
+      beforeEach(async () => {
+        ({ source, destination } = await buckets());
+        proxy = await startPrefixScopedProxy(server!.endpoint, { [source]: "data/", [destination]: "backup/" });
+        scoped = countingClient({ ...server!, endpoint: proxy.endpoint });
+      });
+      afterEach(async () => {
+        scoped.client.destroy();
+        await proxy.close();
+      });
+
+      const prefixes = { source: "data/", destination: "backup/" };
+      const scopedRequest = (extra: Partial<SyncRequest>): SyncRequest => ({
+        source: { bucket: source, prefix: prefixes.source },
+        destination: { bucket: destination, prefix: prefixes.destination },
+        ...extra,
+      });
+
+      it("a key-scoped run copies not-yet-copied keys, deletes a key gone from the source and skips one present nowhere", async () => {
+        await putMany(client, source, ["data/k/1", "data/k/2"]);
+        await putMany(client, destination, ["backup/k/2", "backup/k/gone"]);
+        const summary = await syncBuckets(
+          scoped.client,
+          scopedRequest({ keys: ["k/1", "k/gone", "k/nowhere"], mode: "mirror", maxDeletes: 1 }),
+        );
+        assert.equal(summary.stats.failed, 0, JSON.stringify(summary.failures));
+        assert.deepEqual(counts(summary.stats), { sourceObjects: 1, destinationObjects: 1, copied: 1, extra: 1, deleted: 1 });
+        assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["backup/k/1", "backup/k/2"]);
+        assert.ok(proxy.stats.missingAsForbidden >= 3, `missing keys answered 403: ${proxy.stats.missingAsForbidden}`);
+        assert.equal(proxy.stats.outsideScope, 0, "the engine stays inside its prefixes");
+      });
+
+      it("a full run lists and copies under the prefixes only", async () => {
+        await putMany(client, source, ["data/a", "data/b/c", "elsewhere/x"]);
+        const summary = await syncBuckets(scoped.client, scopedRequest({}));
+        assert.equal(summary.stats.copied, 2, JSON.stringify(summary));
+        assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["backup/a", "backup/b/c"]);
+        assert.equal(proxy.stats.outsideScope, 0);
+      });
+
+      it("a 403 on a key that does exist stays a denial, never taken for a missing object", async () => {
+        await putMany(client, destination, ["other/private"]);
+        await assert.rejects(headObject(scoped.client, destination, "other/private"), (err: Error) => {
+          assert.equal((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 403);
+          return true;
+        });
+        assert.equal(await headObject(scoped.client, destination, "backup/not-there"), undefined);
+      });
     });
 
     it("rejects bad requests with an error naming the problem, before any write", async () => {

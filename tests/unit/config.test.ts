@@ -104,6 +104,7 @@ describe("parseStackConfig", () => {
         onChangeSync: true,
         handlerPackaging: "bundle",
         maxDeletes: "10%",
+        onChangeMaxDeletes: 1,
         concurrency: 32,
         partitions: 16,
         notificationEmails: [],
@@ -172,6 +173,16 @@ describe("parseStackConfig", () => {
       ],
       ["a sync-range timeout above Lambda's limit", { syncRangeTimeoutSeconds: "1200" }, /^bucket-sync:syncRangeTimeoutSeconds: must be a whole number from 61 to 900/],
       ["on-change syncs with a source prefix", { sourcePrefix: "data/" }, /^bucket-sync:onChangeSync: needs an empty bucket-sync:sourcePrefix/],
+      ["a source KMS key given by alias", { sourceKmsKeyArn: "alias/dev-data" }, /^bucket-sync:sourceKmsKeyArn: must be a KMS key ARN/],
+      [
+        "a source KMS key of another region",
+        { sourceKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
+        /^bucket-sync:sourceKmsKeyArn: must be a key in aws:region \(eu-west-1\)/,
+      ],
+      ["a backup account id that is not one", { backupAccountId: "prod" }, /^bucket-sync:backupAccountId: must be a 12-digit AWS account id/],
+      ["a source account id that is not one", { sourceAccountId: "1234" }, /^bucket-sync:sourceAccountId: must be a 12-digit AWS account id/],
+      ["a backup stack name that cannot name roles", { backupStack: "Prod_1" }, /^bucket-sync:backupStack: must be a stack name/],
+      ["an on-change delete limit that is a share", { onChangeMaxDeletes: "10%" }, /^bucket-sync:onChangeMaxDeletes: must be a whole number from 0 to 1000/],
       ["a missing region", { "aws:region": undefined }, /^aws:region: is missing/],
       ["a region that is not one", { "aws:region": "europe" }, /^aws:region: is not an AWS region name/],
       ["a key the program cannot see", { mode: undefined }, /^bucket-sync:mode: is missing/],
@@ -192,10 +203,10 @@ describe("parseStackConfig", () => {
     }
 
     it("rejects sync settings on a stack without a sync machine, naming each key", () => {
-      const problems = problemsOf(stackConfig("dev", { schedule: "rate(1 day)", sourceBucket: "legacy-data" }), { ...CONTEXT, stack: "dev" });
+      const problems = problemsOf(stackConfig("dev", { schedule: "rate(1 day)", sourceBucket: "legacy-data", apiTrigger: "true" }), { ...CONTEXT, stack: "dev" });
       assert.deepEqual(
         problems.map((p) => p.split(":").slice(0, 2).join(":")),
-        ["bucket-sync:sourceBucket", "bucket-sync:schedule"],
+        ["bucket-sync:sourceBucket", "bucket-sync:schedule", "bucket-sync:apiTrigger"],
       );
     });
 

@@ -6,6 +6,7 @@ import { HANDLER_NAMES, SYNC_MODES, type SyncMode } from "../../model/contract";
 import {
   HANDLER_POLICIES,
   lambdaTrustPolicy,
+  SOURCE_READ_ACTIONS,
   listPrefixStatement,
   objectArn,
   onChangeDeadLetterQueuePolicy,
@@ -237,5 +238,21 @@ describe("IAM documents", () => {
       for (const s of document.Statement) assert.deepEqual(s.Resource, [DESTINATION, `${DESTINATION}/*`]);
       assert.deepEqual(s3WildcardGrants(document as IamDocument), []);
     });
+  });
+
+  describe("SOURCE_READ_ACTIONS (what a source bucket in another account grants each role)", () => {
+    for (const mode of ["backup", "mirror"] as const) {
+      it(`are exactly the actions each role's own policy allows on the source in ${mode} mode`, () => {
+        for (const handler of HANDLER_NAMES) {
+          const document = HANDLER_POLICIES[handler](args(mode));
+          const onSource = grants(document).filter((g) => g.endsWith(` on ${SOURCE}`) || g.startsWith("s3:") && g.includes(` on ${SOURCE}/`));
+          const expected = [
+            ...SOURCE_READ_ACTIONS[handler].bucket.map((a) => `${a} on ${SOURCE}`),
+            ...SOURCE_READ_ACTIONS[handler].objects.map((a) => `${a} on ${SOURCE}/data/*`),
+          ].sort();
+          assert.deepEqual(onSource, expected, handler);
+        }
+      });
+    }
   });
 });

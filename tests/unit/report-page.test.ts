@@ -163,7 +163,7 @@ describe("report page", () => {
     );
     assert.ok(dry.startsWith("Dry run: nothing was written 1 would be copied, 3 would be deleted; 10 B to copy"), dry.slice(0, 120));
     assert.match(dry, /Would copy 1 .*Would delete 3/);
-    assert.match(dry, /Would delete 3 objects only in the destination: over the limit \(1 objects\), so the real run deletes only after approval/);
+    assert.match(dry, /Would delete 3 objects only in the destination: over the limit \(1 object\), so the real run deletes only after approval/);
     assert.match(dry, /x would delete only in destination/);
 
     const approved = text(
@@ -179,8 +179,10 @@ describe("report page", () => {
   });
 
   it("shows the limits a run measured, with their bounds", () => {
-    const page = text(renderHtml(report({ run: { ...RUN, limits: { partitions: 16, maxStateBytes: 48_128, historyEvents: 212 } } })));
-    assert.match(page, /Limits Measure This run Bound Partitions 16 Largest state data 47 KiB of 256 KiB a state may hold Execution history events 212 of 25,000/);
+    const limits = { partitions: 16, maxStateBytes: 48_128, stateBytesLimit: 262_144, historyEvents: 212, historyEventsLimit: 25_000 };
+    const page = text(renderHtml(report({ run: { ...RUN, limits } })));
+    assert.match(page, /Limits Measure This run Used of the limit Partitions 16 Largest state data 47 KiB 18% of 256 KiB Execution history events 212 1% of 25,000 /);
+    assert.doesNotMatch(page, /State bytes limit|Limit 256/, "bounds are shown beside their measures, not as rows");
   });
 
   it("without measurements (a deployed run) shows the duration from the execution's start", () => {

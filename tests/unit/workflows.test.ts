@@ -108,6 +108,8 @@ describe("GitHub workflows", () => {
           assert.ok(fs.existsSync(path.join(ROOT, pack, "PulumiPolicy.yaml")), `${pack}/PulumiPolicy.yaml does not exist`);
           const steps = job.steps;
           assert.ok(steps.findIndex((s) => s.run === "npm ci") < steps.indexOf(step), "npm ci before pulumi (the action no longer installs dependencies)");
+          const packInstall = steps.findIndex((s) => s.run === "npm ci --prefix policy-pack");
+          assert.ok(packInstall >= 0 && packInstall < steps.indexOf(step), "the policy pack's own install before pulumi runs it");
         }
       });
 

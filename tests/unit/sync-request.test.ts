@@ -1,0 +1,69 @@
+/**
+ * The execution inputs the stack's triggers send (infra/syncRequest.ts): the REST trigger's body
+ * model, checked with a real JSON Schema validator (Ajv) against the requests the program builds
+ * and against bodies it must refuse, and the engine's own validation of what the model lets in.
+ */
+import { strict as assert } from "node:assert";
+import Ajv from "ajv";
+import type { SyncRequest } from "../../model/contract";
+import { validateRequest } from "../../handlers/engine/validation";
+import { buildSyncRequest, onChangeInputTemplate, startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
+
+/** API Gateway models are draft 4; Ajv 8 reads this schema (no draft-4-only keywords) without its `$schema`. */
+function modelValidator() {
+  const { $schema, ...schema } = syncRequestJsonSchema();
+  assert.equal($schema, "http://json-schema.org/draft-04/schema#");
+  return new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+}
+
+const STACK_REQUEST = buildSyncRequest(
+  {
+    sourcePrefix: "",
+    destinationPrefix: "backup/",
+    mode: "mirror",
+    conflictPolicy: "report",
+    dryRun: false,
+    maxDeletes: "10%",
+    concurrency: 32,
+    partitions: 16,
+    storageClass: "STANDARD_IA",
+    timeBudgetSeconds: 600,
+  },
+  { sourceBucket: "acme-dev", destinationBucket: "acme-prod" },
+);
+
+describe("the REST trigger's SyncRequest model", () => {
+  const validate = modelValidator();
+
+  it("accepts the requests the stack itself starts runs with (schedule, on-change)", () => {
+    const onChange = JSON.parse(onChangeInputTemplate(STACK_REQUEST, 1).replace("<key>", JSON.stringify("a b.jpg"))) as SyncRequest;
+    for (const request of [STACK_REQUEST, onChange, { source: { bucket: "acme-dev" }, destination: { bucket: "acme-prod" } }]) {
+      assert.ok(validate(request), JSON.stringify(validate.errors));
+      validateRequest(request); // and the engine takes what the model lets in
+    }
+  });
+
+  it("refuses a body that is not a SyncRequest: missing side, unknown mode, unknown field, wrong types", () => {
+    const bad: unknown[] = [
+      { source: { bucket: "acme-dev" } },
+      { ...STACK_REQUEST, mode: "sideways" },
+      { ...STACK_REQUEST, deleteEverything: true },
+      { ...STACK_REQUEST, dryRun: "yes" },
+      { ...STACK_REQUEST, keys: "a" },
+      { ...STACK_REQUEST, source: { bucket: "acme-dev", region: "x" } },
+      [],
+      "sync",
+    ];
+    for (const body of bad) assert.equal(validate(body), false, `accepted ${JSON.stringify(body)}`);
+  });
+});
+
+describe("the REST trigger's StartExecution mapping", () => {
+  it("names the machine, names the run after the API request and passes the body as the input", () => {
+    const template = startExecutionRequestTemplate("arn:aws:states:eu-west-1:123456789012:stateMachine:bucket-sync-prod");
+    assert.match(template, /"stateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:bucket-sync-prod",/);
+    assert.match(template, /"name": "api-\$context\.requestId",/);
+    // The documented way to put a JSON body into a JSON string property (escaped `'` made valid).
+    assert.ok(template.includes(`"input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'","'")"`), template);
+  });
+});
