@@ -99,6 +99,8 @@ export function syncRequestJsonSchema(): Record<string, unknown> {
     storageClass: { type: "string" },
     sseKmsKeyId: { type: "string" },
     partitions: positive,
+    minKeysPerPartition: positive,
+    startAfter: { type: "string", minLength: 1 },
     keys: { type: "array", items: { type: "string", minLength: 1 } },
     keysEncoding: { type: "string", enum: [...KEYS_ENCODINGS] },
     timeBudgetSeconds: positive,

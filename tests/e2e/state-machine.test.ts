@@ -382,6 +382,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
           maxDeletes: "10%",
           concurrency: 8,
           partitions: 4,
+          minKeysPerPartition: 1000,
           timeBudgetSeconds: 60,
         },
         { sourceBucket: source, destinationBucket: destination },
