@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_NAMES } from "./model/contract";
-import { configWarnings, loadStackConfig } from "./infra/config";
+import { configWarnings, loadStackConfig, sourceWarnings } from "./infra/config";
 import { BackupKeyAccess, backupBucketGrants, EventForwarding, SourceAccountEvents, type BackupStack } from "./infra/crossAccount";
 import { HardenedBucket } from "./infra/hardenedBucket";
 import {
@@ -72,11 +72,17 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       tags,
     });
   }
-  const bucketOutputs = { bucketName: bucket.bucketName, bucketArn: bucket.bucketArn, accountId: scope.accountId };
+  const bucketOutputs = {
+    bucketName: bucket.bucketName,
+    bucketArn: bucket.bucketArn,
+    accountId: scope.accountId,
+    ...(config.kmsKeyArn ? { kmsKeyArn: config.kmsKeyArn } : {}),
+  };
   if (!config.syncMachine) return bucketOutputs;
 
-  const { bucket: sourceBucket, accountId: sourceAccountId } = await sourceOf(config, scope.accountId);
+  const { bucket: sourceBucket, accountId: sourceAccountId, kmsKeyArn: sourceKmsKeyArn } = await sourceOf(config, scope.accountId);
   const crossAccountSource = sourceAccountId !== scope.accountId;
+  for (const warning of sourceWarnings(config, { crossAccount: crossAccountSource })) void pulumi.log.warn(warning);
   const request = sourceBucket.apply((source) =>
     buildSyncRequest(config, { sourceBucket: source, destinationBucket: bucketName(names) }),
   );
@@ -98,7 +104,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     reportsBucketName: reportsBucketName(names),
     reportRetentionDays: config.reportRetentionDays,
     kmsKeyArn: config.kmsKeyArn,
-    sourceKmsKeyArn: config.sourceKmsKeyArn,
+    sourceKmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     protectBuckets: config.protectBuckets,
     logRetentionDays: config.logRetentionDays,

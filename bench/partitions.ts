@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import { WORK_BYTES_PER_KEY, listCallBudget, planRanges } from "../handlers/engine/partitions";
 import { SYNC_SETTINGS } from "../model/settings";
-import { alternatives, AWS_PRICES, paperRun, S3_PREFIX_LIMITS, STEP_FUNCTIONS_LIMITS, type PaperAssumptions } from "./lib/costModel";
+import { AWS_PRICES } from "../pricing/prices";
+import { alternatives, paperRun, S3_PREFIX_LIMITS, STEP_FUNCTIONS_LIMITS, type PaperAssumptions } from "./lib/costModel";
 import { type KeyLayout, keyLayouts } from "./lib/keyLayouts";
 
 const { values } = parseArgs({

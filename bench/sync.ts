@@ -1,8 +1,10 @@
 /**
  * Sync benchmark: `bucket-sync sync` (the state machine run locally, as a user runs it) against
  * `aws s3 sync`, `rclone sync` and a raw CopyObject ceiling, on one embedded S3 server started as
- * its own process. Prints Markdown tables and writes them, with the machine and the command, to
- * bench/RESULTS.md.
+ * its own process. Prints Markdown tables and writes them, with the machine and the command, to a
+ * new file, bench/runs/<date>.md (not tracked); `--out bench/RESULTS.md` replaces the published
+ * results. Peers missing from the machine are left out, unless `--install-peers` installs them
+ * (awscli and rclone from Debian, as root).
  *
  *   npm run bench                                   # 2,000 × 1 KiB, flat keys, 3 rounds
  *   npm run bench -- --objects 20000 --rounds 1     # the scale run
@@ -15,6 +17,7 @@
  * --aws-concurrency 10,32,64, --rclone-transfers 16,32,64, --ceiling-concurrency 16,32,64 (the
  * settings calibrated), --skip-calibration (first of each), --skip-count (no proxy round),
  * --plan-keys N (the planning benchmark's size, 0 to skip), --out FILE ("" to write nothing),
+ * --install-peers (apt-get install awscli rclone when missing),
  * --append (add to FILE instead of replacing it), --json, --render SAVED (print a run's tables
  * again from the measurements it saved, without running anything).
  *
@@ -23,14 +26,16 @@
  * timed ones. Within a round every contestant gets a fresh destination and runs, in an order that
  * rotates each round: a first sync, a no-op re-sync, and (after `--change` % of the source is
  * rewritten) a sync of the changes. Every result is checked to be a faithful copy (keys, sizes,
- * ETags, content hashes where ETags differ) before its time counts. Peers run in the settings a
+ * content hashes; handlers/engine/faithfulCopy.ts) before its time counts. Peers run in the settings a
  * calibration pass found fastest. Times are medians; the machine is shared, so compare ratios.
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { compareCopy, describeDifferences } from "../handlers/engine/faithfulCopy";
+import { AWS_PRICES } from "../pricing/prices";
 import { createS3Client } from "../handlers/engine/s3Client";
 import { EMBEDDED_S3_CREDENTIALS } from "../s3-server/embeddedS3";
 import {
@@ -42,9 +47,9 @@ import {
   rclone,
   type Scenario,
 } from "./lib/contestants";
-import { alternatives, AWS_PRICES, measuredCost, paperRun, S3_PREFIX_LIMITS, type PaperAssumptions } from "./lib/costModel";
+import { alternatives, measuredCost, paperRun, S3_PREFIX_LIMITS, type PaperAssumptions } from "./lib/costModel";
 import { type RequestCounts, startCountingProxy } from "./lib/countingProxy";
-import { changedIndexes, createBuckets, type Dataset, KEY_SHAPES, type KeyShape, keysOf, objectKey, parseSize, verifyCopy, writeObjects } from "./lib/dataset";
+import { changedIndexes, createBuckets, type Dataset, KEY_SHAPES, type KeyShape, keysOf, objectKey, parseSize, writeObjects } from "./lib/dataset";
 import { processCpuSeconds, runCommand, startServerProcess } from "./lib/processes";
 
 const ROOT = resolve(__dirname, "..");
@@ -66,7 +71,8 @@ const { values } = parseArgs({
     "skip-setup": { type: "boolean", default: false },
     "skip-count": { type: "boolean", default: false },
     "plan-keys": { type: "string", default: "1000000" },
-    out: { type: "string", default: "bench/RESULTS.md" },
+    out: { type: "string" },
+    "install-peers": { type: "boolean", default: false },
     aws: { type: "string", default: "/usr/bin/aws" },
     rclone: { type: "string", default: "/usr/bin/rclone" },
     json: { type: "boolean", default: false },
@@ -105,17 +111,25 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // Setup: the peers from Debian, the CLI built into dist/.
 
 function setup(): void {
-  const missing = [values.aws, values.rclone].filter((path) => !existsSync(path));
-  if (missing.length > 0 && (tools.has("aws") || tools.has("rclone"))) {
+  const peers = [
+    { tool: "aws", path: values.aws },
+    { tool: "rclone", path: values.rclone },
+  ].filter(({ tool, path }) => tools.has(tool) && !existsSync(path));
+  if (peers.length > 0 && values["install-peers"]) {
     if (process.getuid?.() !== 0) {
-      throw new Error(`missing ${missing.join(", ")}: run as root: apt-get install -y --no-install-recommends awscli rclone`);
+      throw new Error(`--install-peers: run as root, or install them yourself: apt-get install -y --no-install-recommends awscli rclone`);
     }
-    log("# installing awscli and rclone from Debian");
+    log("# installing awscli and rclone from Debian (--install-peers)");
     execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
     execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "awscli", "rclone"], {
       stdio: "inherit",
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
     });
+  } else {
+    for (const { tool, path } of peers) {
+      tools.delete(tool);
+      log(`# ${tool}: ${path} is not installed, left out (--install-peers installs it from Debian)`);
+    }
   }
   if (!existsSync(CLI) || newestSource() > statSync(CLI).mtimeMs) {
     log("# building the CLI (npm run build)");
@@ -132,7 +146,7 @@ function newestSource(): number {
       else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(path).mtimeMs);
     }
   };
-  for (const dir of ["model", "handlers", "cli", "local-stepfunctions", "offline-pulumi", "s3-server", "infra"]) visit(join(ROOT, dir));
+  for (const dir of ["model", "handlers", "cli", "local-stepfunctions", "offline-pulumi", "s3-server", "pricing", "infra"]) visit(join(ROOT, dir));
   return newest;
 }
 
@@ -219,9 +233,10 @@ async function main(): Promise<void> {
         runId: `${destination}-${scenario}`,
       });
       const serverCpuSeconds = processCpuSeconds(server.pid) - serverCpuBefore;
-      const verification = await verifyCopy(admin, dataset.bucket, destination);
-      if (!verification.faithful) {
-        throw new Error(`${contestant.name} ${scenario}: not a faithful copy: ${verification.problems.join("; ")}`);
+      // Content only: the other tools do not all promise to carry metadata.
+      const check = await compareCopy(admin, { bucket: dataset.bucket }, { bucket: destination }, { metadata: false });
+      if (check.count > 0) {
+        throw new Error(`${contestant.name} ${scenario}: not a faithful copy: ${describeDifferences(check)}`);
       }
       const record: RunRecord = {
         contestant: contestant.name,
@@ -315,7 +330,7 @@ async function main(): Promise<void> {
         aws: versionOf(values.aws, ["--version"]),
         rclone: versionOf(values.rclone, ["version"]),
         commit: `${versionOf("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${
-          versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "model", "handlers", "local-stepfunctions", "offline-pulumi", "s3-server", "cli", "infra"]) === "" ? "" : " (working tree modified)"
+          versionOf("git", ["-C", ROOT, "status", "--porcelain", "--", "model", "handlers", "local-stepfunctions", "offline-pulumi", "s3-server", "pricing", "cli", "infra"]) === "" ? "" : " (working tree modified)"
         }`,
         loadBefore: loadBefore.map((l) => l.toFixed(1)).join(" "),
         loadAfter: os.loadavg().map((l) => l.toFixed(1)).join(" "),
@@ -345,10 +360,13 @@ function publish(input: RenderInput): void {
   ({ objects, sizesText, shape, rounds, changePercent, counted } = input.dataset);
   const markdown = render(input);
   console.log(markdown);
-  if (values.out) {
-    if (values.append) appendFileSync(resolve(ROOT, values.out), `\n${markdown}`);
-    else writeFileSync(resolve(ROOT, values.out), markdown);
-    log(`# written to ${values.out}`);
+  // a new file unless --out names one: a run never replaces the published results unasked
+  const out = values.out ?? join("bench", "runs", `${input.machine.date.replace(/:/g, "")}.md`);
+  if (out) {
+    mkdirSync(dirname(resolve(ROOT, out)), { recursive: true });
+    if (values.append) appendFileSync(resolve(ROOT, out), `\n${markdown}`);
+    else writeFileSync(resolve(ROOT, out), markdown);
+    log(`# written to ${out}`);
   }
 }
 
@@ -568,7 +586,7 @@ function costSection(ours: ContestantInfo | undefined, records: RunRecord[]): st
       const { transitions, lambdaGbSeconds: gbSeconds } = cost;
       const noopCost = noop?.counts ? measuredCost(objects, transitions, 0, noop.counts) : undefined;
       lines.push(
-        `As measured here (the median timed first sync of ${objects.toLocaleString("en-US")} objects, per million objects): ${transitions} state transitions, which do not grow with the objects (10 + 3 per partition + 3 per extra sync-range call) → $${cost.transitionsUsd.toFixed(4)}; Lambda ${gbSeconds.toFixed(1)} GB-s (the CLI's estimate: every handler's wall time at 1,024 MB), scaled linearly → $${cost.lambdaUsdPerMillion.toFixed(3)}/M; S3 requests, scaled linearly → $${cost.s3UsdPerMillion.toFixed(2)}/M${noopCost ? ` (a no-op re-sync: $${noopCost.s3UsdPerMillion.toFixed(3)}/M)` : ""}. ` +
+        `As measured here (the median timed first sync of ${objects.toLocaleString("en-US")} objects, per million objects): ${transitions} state transitions, which do not grow with the objects (10 + 3 per partition + 3 per extra sync-range call) → $${cost.transitionsUsd.toFixed(4)}; Lambda ${gbSeconds.toFixed(1)} GB-s (the CLI's estimate: each handler's wall time at its function's memory), scaled linearly → $${cost.lambdaUsdPerMillion.toFixed(3)}/M; S3 requests, scaled linearly → $${cost.s3UsdPerMillion.toFixed(2)}/M${noopCost ? ` (a no-op re-sync: $${noopCost.s3UsdPerMillion.toFixed(3)}/M)` : ""}. ` +
           `Lambda time here is handlers waiting for one single-threaded local server that every partition shares (GB-s per object ≈ partitions ÷ the server's objects/s), a property of this machine rather than of AWS; the paper model${values.append ? " (first section)" : " below"} uses S3's latency instead.`,
         "",
       );

@@ -13,6 +13,7 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { checkPolicyDocument, describeFinding, Finding, statementLabel, Verdict, verdictOf } from "../policy-pack/rules";
+import { EXIT, exitOnUsageError, type ExitCode } from "./exitCodes";
 
 export interface CheckPolicyOptions {
   readonly json?: boolean;
@@ -28,9 +29,6 @@ export interface FileReport {
   readonly findings: readonly Finding[];
 }
 
-export const EXIT_PASS = 0;
-export const EXIT_VIOLATION = 1;
-export const EXIT_INVALID_INPUT = 2;
 
 /**
  * The policy document inside what a file holds: the document itself, or the JSON the AWS CLI
@@ -81,10 +79,11 @@ export function checkPolicyFile(file: string, options: CheckPolicyOptions = {}):
   return { file, verdict: verdictOf(findings), findings };
 }
 
-export function exitCodeOf(reports: readonly FileReport[]): number {
+/** 2 when any input is unreadable or invalid, else 1 when any document grants wildcard S3 access, else 0. */
+export function exitCodeOf(reports: readonly FileReport[]): ExitCode {
   const invalid = reports.some((r) => r.verdict === "unreadable" || r.findings.some((f) => f.kind !== "violation"));
-  if (invalid) return EXIT_INVALID_INPUT;
-  return reports.some((r) => r.verdict === "violation") ? EXIT_VIOLATION : EXIT_PASS;
+  if (invalid) return EXIT.badInput;
+  return reports.some((r) => r.verdict === "violation") ? EXIT.failed : EXIT.ok;
 }
 
 function displayName(file: string): string {
@@ -135,8 +134,7 @@ export function registerCheckPolicy(program: Command): void {
       "after",
       "\nExit codes: 0 all pass, 1 a document grants wildcard S3 access, 2 unreadable or invalid input.",
     )
-    // Usage errors are invalid input too: exit 2, not commander's default 1.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_INVALID_INPUT))
+    .exitOverride(exitOnUsageError)
     .action((files: string[], options: CheckPolicyOptions) => {
       const reports = files.map((file) => checkPolicyFile(file, options));
       process.stdout.write(options.json ? formatJson(reports) : formatText(reports));

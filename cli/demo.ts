@@ -5,21 +5,17 @@
  * a dry run, the sync, and a second sync that must change nothing. Exits non-zero unless prod
  * ends up a faithful copy of dev.
  */
-import { createHash } from "node:crypto";
 import type { Command } from "commander";
-import pLimit = require("p-limit");
 import {
   CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { createS3Client } from "../handlers/engine/s3Client";
-import { SOURCE_ETAG_METADATA } from "../handlers/engine/planner";
+import { compareCopy } from "../handlers/engine/faithfulCopy";
 import { bucketName } from "../infra/names";
 import { causeMessage, defaultReportDirectory, reportPath, resultDocument, summaryLine } from "./sync";
+import { EXIT } from "./exitCodes";
 
 const PROJECT = "bucket-sync";
 const ACCOUNT = "000000000000";
@@ -55,30 +51,6 @@ async function putAll(client: S3Client, bucket: string, items: Array<{ key: stri
       ),
     );
   }
-}
-
-/** Key -> size, content hash and metadata: what a faithful copy must reproduce. */
-async function fingerprint(client: S3Client, bucket: string): Promise<Map<string, string>> {
-  const result = new Map<string, string>();
-  const limit = pLimit(32);
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    await Promise.all(
-      (page.Contents ?? []).map(({ Key }) => limit(async () => {
-        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
-        const bytes = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
-        const metadata = { ...object.Metadata };
-        delete metadata[SOURCE_ETAG_METADATA];
-        result.set(
-          Key ?? "",
-          JSON.stringify([bytes.length, createHash("sha256").update(bytes).digest("hex"), object.ContentType, metadata]),
-        );
-      })),
-    );
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return result;
 }
 
 export function registerDemo(program: Command): void {
@@ -136,9 +108,9 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
     const sync = await run("sync", false);
     const again = await run("second sync", false);
 
-    const [source, destination] = await Promise.all([fingerprint(client, dev), fingerprint(client, prod)]);
-    const differences = [...source].filter(([key, print]) => destination.get(key) !== print).map(([key]) => key);
-    const keptExtra = [...destination.keys()].filter((key) => !source.has(key));
+    const check = await compareCopy(client, { bucket: dev }, { bucket: prod }, { concurrency: 32 });
+    const differences = [...check.missing, ...check.changed.map((c) => c.key)];
+    const keptExtra = check.extra;
     const faithful =
       dry.status === "SUCCEEDED" &&
       sync.status === "SUCCEEDED" &&
@@ -151,14 +123,14 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
       differences.length === 0 &&
       keptExtra.join() === "site/removed-from-dev.html";
     console.log(
-      `\n${faithful ? "OK" : "NOT FAITHFUL"}: prod holds all ${source.size} dev objects with equal content and metadata` +
+      `\n${faithful ? "OK" : "NOT FAITHFUL"}: prod holds all ${check.objects} dev objects with equal content and metadata` +
         `${differences.length ? ` except ${differences.slice(0, 5).join(", ")}` : ""}; backup mode kept ${keptExtra.length} object deleted from dev (${keptExtra.join(", ")})`,
     );
     if (keep) {
       console.log(`\nserver still running at ${server.endpoint}; Ctrl-C stops it`);
       await new Promise<void>((resolve) => process.once("SIGINT", resolve));
     }
-    return faithful ? 0 : 1;
+    return faithful ? EXIT.ok : EXIT.failed;
   } finally {
     client.destroy();
     await server.stop();

@@ -14,6 +14,7 @@ import { Command, Option } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import type * as StackDiagram from "./stackDiagram";
 import { requireSource } from "./sources";
+import { EXIT, exitOnUsageError } from "./exitCodes";
 
 export const DIAGRAM_FORMATS = ["mermaid", "svg"] as const;
 export type DiagramFormat = (typeof DIAGRAM_FORMATS)[number];
@@ -34,7 +35,7 @@ export function registerDiagram(program: Command): void {
     .option("--output <file>", "write to this file instead of standard output")
     .option("--readme <file>", "write the Mermaid block between the file's <!-- diagram:start --> and <!-- diagram:end --> markers")
     .addHelpText("after", "\nExit codes: 0 written; 1 no sync machine in the stack, the program fails, or SVG cannot be rendered; 2 usage.")
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .exitOverride(exitOnUsageError)
     .action(async (options: DiagramOptions) => {
       try {
         const diagrams = requireSource<typeof StackDiagram>("cli/stackDiagram");
@@ -51,7 +52,7 @@ export function registerDiagram(program: Command): void {
         else process.stdout.write(text);
       } catch (err) {
         process.stderr.write(`bucket-sync diagram: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exitCode = 1;
+        process.exitCode = EXIT.failed;
       }
     });
 }

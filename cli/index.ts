@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { registerCheckPolicy } from "./checkPolicy";
 import { registerDemo } from "./demo";
 import { registerDiagram } from "./diagram";
+import { EXIT } from "./exitCodes";
 import { registerPreview } from "./preview";
 import { registerS3Server } from "./s3Server";
 import { registerSync } from "./sync";
@@ -45,5 +46,5 @@ registerDiagram(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`bucket-sync: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 2;
+  process.exitCode = EXIT.badInput;
 });

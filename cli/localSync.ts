@@ -3,7 +3,7 @@
  * the local interpreter, its Lambda tasks dispatched to the handlers, against any S3-compatible
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
-import type { Partition, ReportLocation, SyncRangeResult, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
+import type { ReportLocation, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -12,6 +12,7 @@ import { buildReport, writeReport } from "../handlers/engine/report";
 import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
 import { phaseFolder, recordPath, type RunRecords } from "../handlers/engine/runRecords";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
+import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
 import { type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
 
@@ -34,10 +35,10 @@ export interface LocalSyncOptions {
   approve?: (request: { message: unknown }) => Promise<boolean>;
   /** Every interpreter event. */
   onEvent?: (event: unknown) => void;
-  /** Progress: called with the planned partitions, then with each sync-range call's result. */
+  /** Progress: told of each partition's work key by key, and of each phase's summary. */
   progress?: {
-    planned(partitions: Partition[]): void;
-    range(result: SyncRangeResult): void;
+    observe(event: RangeEvent): void;
+    summarized?(summary: SyncSummary): void;
   };
   /** Most partitions synced at once. @default 16 */
   maxConcurrency?: number;
@@ -65,12 +66,24 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     credentials: options.credentials,
     region: options.region,
   });
+  // The first contact with the endpoint (validate-input's bucket check) gives up quickly: a wrong
+  // --endpoint or a server that is not running should fail in about a second, not after the
+  // client's eight attempts with backoff. Later steps keep the patient client.
+  const firstContact = createS3Client({
+    endpoint: options.endpoint,
+    compatibility: options.compatibility,
+    credentials: options.credentials,
+    region: options.region,
+    maxAttempts: 2,
+    connectionTimeoutMs: 1000,
+  });
   const reportTo = options.report;
+  const observe = options.progress && ((event: RangeEvent) => options.progress?.observe(event));
   // Partition results are kept where the report goes (see handlers/engine/runRecords.ts).
   const handlers = createHandlers(
     "bucket" in reportTo
-      ? { client, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix }
-      : { client, records: directoryRunRecords(reportTo.directory) },
+      ? { client, observe, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix }
+      : { client, observe, records: directoryRunRecords(reportTo.directory) },
   );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
@@ -78,24 +91,31 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   let reportInput: WriteReportInput | undefined;
   const phases = new PhaseClock("Validate and plan");
   const approve = options.approve ?? (async () => false);
+  const validateInput = createHandlers({ client: firstContact })["validate-input"];
   const tracked = {
     ...handlers,
+    async "validate-input"(event: Parameters<typeof validateInput>[0]) {
+      try {
+        return await validateInput(event);
+      } catch (err) {
+        throw unreachable(err) ? endpointUnreachable(options.endpoint, err) : err;
+      }
+    },
     async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
       const partitions = await handlers["plan-partitions"](event);
       planned = partitions.length;
-      options.progress?.planned(partitions);
       phases.enter("List, compare and copy");
       return partitions;
     },
     async "sync-range"(event: Parameters<(typeof handlers)["sync-range"]>[0]) {
       if (event.phase === "delete") phases.enter("Delete");
       const result = await handlers["sync-range"](event);
-      options.progress?.range(result);
       return result;
     },
     async summarize(event: Parameters<typeof handlers.summarize>[0]) {
       phases.enter("Summarize");
       summary = await handlers.summarize(event);
+      options.progress?.summarized?.(summary);
       return summary;
     },
     async "write-report"(event: Parameters<(typeof handlers)["write-report"]>[0]) {
@@ -140,7 +160,26 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     return { ...result, summary, report, partitions: planned };
   } finally {
     client.destroy();
+    firstContact.destroy();
   }
+}
+
+/** The error of a local run whose endpoint cannot be reached; the CLI prints its message alone. */
+export const ENDPOINT_UNREACHABLE = "BucketSync.EndpointUnreachable";
+
+/** Node's codes for a connection that could not be made, and the SDK's connection timeout. */
+const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET"]);
+
+function unreachable(err: unknown): boolean {
+  const { code, name } = (err ?? {}) as { code?: string; name?: string };
+  return (code !== undefined && CONNECTION_ERRORS.has(code)) || name === "TimeoutError";
+}
+
+function endpointUnreachable(endpoint: string | undefined, err: unknown): Error {
+  const where = endpoint ?? "AWS S3";
+  const error = new Error(`cannot reach ${where} (${(err as Error).message}): is the server running, and is the endpoint right?`);
+  error.name = ENDPOINT_UNREACHABLE;
+  return error;
 }
 
 /**

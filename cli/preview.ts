@@ -23,11 +23,9 @@ import type { PolicyPackConfig } from "@pulumi/policy";
 import type * as OfflinePreview from "../offline-pulumi/preview";
 import type { PulumiProgram } from "../offline-pulumi/program";
 import type { PreviewResource, PreviewViolation, StackPreview } from "../offline-pulumi/preview";
+import { EXIT, exitOnUsageError } from "./exitCodes";
 import { projectStacks, requireSource } from "./sources";
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
 
 export interface PreviewOptions {
   readonly stack: string;
@@ -76,13 +74,13 @@ export async function runPreview(options: PreviewOptions, program?: PulumiProgra
     config = parseConfigArgs(options.config ?? []);
     if (options.policyPackConfig) policyConfig = JSON.parse(readFileSync(options.policyPackConfig, "utf8")) as PolicyPackConfig;
   } catch (err) {
-    return { exitCode: err instanceof UsageError ? EXIT_USAGE : EXIT_FAILED, stdout: "", stderr: `bucket-sync preview: ${errorText(err)}\n` };
+    return { exitCode: err instanceof UsageError ? EXIT.badInput : EXIT.failed, stdout: "", stderr: `bucket-sync preview: ${errorText(err)}\n` };
   }
 
   const stacks = projectStacks();
   if (!stacks.includes(options.stack)) {
     return {
-      exitCode: EXIT_USAGE,
+      exitCode: EXIT.badInput,
       stdout: "",
       stderr: `bucket-sync preview: no stack "${options.stack}" (no Pulumi.${options.stack}.yaml); stacks: ${stacks.join(", ")}\n`,
     };
@@ -94,11 +92,11 @@ export async function runPreview(options: PreviewOptions, program?: PulumiProgra
     preview = await offline.previewStack({ stack: options.stack, config, program, policyConfig });
   } catch (err) {
     // The program's own message: a ConfigError names every offending key.
-    return { exitCode: EXIT_FAILED, stdout: "", stderr: `bucket-sync preview: stack "${options.stack}": ${errorText(err)}\n` };
+    return { exitCode: EXIT.failed, stdout: "", stderr: `bucket-sync preview: stack "${options.stack}": ${errorText(err)}\n` };
   }
   const blocking = preview.policy.violations.filter(isMandatory);
   return {
-    exitCode: blocking.length > 0 ? EXIT_FAILED : EXIT_OK,
+    exitCode: blocking.length > 0 ? EXIT.failed : EXIT.ok,
     stdout: options.json ? `${JSON.stringify(preview, null, 2)}\n` : formatPreview(preview),
     stderr: blocking.length > 0 ? `bucket-sync preview: ${plural(blocking.length, "mandatory policy violation")}\n` : "",
     preview,
@@ -292,7 +290,7 @@ export function registerPreview(program: Command): void {
     )
     .option("--policy-pack-config <file>", "the policy pack's config as JSON, as `pulumi preview --policy-pack-config` takes it")
     .addHelpText("after", "\nExit codes: 0 preview succeeds, no mandatory policy violated; 1 the program fails (e.g. invalid config) or a mandatory policy is violated; 2 usage.")
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE))
+    .exitOverride(exitOnUsageError)
     .action(async (options: PreviewOptions) => {
       const outcome = await runPreview(options);
       process.stdout.write(outcome.stdout);

@@ -5,9 +5,13 @@
 import { Option, type Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { SyncRequest, SyncStats } from "../model/contract";
+import type { Location, SyncRequest, SyncStats } from "../model/contract";
 import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
+import { DELETES_DENIED } from "../infra/definition";
+import { dryRunVerdict, refusalMessage } from "./deleteGuard";
+import { endpointUrl } from "./endpoint";
 import type { LocalSyncResult } from "./localSync";
+import { EXIT, exitOnUsageError } from "./exitCodes";
 import { parseS3Url } from "./s3Url";
 
 interface SyncOptions {
@@ -25,6 +29,7 @@ interface SyncOptions {
   reportTo?: string;
   approveDeletes?: boolean;
   json?: boolean;
+  verbose?: boolean;
 }
 
 /**
@@ -80,9 +85,6 @@ export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
   return fields as Partial<SyncRequest>;
 }
 
-/** Exit codes: 0 synced; 1 the run failed (copies failed, deletes refused, S3 errors); 2 bad input. */
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
-
 /**
  * Where reports go when --report-to is not given: a directory on this machine that stays after
  * the run (the XDG state directory), never a bucket. A report written into a bucket the user did
@@ -100,6 +102,23 @@ function reportLocation(options: SyncOptions): { bucket: string; prefix: string 
     return { bucket: location.bucket, prefix: location.prefix };
   }
   return { directory: options.reportTo };
+}
+
+/** Flags that mean something in one mode only: given in another, they are refused, not ignored. */
+const MODE_FLAGS = [
+  { flag: "--conflict-policy", option: "conflictPolicy", mode: "two-way" },
+  { flag: "--max-deletes", option: "maxDeletes", mode: "mirror" },
+  { flag: "--approve-deletes", option: "approveDeletes", mode: "mirror" },
+] as const;
+
+/** Refuses a flag the run's mode would ignore (`--conflict-policy` in a backup). */
+export function checkModeFlags(options: SyncOptions, mode: string): void {
+  const misplaced = MODE_FLAGS.filter(({ option, mode: only }) => options[option] !== undefined && mode !== only);
+  if (misplaced.length > 0) {
+    throw new Error(
+      misplaced.map(({ flag, mode: only }) => `${flag} applies to --mode ${only} only, and this run is --mode ${mode}`).join("; "),
+    );
+  }
 }
 
 /** One location given once: as the positional argument or as its flag, not both. */
@@ -134,8 +153,8 @@ export function registerSync(program: Command): void {
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
-    // Usage errors (a missing or unknown option) are bad input too: exit 2, not commander's 1.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.badInput))
+    .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
+    .exitOverride(exitOnUsageError)
     .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
       process.exitCode = await runSync(options, source, destination);
     });
@@ -144,6 +163,7 @@ export function registerSync(program: Command): void {
 async function runSync(options: SyncOptions, sourceArgument?: string, destinationArgument?: string): Promise<number> {
   let request: SyncRequest;
   let report: ReturnType<typeof reportLocation>;
+  let endpoint: string | undefined;
   try {
     request = {
       source: parseS3Url(locationArgument(sourceArgument, options.source, "source"), sourceArgument === undefined ? "--source" : "SOURCE"),
@@ -154,25 +174,44 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
       ...settingsFromFlags(options),
     };
     const { validateRequest } = await import("../handlers/engine/validation");
-    validateRequest(request); // bad input fails here, naming the problem, before any S3 call
+    const job = validateRequest(request); // bad input fails here, naming the problem, before any S3 call
+    checkModeFlags(options, job.mode);
     report = reportLocation(options);
+    endpoint = endpointUrl(options.endpoint);
   } catch (err) {
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
   }
-  const { runLocalSync } = await import("./localSync");
+  const { ENDPOINT_UNREACHABLE, runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
-  const progress = createProgress(process.stderr);
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+  const progress = createProgress(process.stderr, { dryRun: request.dryRun });
+  let observe = progress.observe;
+  if (options.verbose) {
+    const { keyLine } = await import("./keyLines");
+    const out = options.json ? process.stderr : process.stdout;
+    const sides = { source: request.source as Required<Location>, destination: request.destination as Required<Location>, dryRun: request.dryRun ?? false };
+    observe = (event) => {
+      progress.observe(event);
+      const line = keyLine(event, sides);
+      if (line !== undefined) progress.interrupt(() => out.write(`${line}\n`));
+    };
+  }
   const result = await runLocalSync({
     request,
     endpoint,
     report,
     approve: async () => options.approveDeletes ?? false,
-    progress,
+    progress: { observe, summarized: progress.summarized },
   });
   progress.stop();
+  if (result.error === ENDPOINT_UNREACHABLE && !options.json) {
+    // nothing ran: one line, not a summary of zeros with a cost
+    console.error(`bucket-sync sync: ${causeMessage(result.cause)}`);
+    return EXIT.failed;
+  }
   printResult(result, options.json ?? false);
+  const verdict = dryRunVerdict(result.summary);
+  if (verdict !== undefined && !options.json) console.log(verdict);
   if (result.status === "SUCCEEDED") return EXIT.ok;
   return result.error === "ValidationError" ? EXIT.badInput : EXIT.failed;
 }
@@ -254,7 +293,13 @@ function printResult(result: LocalSyncResult, json: boolean): void {
     if (conflicts) console.log(conflicts);
     if (doc.report) console.log(`report: ${reportPath(doc.report)}`);
   }
-  if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${result.error}: ${causeMessage(result.cause)}`);
+  if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
+}
+
+/** Why a run failed, in a user's words where the CLI knows them better than the state machine. */
+export function failureMessage(result: LocalSyncResult): string {
+  if (result.error === DELETES_DENIED && result.summary) return refusalMessage(result.summary);
+  return `${result.error}: ${causeMessage(result.cause)}`;
 }
 
 /** Where the HTML report is: a local path a browser opens, or its s3:// URL. */

@@ -3,8 +3,8 @@
  * environment and creates the S3 client once; each handler validates, delegates, returns JSON.
  *
  * Deployed two ways (see infra/handlerPackaging.ts): as `aws.lambda.CallbackFunction`s whose
- * `callbackFactory` calls `createHandlers()` at cold start, and as an esbuild bundle
- * of handlers/lambda.ts. No Pulumi import here.
+ * serialized factory loads this module, compiled, and calls `createHandlers()` at cold start; and
+ * as an esbuild bundle of handlers/lambda.ts. No Pulumi import here.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import {
@@ -25,7 +25,7 @@ import { writeReport } from "./engine/report";
 import { checkRunName, readPhaseRecords, type RunRecords, s3RunRecords } from "./engine/runRecords";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
-import { syncRange } from "./engine/syncRange";
+import { type RangeEvent, syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
 import { REPORT_PREFIX } from "../model/settings";
 
@@ -49,6 +49,8 @@ export interface HandlerSettings {
   reportPrefix?: string;
   /** Where partition results are kept. @default the report bucket and prefix (see runRecords.ts) */
   records?: RunRecords;
+  /** Told of each sync-range call's work key by key (a local run's progress); deployed functions have none. */
+  observe?: (event: RangeEvent) => void;
 }
 
 /** Reads the handler settings from the environment (names in HANDLER_ENV). */
@@ -82,7 +84,7 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
     },
     async "sync-range"(event) {
       const run = event.run === undefined ? undefined : checkRunName(event.run);
-      const result = await syncRange(client, { ...event, job: validateRequest(event.job) });
+      const result = await syncRange(client, { ...event, job: validateRequest(event.job) }, { observe: settings.observe });
       if (run !== undefined && result.done) await records().put(run, result);
       return result;
     },

@@ -335,3 +335,59 @@ export function nextStates(state: State): string[] {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The one walker over a definition: the builder's tests, the local runtime (emulation, runner,
+// faithfulness checks) and the diagram all see states through it.
+
+/** A state with where it sits. */
+export interface LocatedState {
+  name: string;
+  state: State;
+  /** The machine that holds it (the definition, a Map's item processor or a Parallel branch). */
+  machine: SubMachine;
+  /**
+   * From the outermost enclosing state inward, ending with this state's name; a Parallel branch
+   * shows as `branch N`: `["Report", "branch 1", "Write report"]`.
+   */
+  path: string[];
+  /** The Map and Parallel states around it, outermost first. */
+  enclosing: LocatedState[];
+}
+
+/**
+ * The machines directly inside a state: a Map's item processor (or the older `Iterator` a
+ * hand-written definition may still use), a Parallel state's branches.
+ */
+export function innerMachines(state: State): SubMachine[] {
+  if (state.Type === "Map") {
+    const processor = state.ItemProcessor ?? (state as { Iterator?: SubMachine }).Iterator;
+    return isMachine(processor) ? [processor] : [];
+  }
+  if (state.Type === "Parallel") return Array.isArray(state.Branches) ? state.Branches.filter(isMachine) : [];
+  return [];
+}
+
+/**
+ * Every state of a machine, nested ones included, depth first in definition order: a state, then
+ * the states of the machines inside it. Tolerates a malformed definition (a definition read from
+ * elsewhere): what is not a state or a machine is skipped, for the caller's checks to report.
+ */
+export function allStates(machine: SubMachine, outer: LocatedState[] = [], outerPath: string[] = []): LocatedState[] {
+  if (!isMachine(machine)) return [];
+  return Object.entries(machine.States).flatMap(([name, state]) => {
+    if (typeof state !== "object" || state === null) return [];
+    const here: LocatedState = { name, state, machine, path: [...outerPath, name], enclosing: outer };
+    const inner: Array<[SubMachine, string[]]> =
+      state.Type === "Parallel"
+        ? (Array.isArray(state.Branches) ? state.Branches : []).map((branch, i) => [branch, [...here.path, `branch ${i + 1}`]])
+        : innerMachines(state).map((processor) => [processor, here.path]);
+    const inside = inner.flatMap(([sub, path]) => allStates(sub, [...outer, here], path));
+    return [here, ...inside];
+  });
+}
+
+function isMachine(value: unknown): value is SubMachine {
+  const states = (value as { States?: unknown } | null | undefined)?.States;
+  return typeof states === "object" && states !== null && !Array.isArray(states);
+}

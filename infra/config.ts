@@ -141,7 +141,7 @@ export const STACK_SETTINGS = {
   sourcePrefix: setting(keyPrefix, { default: "", description: "Key prefix to sync from (empty, or ending in `/`)." }),
   sourceKmsKeyArn: setting(kmsKeyArn, {
     description:
-      "KMS key ARN of the source bucket's SSE-KMS encryption, when it is not this stack's kmsKeyArn (the dev stack's key). The sync functions get kms:Decrypt on it (two-way also kms:GenerateDataKey), only through S3 (kms:ViaService). The key's policy must allow them too when it is in another account. Empty means the source is SSE-S3 or uses kmsKeyArn.",
+      "KMS key ARN of the source bucket's SSE-KMS encryption, when it is not this stack's kmsKeyArn (the dev stack's key). The sync functions get kms:Decrypt on it (two-way also kms:GenerateDataKey), only through S3 (kms:ViaService). The key's policy must allow them too when it is in another account. Empty means the source stack's `kmsKeyArn` output (with sourceStack), else none: an SSE-S3 source, or one under kmsKeyArn.",
   }),
   destinationPrefix: setting(keyPrefix, {
     default: "",
@@ -516,6 +516,20 @@ export function configWarnings(config: StackConfig): string[] {
     );
   }
   return warnings;
+}
+
+/**
+ * Warnings that depend on where the source bucket is, known once the source stack's outputs are
+ * read: a source in another account grants reads only (infra/crossAccount.ts), so a two-way sync,
+ * which writes into it, would be denied there.
+ */
+export function sourceWarnings(config: StackConfig, source: { crossAccount: boolean }): string[] {
+  if (!config.syncMachine || !source.crossAccount || config.mode !== "two-way") return [];
+  return [
+    `${config.project}:mode two-way writes into the source bucket, which is in another account: its stack grants this ` +
+      "stack's roles reads only (backupAccountId), so every copy back into it would be denied. Use backup or mirror " +
+      "across accounts, or keep both stacks in one account.",
+  ];
 }
 
 /** `dev` -> `<org>/<project>/dev`; `proj/dev` -> `<org>/proj/dev`; a full name stays as it is. */

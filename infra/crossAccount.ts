@@ -17,10 +17,10 @@ import {
   backupReadStatements,
   eventForwardingPolicy,
   eventsTrustPolicy,
-  SOURCE_READ_ACTIONS,
   sourceAccountBusPolicy,
   type PolicyStatement,
 } from "./iamDocuments";
+import { HANDLER_SPECS, sourceReadsOf } from "./handlerSpecs";
 import { arns, functionRoleName, nameStem, type AwsScope } from "./names";
 import { onChangeEventPattern } from "./triggers";
 
@@ -42,7 +42,7 @@ export function backupRoleArns(partition: string, backup: BackupStack): Record<H
 
 /** The bucket-policy statements that let the backup stack's roles read the bucket. */
 export function backupBucketGrants(partition: string, bucketName: string, backup: BackupStack): PolicyStatement[] {
-  return backupReadStatements({ bucketArn: arns.bucket(partition, bucketName), roleArns: backupRoleArns(partition, backup) });
+  return backupReadStatements({ bucketArn: arns.bucket(partition, bucketName), roleArns: backupRoleArns(partition, backup), reads: sourceReadsOf() });
 }
 
 export interface BackupKeyAccessArgs {
@@ -70,7 +70,7 @@ export class BackupKeyAccess extends pulumi.ComponentResource {
       );
     }
     const roleArns = backupRoleArns(args.scope.partition, args.backup);
-    const readers = HANDLER_NAMES.filter((h) => SOURCE_READ_ACTIONS[h].objects.length > 0).map((h) => roleArns[h]);
+    const readers = HANDLER_NAMES.filter((h) => HANDLER_SPECS[h].sourceReads.objects.length > 0).map((h) => roleArns[h]);
     this.keyPolicy = new aws.kms.KeyPolicy(
       `${name}-key-policy`,
       {

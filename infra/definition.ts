@@ -23,6 +23,7 @@
  * (local-stepfunctions/runner.ts) executes this very definition, and it does not implement JSONata.
  */
 import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../model/contract";
+import { taskTimeoutSeconds } from "./handlerSpecs";
 import {
   booleanEquals,
   catchAll,
@@ -53,8 +54,8 @@ export interface DefinitionArgs {
   /** Most partitions synced at once by each Map. @default 16 */
   maxConcurrency?: number;
   /**
-   * Timeout of the sync-range function (its own time budget is shorter); its Tasks wait
-   * TASK_TIMEOUT_MARGIN_SECONDS longer. @default 900
+   * Timeout of the sync-range function (its own time budget is shorter); like every Lambda Task,
+   * its Tasks wait TASK_TIMEOUT_MARGIN_SECONDS (infra/handlerSpecs.ts) longer. @default 900
    */
   syncRangeTimeoutSeconds?: number;
 }
@@ -95,32 +96,8 @@ export const STATE_NAMES = {
 
 const S = STATE_NAMES;
 
-/**
- * Lambda function timeouts in seconds (sync-range's is the `syncRangeTimeoutSeconds` setting).
- * infra/syncMachine.ts gives each function this timeout; the Task that calls it waits longer.
- */
-export const FUNCTION_TIMEOUT_SECONDS = {
-  "validate-input": 60,
-  "plan-partitions": 300,
-  summarize: 120,
-  "write-report": 120,
-} as const satisfies Partial<Record<HandlerName, number>>;
-
-/**
- * How much longer a Task waits than its function may run. A synchronous Invoke also spends time
- * outside the function's own timeout (cold start: the Init phase is not part of it, up to 10 s;
- * the Invoke round trip; a throttled retry inside the SDK), so a Task timeout equal to the
- * function timeout can fail a call that is about to succeed. With the margin, the function's
- * own timeout always fires first and the Task sees Lambda's error, which its Retry handles.
- */
-export const TASK_TIMEOUT_MARGIN_SECONDS = 30;
-
-/** Task timeouts in seconds: each function's timeout plus the margin. */
+/** Timeouts of the Tasks that call no function, in seconds. Those that do take theirs from HANDLER_SPECS. */
 const TIMEOUTS = {
-  validateInput: FUNCTION_TIMEOUT_SECONDS["validate-input"] + TASK_TIMEOUT_MARGIN_SECONDS,
-  planPartitions: FUNCTION_TIMEOUT_SECONDS["plan-partitions"] + TASK_TIMEOUT_MARGIN_SECONDS,
-  summarize: FUNCTION_TIMEOUT_SECONDS.summarize + TASK_TIMEOUT_MARGIN_SECONDS,
-  writeReport: FUNCTION_TIMEOUT_SECONDS["write-report"] + TASK_TIMEOUT_MARGIN_SECONDS,
   publish: 60,
   /** How long a delete-approval request waits for an answer before the run fails. */
   approval: 24 * 60 * 60,
@@ -137,7 +114,7 @@ function failedCountIs(): ChoiceCondition[] {
 }
 
 /** The error an operator's denial sends (it is in the denial command of the approval message). */
-const DELETES_DENIED = "BucketSync.DeletesDenied";
+export const DELETES_DENIED = "BucketSync.DeletesDenied";
 
 /**
  * Builds the definition. Pure: same arguments, same object; serialize it with `JSON.stringify`.
@@ -160,6 +137,8 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
   }
   const arn = args.functionArns;
   const topicArn = args.notificationTopicArn;
+  /** Each Lambda Task waits its function's timeout (HANDLER_SPECS) plus the margin. */
+  const taskTimeout = (handler: HandlerName): number => taskTimeoutSeconds(handler, { syncRangeTimeoutSeconds });
 
   const states: Record<string, State> = {
     // State data: the SyncRequest (execution input) -> { job }
@@ -168,7 +147,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         functionArn: arn["validate-input"],
         payload: "$",
         resultKey: "job",
-        timeoutSeconds: TIMEOUTS.validateInput,
+        timeoutSeconds: taskTimeout("validate-input"),
         catchTo: S.notifyFailure,
         comment: "Check the request and fill in every default: the SyncJob every later step reads.",
       },
@@ -181,7 +160,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         payload: { "job.$": "$.job" },
         resultKey: "partitions",
         resultPath: "$.plan",
-        timeoutSeconds: TIMEOUTS.planPartitions,
+        timeoutSeconds: taskTimeout("plan-partitions"),
         catchTo: S.notifyFailure,
         comment: "Split the key space into ranges that workers sync independently.",
       },
@@ -192,7 +171,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
       name: "Copy",
       itemsPath: "$.plan.partitions",
       itemSelector: { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy", "run.$": "$$.Execution.Name" },
-      iteration: rangeLoop("copy", arn["sync-range"], syncRangeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
+      iteration: rangeLoop("copy", arn["sync-range"], taskTimeout("sync-range")),
       maxConcurrency,
       next: S.summarizeCopy,
       comment: "Copy and update every partition; deletes are only counted here.",
@@ -208,7 +187,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
           "partitionIds.$": "$.plan.partitions[*].id",
         },
         resultKey: "summary",
-        timeoutSeconds: TIMEOUTS.summarize,
+        timeoutSeconds: taskTimeout("summarize"),
         catchTo: S.notifyFailure,
         comment: "Add up the copy phase and decide whether, and how, to delete.",
       },
@@ -259,7 +238,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         phase: "delete",
         "run.$": "$$.Execution.Name",
       },
-      iteration: rangeLoop("delete", arn["sync-range"], syncRangeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS),
+      iteration: rangeLoop("delete", arn["sync-range"], taskTimeout("sync-range")),
       maxConcurrency,
       next: S.summarizeDelete,
       comment: "Delete the extras each partition counted, never more than its budget.",
@@ -276,14 +255,14 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
           "previous.$": "$.summary",
         },
         resultKey: "summary",
-        timeoutSeconds: TIMEOUTS.summarize,
+        timeoutSeconds: taskTimeout("summarize"),
         catchTo: S.notifyFailure,
         comment: "Add the delete phase to the copy phase's totals.",
       },
       { next: S.report },
     ),
     // -> { summary, report }
-    [S.report]: reportState(arn["write-report"], topicArn),
+    [S.report]: reportState(arn["write-report"], taskTimeout("write-report"), topicArn),
     // Fails closed: success is an explicit condition (a failure count that is present, numeric and
     // 0); a summary of any other shape ends in Unexpected summary, never in Sync succeeded. Each
     // comparison is guarded by IsPresent, as a comparison on a missing path is a runtime error.
@@ -442,7 +421,7 @@ function partitionMap(props: {
  * and one Catch on the Parallel covers both steps, which, being inside a branch, cannot move to
  * Notify failure themselves.
  */
-function reportState(writeReportArn: string, topicArn: string): State {
+function reportState(writeReportArn: string, writeReportTimeoutSeconds: number, topicArn: string): State {
   return {
     Type: "Parallel",
     Comment: "Write the JSON/HTML report to S3 and announce the result with a presigned link.",
@@ -459,7 +438,7 @@ function reportState(writeReportArn: string, topicArn: string): State {
             payload: "$",
             resultKey: "location",
             resultPath: "$.report",
-            timeoutSeconds: TIMEOUTS.writeReport,
+            timeoutSeconds: writeReportTimeoutSeconds,
             comment: "Returns where the report is and a presigned URL valid for at most one hour.",
           },
           { next: S.publishResult },

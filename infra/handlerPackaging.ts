@@ -30,6 +30,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as esbuild from "esbuild";
 import type { HandlerName } from "../model/contract";
 import type { HandlerPackaging } from "./config";
+import { HANDLER_SPECS } from "./handlerSpecs";
 
 /** The module esbuild bundles. */
 export const BUNDLE_ENTRY = path.join(__dirname, "..", "handlers", "lambda.ts");
@@ -39,15 +40,6 @@ export const HANDLER_MODULE_ENTRY = path.join(__dirname, "..", "handlers", "inde
 export const BUNDLE_FILE = "index.js";
 /** The serialized callback's file name inside the archive (set by CallbackFunction). */
 export const CALLBACK_FILE = "__index.js";
-
-/** The export of handlers/lambda.ts that serves each handler. */
-export const BUNDLE_EXPORTS: Record<HandlerName, string> = {
-  "validate-input": "validateInput",
-  "plan-partitions": "planPartitions",
-  "sync-range": "syncRange",
-  summarize: "summarize",
-  "write-report": "writeReport",
-};
 
 /**
  * The Lambda runtime both packagings target. Node.js 20 reached end of support on 2026-04-30 and
@@ -211,7 +203,7 @@ export function createHandlerFunction(
       ...common,
       role: args.roleArn,
       code: bundleArchive(),
-      handler: `${path.basename(BUNDLE_FILE, ".js")}.${BUNDLE_EXPORTS[args.handler]}`,
+      handler: `${path.basename(BUNDLE_FILE, ".js")}.${HANDLER_SPECS[args.handler].export}`,
     },
     opts,
   );

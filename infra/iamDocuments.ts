@@ -199,7 +199,7 @@ export function planPartitionsPolicy(args: HandlerPolicyArgs): PolicyDocument {
   );
 }
 
-const READ_OBJECT = ["s3:GetObject", "s3:GetObjectTagging"];
+export const READ_OBJECT = ["s3:GetObject", "s3:GetObjectTagging"];
 const WRITE_OBJECT = ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"];
 
 /**
@@ -255,15 +255,6 @@ export function writeReportPolicy(args: HandlerPolicyArgs): PolicyDocument {
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
 }
-
-/** The policy builder of each handler's role. */
-export const HANDLER_POLICIES: Record<HandlerName, (args: HandlerPolicyArgs) => PolicyDocument> = {
-  "validate-input": validateInputPolicy,
-  "plan-partitions": planPartitionsPolicy,
-  "sync-range": syncRangePolicy,
-  summarize: summarizePolicy,
-  "write-report": writeReportPolicy,
-};
 
 // ---------------------------------------------------------------------------------------------
 // State machine, triggers
@@ -382,31 +373,25 @@ export function tlsOnlyBucketPolicy(bucketArn: string): PolicyDocument {
 // ---------------------------------------------------------------------------------------------
 // Dev and prod in different accounts
 
-/**
- * What each handler's role reads in the source bucket in a read-only mode (backup, mirror): the
- * S3 actions the source account's bucket policy must allow it, on the bucket and on its objects.
- * They are the actions the role's own policy (HANDLER_POLICIES) grants on the source; a spec ties
- * the two. A cross-account request needs both: the caller's identity policy and the bucket's
- * resource policy ("Bucket owner granting cross-account bucket permissions",
- * https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-walkthroughs-managing-access-example2.html).
- */
-export const SOURCE_READ_ACTIONS: Record<HandlerName, { bucket: readonly string[]; objects: readonly string[] }> = {
-  "validate-input": { bucket: ["s3:ListBucket"], objects: [] },
-  "plan-partitions": { bucket: ["s3:ListBucket"], objects: [] },
-  "sync-range": { bucket: ["s3:ListBucket"], objects: READ_OBJECT },
-  summarize: { bucket: [], objects: [] },
-  "write-report": { bucket: [], objects: [] },
-};
+/** What a handler's role reads in the source bucket: S3 actions on the bucket and on its objects. */
+export interface SourceReads {
+  bucket: readonly string[];
+  objects: readonly string[];
+}
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
 /**
  * The source bucket's grants to the backup account's sync roles: each role, named by its ARN
- * (never the account root, never `*`), gets exactly its SOURCE_READ_ACTIONS.
+ * (never the account root, never `*`), gets exactly its reads (HANDLER_SPECS' `sourceReads`).
  */
-export function backupReadStatements(args: { bucketArn: string; roleArns: Record<HandlerName, string> }): PolicyStatement[] {
+export function backupReadStatements(args: {
+  bucketArn: string;
+  roleArns: Record<HandlerName, string>;
+  reads: Record<HandlerName, SourceReads>;
+}): PolicyStatement[] {
   const statements: PolicyStatement[] = [];
-  for (const [handler, actions] of Object.entries(SOURCE_READ_ACTIONS) as Array<[HandlerName, (typeof SOURCE_READ_ACTIONS)[HandlerName]]>) {
+  for (const [handler, actions] of Object.entries(args.reads) as Array<[HandlerName, SourceReads]>) {
     const principal = { AWS: args.roleArns[handler] };
     if (actions.bucket.length > 0) {
       statements.push({ Sid: `Backup${pascal(handler)}ListsBucket`, Effect: "Allow", Principal: principal, Action: [...actions.bucket], Resource: args.bucketArn });

@@ -8,6 +8,7 @@
  * and the state machine needs the role first.
  */
 import type { HandlerName } from "../model/contract";
+import { LONGEST_HANDLER_NAME } from "./handlerSpecs";
 
 /** Where ARNs live. All three are known at preview (config and provider invokes). */
 export interface AwsScope {
@@ -27,7 +28,7 @@ export interface NameParts {
 }
 
 /** The longest name any handler adds to the stem, for length checks. */
-const LONGEST_HANDLER_SUFFIX = "-plan-partitions";
+const LONGEST_HANDLER_SUFFIX = `-${LONGEST_HANDLER_NAME}`;
 /** The longest suffix a bucket name gets, for length checks. */
 export const LONGEST_BUCKET_SUFFIX = "-reports";
 

@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../model/contract";
 import { REPORT_PREFIX } from "../model/settings";
 import type { HandlerPackaging } from "./config";
-import { buildDefinition, FUNCTION_TIMEOUT_SECONDS } from "./definition";
+import { buildDefinition } from "./definition";
 import { createHandlerFunction } from "./handlerPackaging";
 import { HardenedBucket } from "./hardenedBucket";
+import { HANDLER_SPECS, type HandlerEnvKey } from "./handlerSpecs";
 import {
-  HANDLER_POLICIES,
   lambdaTrustPolicy,
   stateMachinePolicy,
   stateMachineTrustPolicy,
@@ -22,19 +22,6 @@ import {
   stateMachineName,
   type AwsScope,
 } from "./names";
-
-/**
- * Memory and timeout of each handler's function. The timeouts are the definition's
- * FUNCTION_TIMEOUT_SECONDS, whose Tasks wait a margin longer.
- */
-const FUNCTION_SETTINGS: Record<HandlerName, { memorySizeMb: number; timeoutSeconds?: number; description: string }> = {
-  "validate-input": { memorySizeMb: 256, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS["validate-input"], description: "Checks a SyncRequest and fills in every default." },
-  "plan-partitions": { memorySizeMb: 512, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS["plan-partitions"], description: "Splits the key space into ranges." },
-  // Its timeout is the `syncRangeTimeoutSeconds` argument.
-  "sync-range": { memorySizeMb: 1024, description: "Syncs one key range from a cursor, within a time budget." },
-  summarize: { memorySizeMb: 512, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS.summarize, description: "Adds up partition results and decides on deletes." },
-  "write-report": { memorySizeMb: 512, timeoutSeconds: FUNCTION_TIMEOUT_SECONDS["write-report"], description: "Writes the JSON and HTML sync report." },
-};
 
 export interface SyncMachineArgs {
   /** `<project>-<stack>`: the stem of every physical name (functions, state machine, log groups). */
@@ -122,12 +109,20 @@ export class SyncMachine extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // The same environment for every function: the bundle creates all handlers at module load,
-    // and createHandlers reads HANDLER_ENV there.
-    const environment = {
-      [HANDLER_ENV.reportBucket]: this.reportsBucket.bucketName,
-      [HANDLER_ENV.reportPrefix]: reportPrefix,
+    // What each HANDLER_ENV variable is in this stack; a handler's entry in HANDLER_SPECS says
+    // which of them its function is given. (No custom endpoint: on AWS the SDK finds S3 itself.)
+    const environmentValues: Partial<Record<HandlerEnvKey, pulumi.Input<string>>> = {
+      reportBucket: this.reportsBucket.bucketName,
+      reportPrefix,
     };
+    const environmentOf = (handler: HandlerName): Record<string, pulumi.Input<string>> =>
+      Object.fromEntries(
+        HANDLER_SPECS[handler].environment.map((k) => {
+          const value = environmentValues[k];
+          if (value === undefined) throw new Error(`SyncMachine: the ${handler} handler needs ${HANDLER_ENV[k]}, which a deployed stack does not set`);
+          return [HANDLER_ENV[k], value];
+        }),
+      );
 
     const functions = {} as Record<HandlerName, aws.lambda.Function>;
     const functionRoles = {} as Record<HandlerName, aws.iam.Role>;
@@ -156,7 +151,7 @@ export class SyncMachine extends pulumi.ComponentResource {
             .all([scope, args.source, args.destination, args.reportsBucketName, args.kmsKeyArn, args.sourceKmsKeyArn])
             .apply(([s, source, destination, reportsBucket, kmsKeyArn, sourceKmsKeyArn]) =>
               json(
-                HANDLER_POLICIES[handler]({
+                HANDLER_SPECS[handler].policy({
                   source: { bucketArn: arns.bucket(s.partition, source.bucket), prefix: source.prefix },
                   destination: { bucketArn: arns.bucket(s.partition, destination.bucket), prefix: destination.prefix },
                   reports: { bucketArn: arns.bucket(s.partition, reportsBucket), prefix: reportPrefix },
@@ -170,7 +165,7 @@ export class SyncMachine extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      const settings = FUNCTION_SETTINGS[handler];
+      const spec = HANDLER_SPECS[handler];
       functions[handler] = createHandlerFunction(
         `${name}-${handler}`,
         {
@@ -178,11 +173,11 @@ export class SyncMachine extends pulumi.ComponentResource {
           packaging: args.handlerPackaging ?? "bundle",
           functionName: fnNames[handler],
           roleArn: role.arn,
-          environment,
-          timeoutSeconds: settings.timeoutSeconds ?? syncRangeTimeoutSeconds,
-          memorySizeMb: settings.memorySizeMb,
+          environment: environmentOf(handler),
+          timeoutSeconds: spec.timeoutSeconds({ syncRangeTimeoutSeconds }),
+          memorySizeMb: spec.memorySizeMb,
           logGroupName: logGroup.name,
-          description: settings.description,
+          description: spec.description,
         },
         // The role's permissions must exist before the first invocation can need them.
         { parent: this, dependsOn: [policy, logGroup] },

@@ -2,7 +2,8 @@
  * The execution input the triggers send: the stack's sync settings as a `SyncRequest`
  * (model/contract.ts), with the bucket names filled in. Pure.
  */
-import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type SyncRequest } from "../model/contract";
+import type { SyncRequest } from "../model/contract";
+import { jsonSchemaOf, SYNC_SETTINGS, type SyncSettingName } from "../model/settings";
 import type { StackConfig } from "./config";
 
 /** The config keys that are SyncRequest fields, by the same names. */
@@ -73,9 +74,10 @@ export function startExecutionCommand(args: { region: string; stateMachineArn: s
 
 /**
  * The JSON Schema (draft 4, the version API Gateway models take) a REST trigger's request body must
- * match: a SyncRequest's shape — every field, its type, the enumerations from the contract, no
- * unknown field. A gate at the door: validate-input still checks everything else (prefixes,
- * bounds, combinations) and names each problem. Keyed by SyncRequest's own fields, so a new field
+ * match: a SyncRequest's shape — every field, its type, and its bounds and choices as the settings
+ * declare them (model/settings.ts), no unknown field. A gate at the door: validate-input still
+ * checks everything else (bucket names, overlapping locations, a delete limit's form) and names
+ * each problem. Keyed by SyncRequest's own fields, so a new field
  * cannot be forgotten here.
  */
 export function syncRequestJsonSchema(): Record<string, unknown> {
@@ -85,25 +87,17 @@ export function syncRequestJsonSchema(): Record<string, unknown> {
     additionalProperties: false,
     properties: { bucket: { type: "string", minLength: 3, maxLength: 63 }, prefix: { type: "string", maxLength: 1024 } },
   };
-  const positive = { type: "integer", minimum: 1 };
+  // Each setting's type, bounds and choices from its one declaration (model/settings.ts).
+  const settings = Object.fromEntries(
+    (Object.keys(SYNC_SETTINGS) as SyncSettingName[]).map((name) => [name, jsonSchemaOf(SYNC_SETTINGS[name])]),
+  ) as Record<SyncSettingName, Record<string, unknown>>;
   const properties: Record<keyof SyncRequest, Record<string, unknown>> = {
     source: location,
     destination: location,
-    mode: { type: "string", enum: [...SYNC_MODES] },
-    conflictPolicy: { type: "string", enum: [...CONFLICT_POLICIES] },
-    dryRun: { type: "boolean" },
+    ...settings,
+    // A count or a share ("5%"): the share's form is the engine's to check.
     maxDeletes: { type: ["integer", "string"] },
-    concurrency: positive,
-    multipartThresholdBytes: positive,
-    partSizeBytes: positive,
-    storageClass: { type: "string" },
-    sseKmsKeyId: { type: "string" },
-    partitions: positive,
-    minKeysPerPartition: positive,
-    startAfter: { type: "string", minLength: 1 },
     keys: { type: "array", items: { type: "string", minLength: 1 } },
-    keysEncoding: { type: "string", enum: [...KEYS_ENCODINGS] },
-    timeBudgetSeconds: positive,
   };
   return {
     $schema: "http://json-schema.org/draft-04/schema#",

@@ -2,8 +2,10 @@
  * Draws a state machine definition as a Mermaid flowchart, for docs and reviews: one node per
  * state (shaped by type), Choice branches labelled with their conditions, Map and Parallel states
  * as subgraphs around their nested machines, Catch edges dashed and labelled with the errors they
- * catch. Pure: definition in, text out.
+ * catch. Pure: definition in, text out; states typed and nested machines found as infra/asl.ts
+ * defines them.
  */
+import { innerMachines, type ProcessorConfig, type State, type StateMachineDefinition, type SubMachine, type TaskState } from "../infra/asl";
 
 /** The Mermaid flowchart (`flowchart TD`) of a definition. */
 export function toMermaid(definition: object): string {
@@ -19,23 +21,24 @@ export function toMermaid(definition: object): string {
   };
   const edges: string[] = [];
 
-  const drawMachine = (machine: Machine, indent: string, entryFrom: string) => {
+  const drawMachine = (machine: SubMachine, indent: string, entryFrom: string) => {
     edges.push(`${entryFrom} --> ${idOf(machine.StartAt)}`);
     for (const [name, state] of Object.entries(machine.States)) {
       const id = idOf(name);
-      if (state.Type === "Map" && (state.ItemProcessor ?? state.Iterator)) {
-        const inner = (state.ItemProcessor ?? state.Iterator) as Machine;
-        const mode = inner.ProcessorConfig?.Mode === "DISTRIBUTED" ? "Map, distributed" : "Map";
+      const inner = innerMachines(state);
+      if (state.Type === "Map" && inner.length > 0) {
+        const processor = inner[0] as SubMachine & { ProcessorConfig?: ProcessorConfig };
+        const mode = processor.ProcessorConfig?.Mode === "DISTRIBUTED" ? "Map, distributed" : "Map";
         lines.push(`${indent}subgraph ${id}["${label(name)} (${mode})"]`);
         lines.push(`${indent}  direction TB`);
         const start = `${id}_start`;
         lines.push(`${indent}  ${start}(("each item"))`);
-        drawMachine(inner, `${indent}  `, start);
+        drawMachine(processor, `${indent}  `, start);
         lines.push(`${indent}end`);
-      } else if (state.Type === "Parallel" && Array.isArray(state.Branches)) {
+      } else if (state.Type === "Parallel" && inner.length > 0) {
         lines.push(`${indent}subgraph ${id}["${label(name)} (Parallel)"]`);
         lines.push(`${indent}  direction TB`);
-        (state.Branches as Machine[]).forEach((branch, i) => {
+        inner.forEach((branch, i) => {
           const branchId = `${id}_b${i}`;
           lines.push(`${indent}  subgraph ${branchId}["branch ${i + 1}"]`);
           lines.push(`${indent}    direction TB`);
@@ -52,7 +55,7 @@ export function toMermaid(definition: object): string {
     }
   };
 
-  const drawTransitions = (id: string, state: AnyState) => {
+  const drawTransitions = (id: string, state: State) => {
     if (state.Type === "Choice") {
       for (const rule of state.Choices ?? []) {
         edges.push(`${id} -->|"${label(condition(rule))}"| ${idOf(rule.Next)}`);
@@ -60,39 +63,19 @@ export function toMermaid(definition: object): string {
       if (state.Default) edges.push(`${id} -->|"otherwise"| ${idOf(state.Default)}`);
       return;
     }
-    if (state.Next) edges.push(`${id} --> ${idOf(state.Next)}`);
-    for (const c of state.Catch ?? []) {
+    if ("Next" in state && state.Next) edges.push(`${id} --> ${idOf(state.Next)}`);
+    for (const c of ("Catch" in state && state.Catch) || []) {
       edges.push(`${id} -.->|"${label(c.ErrorEquals.join(", "))}"| ${idOf(c.Next)}`);
     }
   };
 
-  const machine = definition as Machine;
   lines.push(`  start(("start"))`);
-  drawMachine(machine, "  ", "start");
+  drawMachine(definition as StateMachineDefinition, "  ", "start");
   return [...lines, ...edges.map((e) => `  ${e}`)].join("\n") + "\n";
 }
 
-interface Machine {
-  StartAt: string;
-  States: Record<string, AnyState>;
-  ProcessorConfig?: { Mode?: string };
-}
-
-interface AnyState {
-  Type: string;
-  Next?: string;
-  Default?: string;
-  Choices?: Array<Record<string, any> & { Next: string }>;
-  Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
-  ItemProcessor?: unknown;
-  Iterator?: unknown;
-  Branches?: unknown[];
-  Resource?: string;
-  Parameters?: Record<string, unknown>;
-}
-
 /** The node shape per state type; a Task also shows what it calls. */
-function shape(state: AnyState, name: string): string {
+function shape(state: State, name: string): string {
   const text = state.Type === "Task" && state.Resource ? `${label(name)}<br/>${label(target(state))}` : label(name);
   switch (state.Type) {
     case "Choice":
@@ -108,7 +91,7 @@ function shape(state: AnyState, name: string): string {
 }
 
 /** What a Task calls: `lambda: <function name>` for Lambda, the integration otherwise. */
-function target(state: AnyState): string {
+function target(state: TaskState): string {
   const resource = state.Resource ?? "";
   const integration = resource.replace(/^arn:aws:states:::/, "");
   if (integration === "lambda:invoke") {

@@ -35,7 +35,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { HandlerName } from "../model/contract";
-import { LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN } from "../infra/asl";
+import { allStates, LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, type StateMachineDefinition } from "../infra/asl";
 
 /** A handler per name, as `createHandlers(env)` returns them. */
 export type HandlerTable = { [K in HandlerName]: (event: any) => Promise<any> };
@@ -254,18 +254,9 @@ class TaskTokens {
 
 /** Every Task state of a definition, nested ones included, with its Resource. */
 function taskStates(definition: object): Array<{ name: string; resource: unknown }> {
-  const found: Array<{ name: string; resource: unknown }> = [];
-  const visit = (machine: unknown) => {
-    if (!isObject(machine) || !isObject(machine.States)) return;
-    for (const [name, state] of Object.entries(machine.States)) {
-      if (!isObject(state)) continue;
-      if (state.Type === "Task") found.push({ name, resource: state.Resource });
-      visit(state.ItemProcessor ?? state.Iterator);
-      if (Array.isArray(state.Branches)) state.Branches.forEach(visit);
-    }
-  };
-  visit(definition);
-  return found;
+  return allStates(definition as StateMachineDefinition)
+    .filter(({ state }) => state.Type === "Task")
+    .map(({ name, state }) => ({ name, resource: (state as { Resource?: unknown }).Resource }));
 }
 
 /** The first string in a message that runs `aws stepfunctions <verb>`. */

@@ -11,7 +11,7 @@
  * What is fine: `ProcessorConfig` (a Distributed Map over `ItemsPath` runs as an inline Map, with
  * the same items and the same iteration), `Label`, JSONPath `QueryLanguage`.
  */
-import { LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN } from "../infra/asl";
+import { allStates, LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, type StateMachineDefinition } from "../infra/asl";
 
 /** One thing the local runner would not do as Step Functions does. */
 export interface FaithfulnessIssue {
@@ -72,7 +72,7 @@ export function findFaithfulnessIssues(definition: unknown): FaithfulnessIssue[]
   if (definition.QueryLanguage === "JSONata") {
     issues.push({ state: "(machine)", field: "QueryLanguage", problem: jsonataProblem() });
   }
-  checkMachine(definition, [], true, issues);
+  checkStates(definition as unknown as StateMachineDefinition, issues);
   return issues;
 }
 
@@ -87,17 +87,12 @@ export function assertRunsFaithfully(definition: unknown): void {
   );
 }
 
-function checkMachine(
-  machine: Record<string, unknown>,
-  outer: string[],
-  topLevel: boolean,
-  issues: FaithfulnessIssue[],
-): void {
-  const states = machine.States as Record<string, unknown>;
-  for (const [name, state] of Object.entries(states)) {
-    const path = [...outer, name];
-    const where = path.join(" > ");
-    if (!isObject(state)) continue;
+function checkStates(definition: StateMachineDefinition, issues: FaithfulnessIssue[]): void {
+  for (const located of allStates(definition)) {
+    // Read as a plain record: the checks look for fields the typed States leave out on purpose.
+    const state = located.state as unknown as Record<string, unknown>;
+    const where = located.path.join(" > ");
+    const topLevel = located.enclosing.length === 0;
     const add = (field: string, problem: string) => issues.push({ state: where, field, problem });
 
     if (state.QueryLanguage === "JSONata") add("QueryLanguage", jsonataProblem());
@@ -147,17 +142,8 @@ function checkMachine(
           const harmless = field.startsWith("ToleratedFailure") && value === 0;
           if (field in state && !harmless) add(field, `${why}.`);
         }
-        const processor = (state.ItemProcessor ?? state.Iterator) as unknown;
-        if (isObject(processor) && isObject(processor.States)) checkMachine(processor, path, false, issues);
         break;
       }
-      case "Parallel":
-        if (Array.isArray(state.Branches)) {
-          state.Branches.forEach((branch, i) => {
-            if (isObject(branch) && isObject(branch.States)) checkMachine(branch, [...path, `branch ${i + 1}`], false, issues);
-          });
-        }
-        break;
       default:
         break;
     }

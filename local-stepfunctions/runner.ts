@@ -17,6 +17,7 @@ import "core-js/actual/promise/with-resolvers";
 import { randomUUID } from "node:crypto";
 import { StateMachine, type RunOptions, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../model/contract";
+import { HANDLER_SPECS } from "../infra/handlerSpecs";
 import {
   createEmulation,
   DATA_LIMIT_BYTES,
@@ -25,6 +26,8 @@ import {
   type HandlerTable,
   type Notification,
 } from "./emulation";
+import { allStates, type StateMachineDefinition } from "../infra/asl";
+import { AWS_PRICES } from "../pricing/prices";
 import { assertRunsFaithfully } from "./faithfulness";
 
 export type { HandlerTable, Notification } from "./emulation";
@@ -49,7 +52,7 @@ export interface LocalRunResult {
   handlerMs: number;
   /** Wall time of the whole run. */
   durationMs: number;
-  /** Estimated AWS cost of the run in USD (see {@link PRICES}). */
+  /** Estimated AWS cost of the run in USD (list prices in pricing/prices.ts). */
   estimatedCostUsd: { transitions: number; lambda: number; total: number };
   /** Every SNS message the run published, in order. */
   notifications: Notification[];
@@ -113,8 +116,11 @@ export interface LocalRunOptions {
   onEvent?: (event: RunEvent) => void;
   /** `$$.Execution.Name`. @default `local-<uuid>` */
   executionName?: string;
-  /** Lambda memory size used to price handler time. @default 1024 */
-  lambdaMemoryMb?: number;
+  /**
+   * Memory of each handler's function, to price its time.
+   * @default the memory its HANDLER_SPECS entry (infra/handlerSpecs.ts) deploys it with
+   */
+  lambdaMemoryMb?: (handler: HandlerName) => number;
   /**
    * Check the definition with asl-validator (ARNs and paths included) before running. It builds
    * its JSON-schema validator on every call, 0.3–0.6 s.
@@ -127,16 +133,6 @@ export interface LocalRunOptions {
    */
   retryIntervalMs?: number;
 }
-
-/**
- * AWS list prices used for the estimate (us-east-1): Standard workflows per state transition;
- * Lambda (x86) per GB-second of duration and per request.
- */
-export const PRICES = {
-  perStateTransition: 0.025 / 1000,
-  lambdaPerGbSecond: 0.0000166667,
-  lambdaPerRequest: 0.2 / 1_000_000,
-} as const;
 
 /** Fake ARNs for local runs: `arn:aws:lambda:us-east-1:000000000000:function:<prefix>-<handler>`. */
 export function localFunctionArns(prefix = "bucket-sync"): Record<HandlerName, string> {
@@ -209,11 +205,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   }
 
   const handlerMs = emulation.invocations.reduce((sum, i) => sum + i.ms, 0);
-  const memoryGb = (opts.lambdaMemoryMb ?? 1024) / 1024;
-  const transitionCost = transitions * PRICES.perStateTransition;
-  const lambdaCost =
-    emulation.invocations.reduce((sum, i) => sum + Math.ceil(i.ms) / 1000, 0) * memoryGb * PRICES.lambdaPerGbSecond +
-    emulation.invocations.length * PRICES.lambdaPerRequest;
+  const memoryMb = opts.lambdaMemoryMb ?? ((handler: HandlerName) => HANDLER_SPECS[handler].memorySizeMb);
+  const transitionCost = transitions * AWS_PRICES.stateTransition.usd;
+  const gbSeconds = emulation.invocations.reduce((sum, i) => sum + (Math.ceil(i.ms) / 1000) * (memoryMb(i.handler) / 1024), 0);
+  const lambdaCost = gbSeconds * AWS_PRICES.lambdaGbSecond.usd + emulation.invocations.length * AWS_PRICES.lambdaRequest.usd;
   return {
     ...outcome,
     transitions,
@@ -253,14 +248,7 @@ function executionError(err: unknown): { error: string; cause: string } {
 
 /** Names of every state with a Retry, nested ones included. */
 function retryableStates(definition: object): string[] {
-  const names: string[] = [];
-  const visit = (machine: any) => {
-    for (const [name, state] of Object.entries<any>(machine?.States ?? {})) {
-      if (Array.isArray(state.Retry)) names.push(name);
-      if (state.ItemProcessor ?? state.Iterator) visit(state.ItemProcessor ?? state.Iterator);
-      for (const branch of state.Branches ?? []) visit(branch);
-    }
-  };
-  visit(definition);
-  return names;
+  return allStates(definition as StateMachineDefinition)
+    .filter(({ state }) => Array.isArray((state as { Retry?: unknown }).Retry))
+    .map(({ name }) => name);
 }

@@ -26,8 +26,8 @@ export interface Location {
 }
 
 /**
- * What a user asks for: the state machine's execution input, the CLI's options and the
- * argument of `syncBuckets`. Every optional field has a documented default.
+ * What a user asks for: the state machine's execution input and the CLI's options. Every
+ * optional field has a documented default.
  */
 export interface SyncRequest {
   source: Location;

@@ -201,6 +201,15 @@ export const REPORT_PREFIX = setting(z.string(), {
   description: "Key prefix of the sync reports in the reports bucket.",
 });
 
+/**
+ * A setting's values as JSON Schema draft 4 (the version API Gateway models take), derived from its
+ * zod schema; `{}` (anything) where a rule has no JSON Schema form, which validation then checks.
+ */
+export function jsonSchemaOf(s: Setting): Record<string, unknown> {
+  const { $schema: _, ...schema } = z.toJSONSchema(s.schema, { target: "draft-4", io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return schema;
+}
+
 /** Each setting's default (the deployed one), by name; optional settings are left out. */
 export function defaultsOf<T extends Record<string, Setting>>(settings: T): { [K in keyof T]: unknown } {
   const defaults: Record<string, unknown> = {};

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CopyObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import { copySource } from "../../handlers/engine/objects";
-import { PRICES } from "../../local-stepfunctions/runner";
+import { AWS_PRICES } from "../../pricing/prices";
 import { runCommand } from "./processes";
 
 export type Scenario = "first" | "noop" | "change";
@@ -41,7 +41,7 @@ export interface RunMeasure {
     unchanged: number;
     stateTransitions: number;
     estimatedCostUsd: { transitions: number; lambda: number; total: number };
-    /** Lambda GB-seconds, backed out of the CLI's Lambda estimate (priced at PRICES). */
+    /** Lambda GB-seconds, backed out of the CLI's Lambda estimate (priced at AWS_PRICES). */
     lambdaGbSeconds: number;
   };
 }
@@ -120,7 +120,7 @@ export function bucketSync(cliPath: string, tuning: { partitions?: number; concu
           unchanged: doc.unchanged,
           stateTransitions: doc.stateTransitions,
           estimatedCostUsd: doc.estimatedCostUsd,
-          lambdaGbSeconds: lambda / PRICES.lambdaPerGbSecond,
+          lambdaGbSeconds: lambda / AWS_PRICES.lambdaGbSecond.usd,
         },
       };
     },

@@ -1,30 +1,9 @@
 /**
- * The cost model: AWS list prices (us-east-1, with their sources), what a bucket-sync run costs
+ * The cost model, on the list prices in pricing/prices.ts: what a bucket-sync run costs
  * per million objects from what the local run measured, and a paper model of a deployed run at
  * 1 and 100 million objects next to S3 Batch Operations / Batch Replication and DataSync.
  */
-import { PRICES } from "../../local-stepfunctions/runner";
-
-/** One price with the page it comes from. */
-interface Price {
-  usd: number;
-  per: string;
-  source: string;
-}
-
-/** List prices, us-east-1. The CLI's own estimate uses local-stepfunctions/runner.ts PRICES; these match them. */
-export const AWS_PRICES = {
-  stateTransition: { usd: PRICES.perStateTransition, per: "Standard workflow state transition", source: "https://aws.amazon.com/step-functions/pricing/" },
-  lambdaGbSecond: { usd: PRICES.lambdaPerGbSecond, per: "Lambda GB-second (x86)", source: "https://aws.amazon.com/lambda/pricing/" },
-  lambdaRequest: { usd: PRICES.lambdaPerRequest, per: "Lambda request", source: "https://aws.amazon.com/lambda/pricing/" },
-  s3Tier1: { usd: 0.005 / 1000, per: "S3 Standard PUT, COPY, POST or LIST request", source: "https://aws.amazon.com/s3/pricing/" },
-  s3Tier2: { usd: 0.0004 / 1000, per: "S3 Standard GET or HEAD request", source: "https://aws.amazon.com/s3/pricing/" },
-  batchOperationsJob: { usd: 0.25, per: "S3 Batch Operations job", source: "https://aws.amazon.com/s3/pricing/ (Management & insights)" },
-  batchOperationsObject: { usd: 1.0 / 1_000_000, per: "object processed by S3 Batch Operations", source: "https://aws.amazon.com/s3/pricing/ (Management & insights)" },
-  dataSyncEnhancedGb: { usd: 0.015, per: "GB copied by a DataSync Enhanced-mode task", source: "https://aws.amazon.com/datasync/pricing/" },
-  dataSyncEnhancedExecution: { usd: 0.55, per: "DataSync Enhanced-mode task execution", source: "https://aws.amazon.com/datasync/pricing/" },
-  dataSyncBasicGb: { usd: 0.0125, per: "GB copied by a DataSync Basic-mode task", source: "https://aws.amazon.com/datasync/pricing/" },
-} satisfies Record<string, Price>;
+import { AWS_PRICES } from "../../pricing/prices";
 
 /** Step Functions quotas the model checks a run against. */
 export const STEP_FUNCTIONS_LIMITS = {

@@ -1,13 +1,11 @@
 /**
- * The benchmark's data: key shapes, object sizes, filling the source, changing a share of it,
- * and checking that a destination is a faithful copy (keys, sizes, ETags; content hashes where
- * ETags differ, as after a multipart copy).
+ * The benchmark's data: key shapes, object sizes, filling the source and changing a share of
+ * it. Whether a destination is a faithful copy is the engine's one check
+ * (handlers/engine/faithfulCopy.ts).
  */
 import { createHash } from "node:crypto";
 import {
   CreateBucketCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -96,66 +94,4 @@ export function changedIndexes(dataset: Dataset, percent: number, round: number)
   const indexes: number[] = [];
   for (let i = round % step; i < dataset.objects; i += step) indexes.push(i);
   return indexes;
-}
-
-interface Listed {
-  size: number;
-  etag: string;
-}
-
-export async function listAll(client: S3Client, bucket: string): Promise<Map<string, Listed>> {
-  const objects = new Map<string, Listed>();
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const item of page.Contents ?? []) {
-      objects.set(item.Key ?? "", { size: item.Size ?? 0, etag: (item.ETag ?? "").replace(/"/g, "") });
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return objects;
-}
-
-async function sha256Of(client: S3Client, bucket: string, key: string): Promise<string> {
-  const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const bytes = await object.Body?.transformToByteArray();
-  return createHash("sha256").update(bytes ?? new Uint8Array()).digest("hex");
-}
-
-/** What a faithfulness check found: every key, size and content equal, or the first problems. */
-export interface Verification {
-  faithful: boolean;
-  objects: number;
-  /** Objects whose ETags differed and were compared by content hash instead. */
-  hashed: number;
-  problems: string[];
-}
-
-/**
- * Compares a destination with the source: the same keys, sizes and ETags; where ETags differ
- * (a multipart copy's ETag depends on its part size), the SHA-256 of both objects' bytes.
- */
-export async function verifyCopy(client: S3Client, source: string, destination: string): Promise<Verification> {
-  const [a, b] = await Promise.all([listAll(client, source), listAll(client, destination)]);
-  const problems: string[] = [];
-  let hashed = 0;
-  const limit = pLimit(16);
-  const checks: Array<Promise<void>> = [];
-  for (const [key, src] of a) {
-    const dst = b.get(key);
-    if (!dst) problems.push(`missing: ${key}`);
-    else if (dst.size !== src.size) problems.push(`size ${dst.size} != ${src.size}: ${key}`);
-    else if (dst.etag !== src.etag) {
-      hashed++;
-      checks.push(
-        limit(async () => {
-          const [x, y] = await Promise.all([sha256Of(client, source, key), sha256Of(client, destination, key)]);
-          if (x !== y) problems.push(`content differs: ${key}`);
-        }),
-      );
-    }
-  }
-  for (const key of b.keys()) if (!a.has(key)) problems.push(`extra: ${key}`);
-  await Promise.all(checks);
-  return { faithful: problems.length === 0, objects: a.size, hashed, problems: problems.slice(0, 5) };
 }

@@ -1,11 +1,6 @@
 /**
  * Errors the engine raises on purpose. Their `name` is what Step Functions sees as the Lambda
  * error type, so Catch and Retry in the state machine match on these names.
- *
- * Plain `Error` objects with a name, made by functions rather than `Error` subclasses: the
- * callback packaging serializes the handler code with Pulumi's closure serializer, which turns a
- * class into a plain function and loses the Error prototype (Lambda would then report the type
- * `object` and no Catch would match).
  */
 
 /** The names the engine's own errors carry. */
@@ -14,25 +9,33 @@ export const ERROR_NAMES = {
   validation: "ValidationError",
   /** A delete phase found more to delete than its copy phase counted; nothing more is deleted. */
   deleteBudgetExceeded: "DeleteBudgetExceeded",
-  /** The run would delete more objects than `maxDeletes` allows; nothing was deleted. */
-  deleteLimitExceeded: "DeleteLimitExceeded",
   /** A server listed keys out of UTF-8 byte order; merging that listing could pair keys wrongly. */
   listingOrder: "ListingOrderError",
 } as const;
 
 export type EngineErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
 
-/** An Error whose `name` is one of ERROR_NAMES, with optional extra fields. */
-export function engineError<T extends object = object>(name: EngineErrorName, message: string, extra?: T): Error & T {
-  return Object.assign(new Error(message), { name }, extra) as Error & T;
+/** An error of the engine's own, named for the state machine's Catch and Retry. */
+export class EngineError extends Error {
+  constructor(
+    override readonly name: EngineErrorName,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** A ValidationError: `problems` lists each one, the message joins them. */
-export function validationError(problems: string[]): Error & { problems: string[] } {
-  return engineError(ERROR_NAMES.validation, problems.join("; "), { problems });
+export class ValidationError extends EngineError {
+  constructor(readonly problems: string[]) {
+    super(ERROR_NAMES.validation, problems.join("; "));
+  }
 }
 
-/** True when `err` is an engine error of that name. */
+/**
+ * True when `err` is an engine error of that name. By name, not class: an error that crossed a
+ * process or a Lambda invocation keeps its name only.
+ */
 export function isEngineError(err: unknown, name: EngineErrorName): err is Error {
   return err instanceof Error && err.name === name;
 }

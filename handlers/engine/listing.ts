@@ -3,7 +3,7 @@
  * relative to the listed prefix, so two listings under different prefixes can be merged.
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { ERROR_NAMES, engineError } from "./errors";
+import { EngineError, ERROR_NAMES } from "./errors";
 import { compareKeys, successor } from "./keys";
 import type { KeyLister } from "./keySample";
 
@@ -57,7 +57,7 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
     for (const item of page.Contents ?? []) {
       const key = (item.Key ?? "").slice(prefix.length);
       if (previous !== undefined && compareKeys(key, previous) <= 0) {
-        throw engineError(
+        throw new EngineError(
           ERROR_NAMES.listingOrder,
           `s3://${options.bucket}/${prefix} listed "${key}" after "${previous}": the server does not list in UTF-8 byte order`,
         );
@@ -80,7 +80,7 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
     if (options.endBefore !== undefined && previous !== undefined && successor(previous) === options.endBefore) return;
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (page.IsTruncated && !continuationToken) {
-      throw engineError(ERROR_NAMES.listingOrder, `s3://${options.bucket}/${prefix}: truncated listing without a continuation token`);
+      throw new EngineError(ERROR_NAMES.listingOrder, `s3://${options.bucket}/${prefix}: truncated listing without a continuation token`);
     }
   } while (continuationToken);
 }

@@ -16,9 +16,7 @@ import {
   type StorageClass,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-// `import = require`: the callback packaging serializes this code, and the default-import
-// wrapper TypeScript emits for `import pLimit from` is not serializable.
-import pLimit = require("p-limit");
+import pLimit from "p-limit";
 import { describeError } from "./errors";
 import { normalizeEtag } from "./listing";
 import { type ObjectDetails, SOURCE_ETAG_METADATA } from "./planner";

@@ -4,19 +4,14 @@
  * a key whose task is still running, so a resumed run never skips one.
  */
 export class OrderedWindow {
-  private readonly queue: Array<{ key: string; done: boolean }>;
-  private active: number;
+  private readonly queue: Array<{ key: string; done: boolean }> = [];
+  private active = 0;
   private wakeUp: (() => void) | undefined;
   private firstError: unknown;
   /** Last key fully handled, in submission order. */
   cursor: string | undefined;
 
-  // Fields are set here, never by initializers: the `callback` packaging's closure serializer
-  // rebuilds a class from its constructor alone and drops field initializers.
-  constructor(private readonly concurrency: number) {
-    this.queue = [];
-    this.active = 0;
-  }
+  constructor(private readonly concurrency: number) {}
 
   /** Marks a key handled without work (unchanged objects). */
   skip(key: string): void {

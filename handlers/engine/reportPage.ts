@@ -18,7 +18,7 @@ export interface RunFacts {
   /** Consecutive phases in the order they ran, each with its wall time. */
   phases: Array<{ name: string; ms: number }>;
   stateTransitions: number;
-  /** Estimated AWS cost in USD, priced by local-stepfunctions/runner.ts PRICES. */
+  /** Estimated AWS cost in USD, priced at the list prices in pricing/prices.ts. */
   estimatedCostUsd: { transitions: number; lambda: number; total: number };
   /** How close the run came to the platform's limits, when the runner measured them. */
   limits?: Record<string, number>;
@@ -37,7 +37,7 @@ export interface SyncReport {
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 
-/** `1,234`. (No Intl object at module scope: the callback packaging serializes this module.) */
+/** `1,234`. */
 export function formatCount(value: number): string {
   return value.toLocaleString("en-US");
 }
@@ -236,6 +236,12 @@ function costSection(run: RunFacts | undefined): string {
   );
 }
 
+/** `18%`; `under 1%` rather than a `0%` that reads as unused. */
+export function share(value: number, bound: number): string {
+  const percent = (value / bound) * 100;
+  return percent > 0 && percent < 0.5 ? "under 1%" : `${Math.round(percent)}%`;
+}
+
 function limitsSection(limits: Record<string, number> | undefined): string {
   if (!limits || Object.keys(limits).length === 0) return "";
   const boundOf = (name: string) => {
@@ -249,7 +255,7 @@ function limitsSection(limits: Record<string, number> | undefined): string {
     .filter(([name]) => !bounds.has(name))
     .map(([name, value]) => {
       const bound = boundOf(name);
-      const of = bound === undefined ? "" : `${Math.round((value / limits[bound]) * 100)}% of ${shown(bound, limits[bound])}`;
+      const of = bound === undefined ? "" : `${share(value, limits[bound])} of ${shown(bound, limits[bound])}`;
       return [escapeHtml(LIMIT_LABELS[name] ?? words(name)), `<span class="num">${shown(name, value)}</span>`, escapeHtml(of)];
     });
   return section("limits", "Limits", table(["Measure", "This run", "Used of the limit"], rows));

@@ -12,11 +12,9 @@
  * later sync copies, or extras a mirror deletes.
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-// `import = require`: the callback packaging serializes this code, and the default-import
-// wrapper TypeScript emits for `import pLimit from` is not serializable.
-import pLimit = require("p-limit");
+import pLimit from "p-limit";
 import type { SyncPhase, SyncRangeResult } from "../../model/contract";
-import { ERROR_NAMES, engineError } from "./errors";
+import { ValidationError } from "./errors";
 
 /** Where the records of every run are kept, one folder per run. */
 export interface RunRecords {
@@ -35,7 +33,7 @@ const RUN_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/;
 /** Checks a run (execution) name before it becomes part of a key or a path. */
 export function checkRunName(run: unknown): string {
   if (typeof run !== "string" || !RUN_NAME.test(run) || run === "." || run === "..") {
-    throw engineError(ERROR_NAMES.validation, `run must be an execution name (1-80 characters, no whitespace or /), got ${JSON.stringify(run)}`);
+    throw new ValidationError([`run must be an execution name (1-80 characters, no whitespace or /), got ${JSON.stringify(run)}`]);
   }
   return run;
 }

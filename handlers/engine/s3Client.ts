@@ -30,6 +30,8 @@ export interface S3ClientOptions {
   maxAttempts?: number;
   /** Sockets kept per host; at least the engine's concurrency. @default 128 */
   maxSockets?: number;
+  /** Give up connecting after this long (then retry as any error). @default the SDK's: no limit */
+  connectionTimeoutMs?: number;
   /** Explicit credentials (tests, the embedded server); otherwise the default provider chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
@@ -54,6 +56,7 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     requestHandler: {
       httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
       httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
+      connectionTimeout: options.connectionTimeoutMs,
     },
   });
   if (generic) addContentMd5ToDeleteObjects(client);

@@ -5,8 +5,17 @@
  * than the budget its copy phase counted.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { SAMPLE_LIMIT, type SyncChange, type SyncFailure, type SyncJob, type SyncRangeInput, type SyncRangeResult, type SyncStats } from "../../model/contract";
-import { describeError, ERROR_NAMES, engineError } from "./errors";
+import {
+  SAMPLE_LIMIT,
+  type SyncChange,
+  type SyncFailure,
+  type SyncJob,
+  type SyncPhase,
+  type SyncRangeInput,
+  type SyncRangeResult,
+  type SyncStats,
+} from "../../model/contract";
+import { describeError, EngineError, ERROR_NAMES } from "./errors";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, DELETE_BATCH, deleteObjects, headObject } from "./objects";
@@ -21,9 +30,26 @@ interface WorkItem extends PlanPair {
   destinationDetails?: ObjectDetails;
 }
 
+/**
+ * What a `sync-range` call reports as it works, key by key: a local run's live progress and its
+ * per-key lines. Deployed functions pass no observer; the call's result is the same either way.
+ * Keys are relative to the job's prefixes.
+ */
+export type RangeEvent =
+  /** A batch of pairs came off the listings (objects: keys; bytes: their source sizes, else destination sizes). */
+  | { type: "listed"; phase: SyncPhase; objects: number; bytes: number }
+  /** A copy began: it is in flight until its `handled` event. */
+  | { type: "started"; phase: SyncPhase; key: string; size: number }
+  /** A key is done with: copied, deleted, found unchanged, ... (`failed` when its action failed). */
+  | { type: "handled"; phase: SyncPhase; key: string; action: SyncChange["action"] | "unchanged" | "extra"; size: number; failed?: boolean };
+
+type HandledAction = Extract<RangeEvent, { type: "handled" }>["action"];
+
 export interface SyncRangeOptions {
   /** Milliseconds clock, injectable for tests. @default Date.now */
   clock?: () => number;
+  /** Told of every listed batch and every key handled (local runs); must not throw. */
+  observe?: (event: RangeEvent) => void;
 }
 
 /** Runs one `sync-range` call. */
@@ -34,12 +60,17 @@ export async function syncRange(
 ): Promise<SyncRangeResult> {
   const clock = options.clock ?? Date.now;
   const deadline = clock() + input.job.timeBudgetSeconds * 1000;
-  const run = new RangeRun(client, input);
+  const observe = options.observe;
+  const run = new RangeRun(client, input, observe);
   let done = true;
   for await (const batch of workItems(client, input)) {
     if (clock() >= deadline) {
       done = false;
       break;
+    }
+    if (observe) {
+      const bytes = batch.reduce((sum, item) => sum + (item.source?.size ?? item.destination?.size ?? 0), 0);
+      observe({ type: "listed", phase: input.phase, objects: batch.length, bytes });
     }
     for (const item of batch) await run.handle(item);
   }
@@ -97,17 +128,15 @@ class RangeRun {
   private readonly window: OrderedWindow;
   private readonly copier: Copier;
   private readonly job: SyncJob;
-  private deleteBatch: string[];
+  private deleteBatch: string[] = [];
   private lastSeen: string | undefined;
   private deleteCursor: string | undefined;
 
-  // Fields are set here, never by initializers: the `callback` packaging's closure serializer
-  // rebuilds a class from its constructor alone and drops field initializers.
   constructor(
     private readonly client: S3Client,
     private readonly input: SyncRangeInput,
+    private readonly observe?: (event: RangeEvent) => void,
   ) {
-    this.deleteBatch = [];
     this.job = input.job;
     this.stats = { ...emptyStats(), ...input.stats };
     this.failures = (input.failures ?? []).slice(0, SAMPLE_LIMIT);
@@ -125,6 +154,7 @@ class RangeRun {
     if (this.input.phase === "delete") return this.handleDelete(item);
     if (!item.source && !item.destination) {
       this.window.skip(item.key); // a key-scoped run named a key that exists on neither side
+      this.handled(item, "unchanged");
       return;
     }
     if (item.source) this.stats.sourceObjects++;
@@ -133,19 +163,38 @@ class RangeRun {
     if (verdict.action === "unchanged") {
       this.stats.unchanged++;
       this.window.skip(item.key);
+      this.handled(item, "unchanged");
       return;
     }
     if (verdict.action === "extra" || verdict.action === "delete") {
       this.stats.extra++;
-      if (verdict.action === "delete" && this.job.dryRun) this.sample({ key: item.key, action: "delete", reason: "extra" });
+      const dryRunDelete = verdict.action === "delete" && this.job.dryRun;
+      if (dryRunDelete) this.sample({ key: item.key, action: "delete", reason: "extra" });
       this.window.skip(item.key);
+      this.handled(item, dryRunDelete ? "delete" : "extra");
       return;
     }
-    await this.window.submit(item.key, () => this.act(item, verdict));
+    await this.window.submit(item.key, () => {
+      this.observe?.({ type: "started", phase: this.input.phase, key: item.key, size: item.source?.size ?? item.destination?.size ?? 0 });
+      return this.act(item, verdict);
+    });
+  }
+
+  /** Tells the observer a key is done with. */
+  private handled(item: WorkItem, action: HandledAction, failed = false): void {
+    this.observe?.({
+      type: "handled",
+      phase: this.input.phase,
+      key: item.key,
+      action,
+      size: (action === "copy-to-source" ? item.destination?.size : item.source?.size) ?? item.destination?.size ?? 0,
+      ...(failed ? { failed } : {}),
+    });
   }
 
   private async act(item: WorkItem, listedVerdict: Verdict): Promise<void> {
     let action: string = listedVerdict.action;
+    let failed = false;
     try {
       let verdict = listedVerdict;
       if (verdict.action === "inspect") verdict = await this.inspect(item);
@@ -197,7 +246,10 @@ class RangeRun {
           throw new Error(`unexpected verdict ${verdict.action} for "${item.key}"`);
       }
     } catch (err) {
+      failed = true;
       this.fail(item.key, action, err);
+    } finally {
+      this.handled(item, action === "inspect" ? "unchanged" : (action as HandledAction), failed);
     }
   }
 
@@ -219,7 +271,7 @@ class RangeRun {
     if (item.source || !item.destination || this.job.mode !== "mirror") return;
     const budget = this.input.deleteBudget ?? 0;
     if (this.stats.deleted + this.stats.failed + this.deleteBatch.length + 1 > budget) {
-      throw engineError(
+      throw new EngineError(
         ERROR_NAMES.deleteBudgetExceeded,
         `partition ${this.input.partition.id} has more extra objects than the ${budget} its copy phase counted (s3://${this.job.destination.bucket}/${this.job.destination.prefix}${item.key} and more): the buckets changed during the sync; run it again`,
       );
@@ -231,6 +283,7 @@ class RangeRun {
   private async flushDeletes(): Promise<void> {
     const keys = this.deleteBatch;
     this.deleteBatch = [];
+    const failedKeys = new Set<string>();
     if (keys.length > 0 && !this.job.dryRun) {
       const failures = await deleteObjects(
         this.client,
@@ -238,12 +291,18 @@ class RangeRun {
         keys.map((key) => this.job.destination.prefix + key),
       );
       const prefixLength = this.job.destination.prefix.length;
-      for (const failure of failures) this.fail(failure.key.slice(prefixLength), "delete", failure);
+      for (const failure of failures) {
+        failedKeys.add(failure.key.slice(prefixLength));
+        this.fail(failure.key.slice(prefixLength), "delete", failure);
+      }
       this.stats.deleted += keys.length - failures.length;
     } else {
       this.stats.deleted += keys.length;
     }
     for (const key of keys.slice(0, SAMPLE_LIMIT)) this.sample({ key, action: "delete", reason: "extra" });
+    for (const key of this.observe ? keys : []) {
+      this.observe?.({ type: "handled", phase: "delete", key, action: "delete", size: 0, ...(failedKeys.has(key) ? { failed: true } : {}) });
+    }
     this.deleteCursor = this.lastSeen ?? this.deleteCursor;
   }
 

@@ -5,7 +5,7 @@
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import type { Location, SyncJob, SyncRequest } from "../../model/contract";
 import { bucketName, defaultsOf, parseDeleteLimit, parseSetting, reasonOf, requestMessage, SYNC_SETTINGS, type SyncSettingName, type SyncSettingValues } from "../../model/settings";
-import { validationError } from "./errors";
+import { ValidationError } from "./errors";
 
 export { parseDeleteLimit };
 
@@ -38,7 +38,7 @@ function location(value: unknown, side: string, problems: string[]): Required<Lo
  */
 export function validateRequest(request: unknown): SyncJob {
   const problems: string[] = [];
-  if (typeof request !== "object" || request === null) throw validationError(["the request must be an object"]);
+  if (typeof request !== "object" || request === null) throw new ValidationError(["the request must be an object"]);
   const r = request as SyncRequest;
   const source = location(r.source, "source", problems);
   const destination = location(r.destination, "destination", problems);
@@ -67,7 +67,7 @@ export function validateRequest(request: unknown): SyncJob {
       keys = [...new Set(s.keysEncoding === "s3-event" ? r.keys.flatMap(eventKeyCandidates) : r.keys)];
     }
   }
-  if (problems.length > 0) throw validationError(problems);
+  if (problems.length > 0) throw new ValidationError(problems);
   return {
     source,
     destination,
@@ -107,16 +107,21 @@ export function eventKeyCandidates(key: string): string[] {
  * keeps a no-op run to list requests only.
  */
 export async function checkBucketsExist(client: S3Client, job: SyncJob): Promise<void> {
+  // both sides at once: one round trip, not two
+  const sides = [["source", job.source], ["destination", job.destination]] as const;
+  const outcomes = await Promise.allSettled(
+    sides.map(([, location]) =>
+      client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix || undefined, MaxKeys: 1 })),
+    ),
+  );
   const problems: string[] = [];
-  for (const [side, location] of [["source", job.source], ["destination", job.destination]] as const) {
-    try {
-      await client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: location.prefix || undefined, MaxKeys: 1 }));
-    } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404) problems.push(`${side} bucket "${location.bucket}" does not exist`);
-      else if (status === 403) problems.push(`${side} s3://${location.bucket}/${location.prefix} cannot be listed (access denied)`);
-      else throw err;
-    }
-  }
-  if (problems.length > 0) throw validationError(problems);
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === "fulfilled") return;
+    const [side, location] = sides[i];
+    const status = (outcome.reason as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) problems.push(`${side} bucket "${location.bucket}" does not exist`);
+    else if (status === 403) problems.push(`${side} s3://${location.bucket}/${location.prefix} cannot be listed (access denied)`);
+    else throw outcome.reason;
+  });
+  if (problems.length > 0) throw new ValidationError(problems);
 }

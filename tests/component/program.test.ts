@@ -5,7 +5,9 @@
  */
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
-import { buildDefinition, TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/definition";
+import { allStates, type StateMachineDefinition } from "../../infra/asl";
+import { buildDefinition } from "../../infra/definition";
+import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
 import { BUCKET_NAME_OUTPUT } from "../../infra/source";
 import {
@@ -14,7 +16,7 @@ import {
   MOCK_ACCOUNT_ID,
   resourcesOfType,
   runProgram,
-  s3WildcardGrants,
+  overlyBroadGrants,
   UNKNOWN,
   type IamDocument,
   type IamStatement,
@@ -194,15 +196,8 @@ describe("bucket-sync program", () => {
 
     it("gives every Lambda Task a timeout at least TASK_TIMEOUT_MARGIN_SECONDS above its function's", () => {
       const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.arn), Number(f.inputs.timeout)]));
-      const tasks: { name: string; state: Record<string, unknown> }[] = [];
-      const walk = (states: Record<string, Record<string, unknown>>) => {
-        for (const [name, state] of Object.entries(states)) {
-          if (state.Type === "Task") tasks.push({ name, state });
-          const nested = [state.ItemProcessor, ...((state.Branches as unknown[]) ?? [])] as ({ States?: Record<string, Record<string, unknown>> } | undefined)[];
-          for (const sub of nested) if (sub?.States) walk(sub.States);
-        }
-      };
-      walk(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)).States);
+      const definition = JSON.parse(String(only(prod, T.stateMachine).inputs.definition)) as StateMachineDefinition;
+      const tasks = allStates(definition).flatMap(({ name, state }) => (state.Type === "Task" ? [{ name, state }] : []));
       const invokes = tasks.filter((t) => String(t.state.Resource).endsWith(":lambda:invoke"));
       assert.ok(invokes.length >= HANDLER_NAMES.length, `only ${invokes.length} Lambda Tasks`);
       for (const { name, state } of invokes) {
@@ -392,7 +387,7 @@ describe("bucket-sync program", () => {
         assert.ok(documents.length > 0);
         for (const { resource, property, document } of documents) {
           assert.ok(document, `${resource.name}.${property} is not known`);
-          assert.deepEqual(s3WildcardGrants(document), [], `${resource.name}.${property}`);
+          assert.deepEqual(overlyBroadGrants(document), [], `${resource.name}.${property}`);
         }
       }
     });
@@ -658,6 +653,29 @@ describe("bucket-sync program", () => {
       });
       assert.equal(resourcesOfType(run, T.busPolicy).length, 1);
       assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
+    });
+
+    it("dev exports its bucket's KMS key, and prod decrypts with it through S3 unless sourceKmsKeyArn says otherwise", async () => {
+      assert.equal(crossDev.outputs.kmsKeyArn, KEY);
+      const outputs = { "organization/bucket-sync/dev": { bucketName: DEV_BUCKET, accountId: "111122223333", kmsKeyArn: KEY } };
+      const fromDev = await runProgram({ stack: "prod", stackOutputs: outputs });
+      assert.equal(statement(policyNamed(fromDev, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3").Resource, KEY);
+      const other = `arn:aws:kms:eu-west-1:111122223333:key/99999999-12ab-34cd-56ef-1234567890ab`;
+      const configured = await runProgram({ stack: "prod", stackOutputs: outputs, config: { sourceKmsKeyArn: other } });
+      assert.equal(statement(policyNamed(configured, "sync-machine-sync-range-policy"), "DecryptSourceThroughS3").Resource, other);
+    });
+
+    it("prod: warns that two-way cannot write into a source in another account", async () => {
+      const run = await runProgram({
+        stack: "prod",
+        config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: "111122223333", mode: "two-way", onChangeSync: "false" },
+      });
+      assert.ok(run.warnings.some((w) => /^bucket-sync:mode two-way writes into the source bucket, which is in another account/.test(w)), run.warnings.join("\n"));
+      assert.deepEqual(
+        (await runProgram({ stack: "prod", config: { mode: "two-way", onChangeSync: "false" } })).warnings,
+        [],
+        "not in one account",
+      );
     });
 
     it("prod: a source in its own account leaves the bus and the rule as they were", () => {

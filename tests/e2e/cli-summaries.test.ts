@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SyncSummary } from "../../model/contract";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { credentialsEnv, runCli } from "../helpers/cli";
 import { countingClient, getText, listKeys, newBucket, put, putMany } from "../helpers/s3";
 
@@ -21,7 +22,7 @@ describe("bucket-sync sync summaries", function () {
   let reports: string;
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reports = await mkdtemp(join(tmpdir(), "bucket-sync-summaries-"));
   });

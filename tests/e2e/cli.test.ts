@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../handlers/engine/s3Client";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { assertConverged } from "../helpers/convergence";
 import { credentialsEnv, finished, runCli, spawnCli } from "../helpers/cli";
 import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
@@ -40,7 +41,7 @@ describe("bucket-sync CLI", function () {
   let reports: string;
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     env = credentialsEnv(s3);
     reports = await newBucket(client, "reports");
@@ -134,7 +135,7 @@ describe("bucket-sync CLI", function () {
       const doc = JSON.parse(refused.stdout);
       assert.equal(doc.status, "FAILED");
       assert.equal(doc.error, "BucketSync.DeletesDenied");
-      assert.match(refused.stderr, /BucketSync\.DeletesDenied: Deletes were not approved/);
+      assert.match(refused.stderr, /2 objects to delete, over --max-deletes 1: nothing was deleted/);
       assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["keep", "x1", "x2"]);
 
       const approved = await sync([...args, "--approve-deletes"]);
@@ -176,6 +177,31 @@ describe("bucket-sync CLI", function () {
           /destination bucket "no-such-bucket-here" does not exist/,
         ],
         ["no destination", ["--source", `s3://${source}`], /no destination: give it as an argument .* or as --destination/],
+        [
+          "a delete limit that is neither a count nor a share, named by its flag",
+          [`s3://${source}`, `s3://${destination}`, "--mode", "mirror", "--max-deletes", "abc", ...report],
+          /^bucket-sync sync: --max-deletes "abc" is invalid: must be a count \("500"\) or a share of the destination \("5%"\)$/m,
+        ],
+        [
+          "a concurrency out of range, named by its flag",
+          [`s3://${source}`, `s3://${destination}`, "--concurrency", "0", ...report],
+          /^bucket-sync sync: --concurrency must be a whole number from 1 to 1000, got "0"$/m,
+        ],
+        [
+          "a two-way flag in a backup",
+          [`s3://${source}`, `s3://${destination}`, "--conflict-policy", "newer-wins", ...report],
+          /^bucket-sync sync: --conflict-policy applies to --mode two-way only, and this run is --mode backup$/m,
+        ],
+        [
+          "mirror flags in a two-way run",
+          [`s3://${source}`, `s3://${destination}`, "--mode", "two-way", "--max-deletes", "5", "--approve-deletes", ...report],
+          /--max-deletes applies to --mode mirror only, and this run is --mode two-way; --approve-deletes applies to --mode mirror only/,
+        ],
+        [
+          "an endpoint without a scheme",
+          [`s3://${source}`, `s3://${destination}`, "--endpoint", "localhost:4568", ...report],
+          /^bucket-sync sync: --endpoint "localhost:4568" has no scheme: write http:\/\/localhost:4568 \(or https:\/\/localhost:4568\)$/m,
+        ],
       ];
       const runs = await Promise.all(cases.map(([, args]) => sync(args)));
       cases.forEach(([what, , message], i) => {
@@ -185,14 +211,16 @@ describe("bucket-sync CLI", function () {
       assert.deepEqual(await listKeys(client, destination), []);
     });
 
-    it("fails within seconds with exit 1 and names the endpoint when it is unreachable", async () => {
+    it("fails fast with exit 1 and one line naming the endpoint when it is unreachable", async () => {
       const run = await runCli(
-        ["sync", "--endpoint", "http://127.0.0.1:1", "--source", "s3://some-source", "--destination", "s3://some-destination/x/"],
+        ["sync", "--endpoint", "http://127.0.0.1:1", "s3://some-source", "s3://some-destination/x/"],
         { env, timeoutMs: 60_000 },
       );
       assert.equal(run.code, 1, run.stderr);
-      assert.match(run.stderr, /ECONNREFUSED 127\.0\.0\.1:1/);
-      assert.ok(run.ms < 30_000, `took ${run.ms} ms`);
+      assert.equal(run.stdout, "", "no summary of a run that never started");
+      assert.match(run.stderr, /^bucket-sync sync: cannot reach http:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED 127\.0\.0\.1:1\): is the server running, and is the endpoint right\?\n$/);
+      // start-up included; the run itself gives up after two attempts (about a second)
+      assert.ok(run.ms < 15_000, `took ${run.ms} ms`);
     });
   });
 

@@ -14,10 +14,12 @@ import type { SyncRequest } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
 import { createS3Client } from "../../handlers/engine/s3Client";
 import { buildDefinition } from "../../infra/definition";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { LOCAL_TOPIC_ARN } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult } from "../../local-stepfunctions/runner";
-import { assertConverged, parallelSnapshot } from "../helpers/convergence";
+import { fingerprints } from "../../handlers/engine/faithfulCopy";
+import { assertConverged } from "../helpers/convergence";
 import { startFaultProxy, type FaultProxy, type FaultRates } from "../helpers/faultProxy";
 import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
 
@@ -51,7 +53,7 @@ describe("sync runs through injected S3 faults", function () {
 
   before(async () => {
     process.on("unhandledRejection", onUnhandled);
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reports = await newBucket(client, "reports");
     source = await newBucket(client, "src");
@@ -161,8 +163,8 @@ describe("sync runs through injected S3 faults", function () {
     for (const key of present) assert.ok(allowed.has(key), `${label}: unexpected key ${key}`);
     if (!extrasMayGo) for (const key of EXTRA_KEYS) assert.ok(present.has(key), `${label}: backup deleted ${key}`);
     // Keep-files are untouched (a re-copy would have the same content; either way they are intact).
-    const snapshot = await parallelSnapshot(client, { bucket: destination });
-    const expected = await parallelSnapshot(client, { bucket: source });
+    const snapshot = await fingerprints(client, { bucket: destination });
+    const expected = await fingerprints(client, { bucket: source });
     for (const key of KEEP_KEYS) assert.equal(snapshot.get(key), expected.get(key), `${label}: ${key} changed`);
     return present;
   }
@@ -207,9 +209,9 @@ describe("sync runs through injected S3 faults", function () {
       const kind = Object.keys(profile.rates)[0] as keyof typeof proxy.stats.faults;
       assert.ok(proxy.stats.faults[kind] > 0, `faults were injected: ${JSON.stringify(proxy.stats)}`);
       assert.ok(outcomes.length <= 3, JSON.stringify(outcomes));
-      const destinationState = await parallelSnapshot(client, { bucket: destination });
+      const destinationState = await fingerprints(client, { bucket: destination });
       for (const key of EXTRA_KEYS) destinationState.delete(key);
-      assert.deepEqual(destinationState, await parallelSnapshot(client, { bucket: source }), "converged, extras kept");
+      assert.deepEqual(destinationState, await fingerprints(client, { bucket: source }), "converged, extras kept");
     });
   }
 
@@ -224,9 +226,9 @@ describe("sync runs through injected S3 faults", function () {
     assertEndedCleanly(result, "mixed faults");
     assert.ok(proxy.faultCount() > 0, JSON.stringify(proxy.stats));
     assert.equal(result.status, "SUCCEEDED", `${result.error}: ${result.cause} after ${JSON.stringify(proxy.stats)}`);
-    const state = await parallelSnapshot(client, { bucket: destination });
+    const state = await fingerprints(client, { bucket: destination });
     for (const key of EXTRA_KEYS) state.delete(key);
-    assert.deepEqual(state, await parallelSnapshot(client, { bucket: source }));
+    assert.deepEqual(state, await fingerprints(client, { bucket: source }));
   });
 
   it("mirror under heavy mixed faults deletes only the extras, and converges once the faults ease", async () => {

@@ -1,7 +1,9 @@
 /**
  * A sync stopped by a killed process, not by an error: `bucket-sync sync` runs in a child process
- * against the embedded server (started here, in the parent, so the server outlives the kill), is
- * sent SIGKILL once the destination shows some copies, and is then run again to completion.
+ * against the embedded server (started here, so the server outlives the kill) through a proxy
+ * that answers a fixed number of copies and then holds every later one; once it holds, the run
+ * can go no further and is sent SIGKILL — no timing decides where it stops. It is then run again,
+ * straight against the server, to completion.
  *
  * The second run must converge: the destination equals the source (keys, sizes, content hashes,
  * metadata), each key once, nothing lost. In a mirror, the killed run must not have deleted
@@ -9,15 +11,17 @@
  * the extras.
  */
 import { strict as assert } from "node:assert";
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { assertConverged } from "../helpers/convergence";
 import { credentialsEnv, finished, runCli, spawnCli } from "../helpers/cli";
+import { startFaultProxy } from "../helpers/faultProxy";
 import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
 
 /** Objects in the source: enough that a run is still copying when it is killed. */
 const OBJECTS = 1200;
-/** Copies the destination must show before the kill. */
+/** Copies the killed run makes before the proxy holds the rest. */
 const COPIES_BEFORE_KILL = 150;
 
 const SOURCE_KEYS = Array.from({ length: OBJECTS }, (_, i) => `${String(i % 10).padStart(2, "0")}/object-${String(i).padStart(5, "0")}`);
@@ -35,7 +39,7 @@ describe("a sync killed midway and run again", function () {
   let source: string;
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reports = await newBucket(client, "reports");
     source = await newBucket(client, "src");
@@ -47,9 +51,9 @@ describe("a sync killed midway and run again", function () {
     await s3?.stop();
   });
 
-  const syncArgs = (destination: string, extra: string[] = []) => [
+  const syncArgs = (destination: string, extra: string[] = [], endpoint = s3.endpoint) => [
     "sync",
-    "--endpoint", s3.endpoint,
+    "--endpoint", endpoint,
     "--source", `s3://${source}`,
     "--destination", `s3://${destination}`,
     "--report-to", `s3://${reports}/runs/`,
@@ -57,27 +61,21 @@ describe("a sync killed midway and run again", function () {
     ...extra,
   ];
 
-  /** Objects in the destination, counted from one listing page (enough to see progress). */
-  async function firstPageCount(bucket: string): Promise<number> {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
-    return page.KeyCount ?? page.Contents?.length ?? 0;
-  }
-
-  /** Starts a sync and SIGKILLs it once the destination holds `atLeast` objects. */
-  async function killMidway(args: string[], destination: string, atLeast: number): Promise<void> {
-    const child = spawnCli(args, credentialsEnv(s3));
-    const done = finished(child);
-    let exited = false;
-    void done.then(() => (exited = true));
-    const deadline = Date.now() + 60_000;
-    while (!exited && (await firstPageCount(destination)) < atLeast) {
-      assert.ok(Date.now() < deadline, "the sync made no copies within 60 s");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  /** Runs a sync through a proxy that answers `copies` copies and holds the rest, then SIGKILLs it. */
+  async function killMidway(destination: string, extra: string[], copies: number): Promise<void> {
+    const proxy = await startFaultProxy({ upstream: s3.endpoint, seed: 1, holdCopiesAfter: copies });
+    try {
+      const child = spawnCli(syncArgs(destination, extra, proxy.endpoint), credentialsEnv(s3));
+      const done = finished(child);
+      const first = await Promise.race([proxy.holding().then(() => "holding" as const), done]);
+      assert.equal(first, "holding", `the sync ended before ${copies} copies: ${first === "holding" ? "" : first.stderr}`);
+      child.kill("SIGKILL");
+      const run = await done;
+      assert.equal(run.signal, "SIGKILL", `the sync ended by itself before the kill (exit ${run.code}): ${run.stderr}`);
+      assert.equal(run.stdout, "", "a killed run prints no result");
+    } finally {
+      await proxy.close();
     }
-    child.kill("SIGKILL");
-    const run = await done;
-    assert.equal(run.signal, "SIGKILL", `the sync ended by itself before the kill (exit ${run.code}): ${run.stderr}`);
-    assert.equal(run.stdout, "", "a killed run prints no result");
   }
 
   /** The destination's keys: each once, in order. */
@@ -89,7 +87,7 @@ describe("a sync killed midway and run again", function () {
 
   it("backup: the second run copies what the killed one did not, and the destination equals the source", async () => {
     const destination = await newBucket(client, "dst");
-    await killMidway(syncArgs(destination, ["--partitions", "8", "--min-keys-per-partition", "100"]), destination, COPIES_BEFORE_KILL);
+    await killMidway(destination, ["--partitions", "8", "--min-keys-per-partition", "100"], COPIES_BEFORE_KILL);
     const partial = await assertEachKeyOnce(destination);
     assert.ok(partial.length >= COPIES_BEFORE_KILL && partial.length < OBJECTS, `${partial.length} copied before the kill`);
 
@@ -113,9 +111,10 @@ describe("a sync killed midway and run again", function () {
     const destination = await newBucket(client, "dst");
     await putMany(client, destination, KEEP_KEYS, body);
     await putMany(client, destination, EXTRA_KEYS, (key) => `extra ${key}`);
-    const args = syncArgs(destination, ["--mode", "mirror", "--max-deletes", String(EXTRA_KEYS.length), "--partitions", "8", "--min-keys-per-partition", "100"]);
+    const extra = ["--mode", "mirror", "--max-deletes", String(EXTRA_KEYS.length), "--partitions", "8", "--min-keys-per-partition", "100"];
+    const args = syncArgs(destination, extra);
 
-    await killMidway(args, destination, KEEP_KEYS.length + EXTRA_KEYS.length + COPIES_BEFORE_KILL);
+    await killMidway(destination, extra, COPIES_BEFORE_KILL);
     const partial = new Set(await assertEachKeyOnce(destination));
     assert.ok(partial.size < OBJECTS, `${partial.size} objects before the kill`);
     for (const key of [...KEEP_KEYS, ...EXTRA_KEYS]) assert.ok(partial.has(key), `${key} was deleted by the killed run`);

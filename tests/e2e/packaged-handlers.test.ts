@@ -17,17 +17,19 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type SyncRequest } from "../../model/contract";
 import { buildDefinition } from "../../infra/definition";
 import {
-  BUNDLE_EXPORTS,
   BUNDLE_FILE,
   bundleHandlers,
   CALLBACK_FILE,
   callbackCodePathOptions,
   handlerFactory,
 } from "../../infra/handlerPackaging";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { HANDLER_SPECS } from "../../infra/handlerSpecs";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { LOCAL_TOPIC_ARN } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable } from "../../local-stepfunctions/runner";
-import { assertConverged, parallelSnapshot } from "../helpers/convergence";
+import { fingerprints } from "../../handlers/engine/faithfulCopy";
+import { assertConverged } from "../helpers/convergence";
 import { startHandlerProcess, type HandlerProcess } from "../helpers/handlerProcess";
 import { lambdaRuntimeModules } from "../helpers/pulumiMocks";
 import { countingClient, getText, listKeys, newBucket, put, putMany } from "../helpers/s3";
@@ -43,7 +45,7 @@ type Packaged = Record<HandlerName, { dir: string; file: string; exportName: str
 function writeBundle(dir: string): Packaged {
   fs.writeFileSync(path.join(dir, BUNDLE_FILE), bundleHandlers().code);
   return Object.fromEntries(
-    HANDLER_NAMES.map((name) => [name, { dir, file: path.join(dir, BUNDLE_FILE), exportName: BUNDLE_EXPORTS[name] }]),
+    HANDLER_NAMES.map((name) => [name, { dir, file: path.join(dir, BUNDLE_FILE), exportName: HANDLER_SPECS[name].export }]),
   ) as Packaged;
 }
 
@@ -73,7 +75,7 @@ describe("the sync machine over packaged handlers, each in a fresh node process"
   const workDirs: string[] = [];
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reports = await newBucket(client, "reports");
     runtimeModules = lambdaRuntimeModules();
@@ -136,8 +138,8 @@ describe("the sync machine over packaged handlers, each in a fresh node process"
         const backup = await run({});
         assert.equal(backup.status, "SUCCEEDED", `${backup.error}: ${backup.cause}`);
         const [expected, actual] = await Promise.all([
-          parallelSnapshot(client, { bucket: source }),
-          parallelSnapshot(client, { bucket: destination }),
+          fingerprints(client, { bucket: source }),
+          fingerprints(client, { bucket: destination }),
         ]);
         assert.deepEqual([...actual.keys()].filter((key) => !expected.has(key)), ["old/1", "old/2"], "backup keeps extras");
         for (const [key, print] of expected) assert.equal(actual.get(key), print, key);

@@ -43,16 +43,19 @@ describe("bucket-sync preview", () => {
   let staging: CliRun;
   let malformed: CliRun;
 
-  // Each run starts Node and loads Pulumi (seconds): start them all at once.
-  before(async () => {
+  // Each run starts Node and loads Pulumi (seconds): start them all at once. Seven at once on a
+  // busy machine can outlast mocha's default timeout; they still finish.
+  before(async function () {
+    this.timeout(300_000);
+    const LONG = { timeoutMs: 240_000 };
     [dev, prod, prodText, badConfig, setConfig, staging, malformed] = await Promise.all([
-      runCli(["preview", "--stack", "dev", "--json"]),
-      runCli(["preview", "--stack", "prod", "--json"]),
-      runCli(["preview", "--stack", "prod"]),
-      runCli(["preview", "--stack", "prod", "--config", "mode=sideways", "--config", "maxConcurrency=0"]),
-      runCli(["preview", "--stack", "prod", "--json", "--config", "schedule=rate(6 hours)", "--config", "onChangeSync=false"]),
-      runCli(["preview", "--stack", "staging"]),
-      runCli(["preview", "--stack", "dev", "--config", "mode"]),
+      runCli(["preview", "--stack", "dev", "--json"], LONG),
+      runCli(["preview", "--stack", "prod", "--json"], LONG),
+      runCli(["preview", "--stack", "prod"], LONG),
+      runCli(["preview", "--stack", "prod", "--config", "mode=sideways", "--config", "maxConcurrency=0"], LONG),
+      runCli(["preview", "--stack", "prod", "--json", "--config", "schedule=rate(6 hours)", "--config", "onChangeSync=false"], LONG),
+      runCli(["preview", "--stack", "staging"], LONG),
+      runCli(["preview", "--stack", "dev", "--config", "mode"], LONG),
     ]);
   });
 

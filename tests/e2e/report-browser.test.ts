@@ -10,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Browser } from "playwright-core";
-import { formatBytes, formatCount, formatDuration, formatUsd } from "../../handlers/engine/reportPage";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { formatBytes, formatCount, formatDuration, formatUsd, share } from "../../handlers/engine/reportPage";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { browserUnavailableReason, launchBrowser, openFile } from "../helpers/browser";
 import { credentialsEnv, runCli } from "../helpers/cli";
 import { countingClient, newBucket, put, putMany } from "../helpers/s3";
@@ -34,7 +35,7 @@ describe("report page in a headless browser", function () {
       this.skip();
     }
     browser = await launchBrowser();
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reports = await mkdtemp(join(tmpdir(), "bucket-sync-browser-"));
   });
@@ -97,8 +98,8 @@ describe("report page in a headless browser", function () {
       assert.ok(
         text.includes(
           `Limits Measure This run Used of the limit Partitions ${limits.partitions} Largest state data ${formatBytes(limits.maxStateBytes)} ` +
-            `${Math.round((limits.maxStateBytes / limits.stateBytesLimit) * 100)}% of 256 KiB Execution history events ${formatCount(limits.historyEvents)} ` +
-            `${Math.round((limits.historyEvents / limits.historyEventsLimit) * 100)}% of 25,000`,
+            `${share(limits.maxStateBytes, limits.stateBytesLimit)} of 256 KiB Execution history events ${formatCount(limits.historyEvents)} ` +
+            `${share(limits.historyEvents, limits.historyEventsLimit)} of 25,000`,
         ),
         text,
       );

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { resultDocument } from "../../cli/sync";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { runLocalSync } from "../../cli/localSync";
 import { HISTORY_EVENTS_LIMIT } from "../../local-stepfunctions/runner";
 import { DATA_LIMIT_BYTES } from "../../local-stepfunctions/emulation";
@@ -25,7 +26,7 @@ describe("the sync machine at hundreds of partitions", function () {
   let reportDirectory: string;
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = countingClient(s3).client;
     reportDirectory = await mkdtemp(join(tmpdir(), "bucket-sync-scale-"));
   });

@@ -10,13 +10,17 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { SyncRequest, SyncSummary } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
+import { allStates, type StateMachineDefinition } from "../../infra/asl";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
 import { buildSyncRequest, CHANGED_KEY_VARIABLE, onChangeInputTemplate } from "../../infra/syncRequest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { AWS_PRICES } from "../../pricing/prices";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 import { LOCAL_TOPIC_ARN, runLocalSync } from "../../cli/localSync";
-import { localFunctionArns, PRICES, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
-import { assertConverged, differences, parallelSnapshot, type Place } from "../helpers/convergence";
-import { countingClient, getText, listKeys, newBucket, put, putMany, snapshot, WRITE_COMMANDS } from "../helpers/s3";
+import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
+import { differences, fingerprints, type Place } from "../../handlers/engine/faithfulCopy";
+import { assertConverged } from "../helpers/convergence";
+import { countingClient, getText, listKeys, newBucket, put, putMany, WRITE_COMMANDS } from "../helpers/s3";
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
@@ -61,7 +65,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
   let writesByBucket: Record<string, number> = {};
 
   before(async () => {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     counting = countingClient(s3);
     client = counting.client;
     client.middlewareStack.add(
@@ -123,9 +127,9 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     assert.equal(result.transitions, base + 3 * calls, `states entered: ${result.statesEntered.join(", ")}`);
     assert.equal(result.transitions, result.statesEntered.length, "no retries in these runs");
     const cost = result.estimatedCostUsd;
-    assert.ok(Math.abs(cost.transitions - result.transitions * PRICES.perStateTransition) < 1e-12, JSON.stringify(cost));
+    assert.ok(Math.abs(cost.transitions - result.transitions * AWS_PRICES.stateTransition.usd) < 1e-12, JSON.stringify(cost));
     // At least one request per Lambda invocation (validate, plan, summarize, write-report, sync-range).
-    assert.ok(cost.lambda >= (calls + 4) * PRICES.lambdaPerRequest, JSON.stringify(cost));
+    assert.ok(cost.lambda >= (calls + 4) * AWS_PRICES.lambdaRequest.usd, JSON.stringify(cost));
     assert.ok(Math.abs(cost.total - (cost.transitions + cost.lambda)) < 1e-12, JSON.stringify(cost));
     assert.ok(cost.total < 0.01, `a small run costs well under a cent: ${JSON.stringify(cost)}`);
     assert.ok(result.handlerMs > 0 && result.handlerMs <= result.durationMs * (calls + 4), `${result.handlerMs} ms in handlers`);
@@ -146,7 +150,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
 
   /** The destination minus `ignored` keys equals the source. */
   async function assertEqualExcept(source: Place, destination: Place, ignored: string[]): Promise<void> {
-    const [expected, actual] = await Promise.all([parallelSnapshot(client, source), parallelSnapshot(client, destination)]);
+    const [expected, actual] = await Promise.all([fingerprints(client, source), fingerprints(client, destination)]);
     for (const key of ignored) actual.delete(key);
     assert.deepEqual(actual, expected);
   }
@@ -225,7 +229,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     await fillSource(source);
     await put(client, destination, "a", "different");
     await put(client, destination, "extra-1", "x");
-    const before = await snapshot(client, destination);
+    const before = await fingerprints(client, { bucket: destination });
 
     writesByBucket = {};
     const result = await run({
@@ -251,7 +255,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     const written = (await listKeys(client, reports, `reports/${execution}/`)).map((o) => o.key);
     assert.equal(writesByBucket[reports], written.length);
     assert.deepEqual(written.filter((key) => !/^partitions\/copy\/\d+\.json$/.test(key)).sort(), ["report.html", "report.json"]);
-    assert.deepEqual(await snapshot(client, destination), before);
+    assert.deepEqual(await fingerprints(client, { bucket: destination }), before);
     assertMeasured(result, TRANSITIONS.withoutDeletes);
   });
 
@@ -296,7 +300,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     assert.deepEqual(reported.summary!.changes.filter((c) => c.action === "conflict").map((c) => c.key), ["conflict"]);
     assert.equal(await getText(client, source, "conflict"), "source version");
     assert.equal(await getText(client, destination, "conflict"), "destination version, newer");
-    const apart = differences(await parallelSnapshot(client, { bucket: source }), await parallelSnapshot(client, { bucket: destination }));
+    const apart = differences(await fingerprints(client, { bucket: source }), await fingerprints(client, { bucket: destination }));
     assert.deepEqual(
       { count: apart.count, changed: apart.changed.map((c) => c.key) },
       { count: 1, changed: ["conflict"] },
@@ -489,17 +493,8 @@ describe("the sync machine end to end on the embedded S3 server", function () {
 });
 
 /** Every Task state name of a definition, nested ones included. */
-function taskStateNames(definition: unknown): string[] {
-  const names: string[] = [];
-  const visit = (machine: any) => {
-    for (const [name, state] of Object.entries<any>(machine?.States ?? {})) {
-      if (state.Type === "Task") names.push(name);
-      visit(state.ItemProcessor ?? state.Iterator);
-      for (const branch of state.Branches ?? []) visit(branch);
-    }
-  };
-  visit(definition);
-  return names;
+function taskStateNames(definition: StateMachineDefinition): string[] {
+  return allStates(definition).filter(({ state }) => state.Type === "Task").map(({ name }) => name);
 }
 
 /** A copy of a definition without the `QueryLanguage: "JSONPath"` the validator writes into it. */

@@ -9,6 +9,10 @@
  * - `dropAfter`: the request is forwarded and runs, then the connection is destroyed instead of
  *   answering, so the client cannot know whether a write happened.
  *
+ * It can also stop a run midway without any timing: with `holdCopiesAfter: n`, once n copy
+ * requests (PUTs with `x-amz-copy-source`) have been answered, every later copy is held — never
+ * forwarded, never answered — until the proxy closes; `holding()` resolves at that point.
+ *
  * The same seed gives the same sequence of decisions; which request meets which decision still
  * depends on the order requests arrive in. Rates can be changed between runs (`setRates`), so a
  * test can run with faults and then converge without them.
@@ -36,6 +40,8 @@ export interface FaultProxyOptions {
   rates?: FaultRates;
   /** Most faults injected in the proxy's lifetime; afterwards every request is forwarded. @default unlimited */
   maxFaults?: number;
+  /** Forward this many copy requests, then hold every later one unanswered. @default never hold */
+  holdCopiesAfter?: number;
 }
 
 export interface FaultProxy {
@@ -45,6 +51,11 @@ export interface FaultProxy {
   readonly stats: { requests: number; forwarded: number; faults: Record<FaultKind, number> };
   /** Total faults injected so far. */
   faultCount(): number;
+  /**
+   * Resolves once `holdCopiesAfter` copies have been answered and a later one is being held: the
+   * destination then holds exactly those copies, and the run can go no further.
+   */
+  holding(): Promise<void>;
   /** New rates from now on (e.g. `{}` to stop injecting). */
   setRates(rates: FaultRates): void;
   /** Closes the proxy and every connection through it. */
@@ -146,8 +157,32 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     req.pipe(outgoing);
   };
 
+  const holdAfter = options.holdCopiesAfter;
+  let copiesForwarded = 0;
+  let copiesAnswered = 0;
+  let held = 0;
+  let nowHolding: () => void = () => undefined;
+  const holdingNow = new Promise<void>((resolve) => (nowHolding = resolve));
+  const checkHolding = () => {
+    if (holdAfter !== undefined && held > 0 && copiesAnswered >= holdAfter) nowHolding();
+  };
+
   const server = http.createServer((req, res) => {
     stats.requests++;
+    if (holdAfter !== undefined && req.method === "PUT" && req.headers["x-amz-copy-source"] !== undefined) {
+      if (copiesForwarded >= holdAfter) {
+        held++;
+        req.resume(); // never forwarded, never answered: the client waits until the proxy closes
+        checkHolding();
+        return;
+      }
+      copiesForwarded++;
+      res.on("finish", () => {
+        copiesAnswered++;
+        checkHolding();
+      });
+      return forward(req, res, false);
+    }
     const fault = pick();
     if (fault) stats.faults[fault]++;
     switch (fault) {
@@ -181,6 +216,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     endpoint: `http://127.0.0.1:${port}`,
     stats,
     faultCount,
+    holding: () => holdingNow,
     setRates(next) {
       rates = checkRates(next);
     },

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { containsUnknown, type ProgramRun, type RecordedResource } from "../../offline-pulumi/program";
+import { checkPolicyDocument, describeFinding, hasWildcard } from "../../policy-pack/rules";
 
 export {
   containsUnknown,
@@ -87,28 +88,24 @@ export function iamDocuments(run: ProgramRun): RegisteredDocument[] {
 const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /**
- * What an Allow statement grants too broadly on S3, one line per finding: a wildcard in an action
- * (`s3:*`, `s3:Get*`, `*`), `NotAction`/`NotResource`, or an S3 action on a resource that is `*`
- * or whose bucket name has a wildcard. Keys under a named bucket (`arn:aws:s3:::name/prefix/*`)
- * are fine. Deny statements guard and are not findings.
+ * What a document grants too broadly, one line per finding: the policy pack's wildcard-S3 rule
+ * (`checkPolicyDocument` in policy-pack/rules, the only implementation of it), plus what least
+ * privilege rules out beyond S3 — a wildcard in any Allow statement's action (`logs:*`, `*`) and
+ * `NotAction`/`NotResource` in an Allow statement. Deny statements guard and are not findings.
  */
-export function s3WildcardGrants(document: IamDocument): string[] {
-  const findings: string[] = [];
+export function overlyBroadGrants(document: IamDocument): string[] {
+  // A trust policy names no Resource (the role is the resource); the rule, written for policies
+  // that grant permissions, calls that malformed. Its grants are still judged.
+  const trust = document.Statement.every((statement) => statement.Principal !== undefined && list(statement.Action).every((a) => /^sts:AssumeRole/i.test(a)));
+  const findings = checkPolicyDocument(document)
+    .filter((finding) => !trust || finding.kind === "violation")
+    .map(describeFinding);
   for (const [i, statement] of document.Statement.entries()) {
     if (statement.Effect !== "Allow") continue;
     const at = statement.Sid ?? `Statement[${i}]`;
     if (statement.NotAction !== undefined) findings.push(`${at}: NotAction`);
     if (statement.NotResource !== undefined) findings.push(`${at}: NotResource`);
-    const actions = list(statement.Action);
-    for (const action of actions) {
-      if (/[*?]/.test(action)) findings.push(`${at}: wildcard action ${action}`);
-    }
-    if (!actions.some((action) => action === "*" || action.toLowerCase().startsWith("s3:"))) continue;
-    for (const resource of list(statement.Resource)) {
-      const match = /^arn:[^:]+:s3:::([^/]*)(\/.*)?$/.exec(resource);
-      if (!match) findings.push(`${at}: S3 action on non-S3 resource ${resource}`);
-      else if (match[1] === "" || /[*?]/.test(match[1])) findings.push(`${at}: wildcard bucket in ${resource}`);
-    }
+    for (const action of list(statement.Action).filter(hasWildcard)) findings.push(`${at}: wildcard action ${action}`);
   }
   return findings;
 }

@@ -1,9 +1,7 @@
 /** Test helpers over a real S3-compatible server: clients that count requests, fixtures, snapshots. */
-import { createHash } from "node:crypto";
 import {
   CreateBucketCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
@@ -101,32 +99,4 @@ export async function listKeys(client: S3Client, bucket: string, prefix = ""): P
 export async function getText(client: S3Client, bucket: string, key: string): Promise<string> {
   const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return (await result.Body?.transformToString()) ?? "";
-}
-
-export async function sha256(client: S3Client, bucket: string, key: string): Promise<string> {
-  const result = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const bytes = await result.Body?.transformToByteArray();
-  return createHash("sha256").update(bytes ?? new Uint8Array()).digest("hex");
-}
-
-/** What a faithful copy must preserve, per relative key: size, content hash and carried metadata. */
-export async function snapshot(client: S3Client, bucket: string, prefix = ""): Promise<Map<string, string>> {
-  const result = new Map<string, string>();
-  for (const { key, size } of await listKeys(client, bucket, prefix)) {
-    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + key }));
-    const metadata = Object.fromEntries(
-      Object.entries(head.Metadata ?? {}).filter(([name]) => name !== "bucket-sync-source-etag"),
-    );
-    result.set(
-      key,
-      JSON.stringify({
-        size,
-        sha256: await sha256(client, bucket, prefix + key),
-        contentType: head.ContentType,
-        cacheControl: head.CacheControl,
-        metadata,
-      }),
-    );
-  }
-  return result;
 }

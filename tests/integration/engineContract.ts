@@ -2,6 +2,12 @@
  * The engine contract: the same specs run against every real S3-compatible server the tests
  * start (the embedded s3rver and OpenStack Swift's s3api). A spec needing a feature the server
  * lacks is skipped with a message naming both.
+ *
+ * Every whole run takes the shipped path: the definition the program deploys, executed by the
+ * local Step Functions runtime, each Task dispatched to the Lambda handlers over the spec's
+ * (counting, sometimes failing) client. Only the report goes through a client the spec does not
+ * count, and so do the partition records kept beside it: "writes nothing" means nothing in the
+ * synced buckets.
  */
 import * as assert from "node:assert/strict";
 import {
@@ -10,19 +16,39 @@ import {
   ListMultipartUploadsCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import type { SyncRequest, SyncStats } from "../../model/contract";
-import { ERROR_NAMES, isEngineError } from "../../handlers/engine/errors";
+import type { SyncRequest, SyncStats, SyncSummary } from "../../model/contract";
+import { ERROR_NAMES } from "../../handlers/engine/errors";
 import { Copier, headObject } from "../../handlers/engine/objects";
-import { syncBuckets } from "../../handlers/engine/syncBuckets";
 import { syncRange } from "../../handlers/engine/syncRange";
 import { validateRequest } from "../../handlers/engine/validation";
-import { countingClient, getText, listKeys, newBucket, put, putMany, snapshot, writes } from "../helpers/s3";
+import { fingerprints } from "../../handlers/engine/faithfulCopy";
+import { createHandlers } from "../../handlers/index";
+import { s3RunRecords } from "../../handlers/engine/runRecords";
+import { buildDefinition } from "../../infra/definition";
+import { causeMessage } from "../../cli/sync";
+import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult } from "../../local-stepfunctions/runner";
+import { countingClient, getText, listKeys, newBucket, put, putMany, writes } from "../helpers/s3";
 import type { RunningS3Server, ServerFeatures } from "../servers/types";
 import { AWKWARD_KEYS } from "../helpers/keys";
 import { startPrefixScopedProxy, type PrefixScopedProxy } from "../helpers/prefixScopedProxy";
 
 /** Waits past the one-second LastModified resolution of listings. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
+
+const ARNS = localFunctionArns();
+const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: "arn:aws:sns:us-east-1:000000000000:bucket-sync" });
+/** The error a delete approval's deny command sends (the approval message's `denyCommand`). */
+const DELETES_DENIED = "BucketSync.DeletesDenied";
+
+/** One run through the state machine: the interpreter's outcome and the last summary. */
+interface MachineRun {
+  result: LocalRunResult;
+  summary: SyncSummary | undefined;
+  /** The delete-approval requests the run published. */
+  approvalRequests: Array<Record<string, unknown>>;
+  /** The failed execution's message: the handler's errorMessage, or the Fail state's cause. */
+  message: string;
+}
 
 
 /** Declares the contract suite for servers started by `start` (once for the whole suite). */
@@ -39,13 +65,58 @@ export function engineContract(
     let server: RunningS3Server | undefined;
     let s3: ReturnType<typeof countingClient>;
     let client: S3Client;
+    let reportClient: S3Client;
+    let reportBucket: string;
 
     before(async function () {
       server = await start();
       if (!server) this.skip();
       s3 = countingClient(server);
       client = s3.client;
+      reportClient = countingClient(server).client;
+      reportBucket = await newBucket(reportClient, "reports");
     });
+
+    /** Runs a request through the state machine with the handlers over `over`. */
+    async function runMachine(
+      over: S3Client,
+      input: SyncRequest,
+      approve: (message: Record<string, unknown>) => boolean = () => false,
+    ): Promise<MachineRun> {
+      // Partition results are kept beside the reports, through the uncounted client too.
+      const handlers = createHandlers({ client: over, records: s3RunRecords(reportClient, { bucket: reportBucket, prefix: "reports/" }) });
+      const reporting = createHandlers({ client: reportClient, reportBucket, reportPrefix: "reports/" });
+      let summary: SyncSummary | undefined;
+      const approvalRequests: Array<Record<string, unknown>> = [];
+      const table: HandlerTable = {
+        ...handlers,
+        async summarize(event) {
+          summary = await handlers.summarize(event);
+          return summary;
+        },
+        "write-report": reporting["write-report"],
+      };
+      const result = await runLocally({
+        definition: DEFINITION,
+        functionArns: ARNS,
+        handlers: table,
+        input,
+        validate: false,
+        async approve({ message }) {
+          approvalRequests.push(message as Record<string, unknown>);
+          return approve(message as Record<string, unknown>);
+        },
+      });
+      return { result, summary, approvalRequests, message: causeMessage(result.cause) };
+    }
+
+    /** A run that must succeed; resolves with its final summary. */
+    async function sync(input: SyncRequest, over: S3Client = client): Promise<SyncSummary> {
+      const run = await runMachine(over, input);
+      assert.equal(run.result.status, "SUCCEEDED", `${run.result.error}: ${run.message}`);
+      assert.ok(run.summary, "the run summarized");
+      return run.summary;
+    }
     after(async () => server?.stop());
 
     function requireFeature(context: Mocha.Context, feature: keyof ServerFeatures): void {
@@ -78,14 +149,14 @@ export function engineContract(
       });
       await settle(); // copies made in the second of their source's write are inspected (planner.ts)
 
-      const first = await syncBuckets(client, request(source, destination, { partitions: 4 }));
+      const first = await sync(request(source, destination, { partitions: 4 }));
       assert.equal(first.stats.copied, AWKWARD_KEYS.length + 2);
       assert.equal(first.stats.failed, 0, JSON.stringify(first.failures));
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
       assert.equal(await getText(client, destination, "q?mark"), "content of q?mark");
 
       s3.reset();
-      const second = await syncBuckets(client, request(source, destination, { partitions: 4 }));
+      const second = await sync(request(source, destination, { partitions: 4 }));
       assert.deepEqual(counts(second.stats), {
         sourceObjects: AWKWARD_KEYS.length + 2,
         destinationObjects: AWKWARD_KEYS.length + 2,
@@ -126,7 +197,7 @@ export function engineContract(
         keys.slice().sort(),
       );
 
-      const again = await syncBuckets(client, request(source, destination, { partitions: 5 }));
+      const again = await sync(request(source, destination, { partitions: 5 }));
       assert.equal(again.stats.unchanged, total);
       assert.equal(again.stats.sourceObjects, total);
     });
@@ -137,7 +208,7 @@ export function engineContract(
       await put(client, source, "grows", "x");
       await put(client, source, "meta", "m", { ContentType: "text/plain", Metadata: { colour: "red" } });
       await put(client, source, "steady", "s");
-      await syncBuckets(client, request(source, destination));
+      await sync(request(source, destination));
       await settle();
 
       await put(client, source, "same-size", "bbbb");
@@ -153,11 +224,11 @@ export function engineContract(
           Metadata: { colour: "blue" },
         }),
       );
-      const summary = await syncBuckets(client, request(source, destination));
+      const summary = await sync(request(source, destination));
       assert.deepEqual(counts(summary.stats), { sourceObjects: 4, destinationObjects: 4, updated: 3, unchanged: 1 });
       const reasons = Object.fromEntries(summary.changes.map((c) => [c.key, c.reason]));
       assert.deepEqual(reasons, { grows: "size", meta: "metadata", "same-size": "content" });
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
     });
 
     it("copies large objects part by part, recognises the multipart copy as current, and leaves no upload behind on failure", async function () {
@@ -168,15 +239,15 @@ export function engineContract(
       await put(client, source, "large/object.bin", big, { ContentType: "application/x-test", Metadata: { kind: "big" } });
       const settings = { multipartThresholdBytes: 5 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 };
 
-      const first = await syncBuckets(client, request(source, destination, settings));
+      const first = await sync(request(source, destination, settings));
       assert.equal(first.stats.copied, 1);
       const copied = await client.send(new HeadObjectCommand({ Bucket: destination, Key: "large/object.bin" }));
       assert.match(copied.ETag ?? "", /-3"?$/, "three parts of 5 MiB");
       assert.equal(copied.ContentType, "application/x-test");
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
 
       s3.reset();
-      const second = await syncBuckets(client, request(source, destination, settings));
+      const second = await sync(request(source, destination, settings));
       assert.equal(second.stats.unchanged, 1, "the recorded source ETag identifies the multipart copy");
       assert.equal(writes(s3.counts), 0);
 
@@ -184,9 +255,9 @@ export function engineContract(
       await settle();
       big.write("head-of-a-CHANGED-object!");
       await put(client, source, "large/object.bin", big, { ContentType: "application/x-test", Metadata: { kind: "big" } });
-      const changed = await syncBuckets(client, request(source, destination, settings));
+      const changed = await sync(request(source, destination, settings));
       assert.deepEqual(changed.changes.map((c) => `${c.action}:${c.reason}`), ["update:content"]);
-      assert.deepEqual(await snapshot(client, destination), await snapshot(client, source));
+      assert.deepEqual(await fingerprints(client, { bucket: destination }), await fingerprints(client, { bucket: source }));
 
       // A part copy fails: the upload is aborted, nothing is left half-written.
       const failing = countingClient(server as RunningS3Server);
@@ -227,12 +298,12 @@ export function engineContract(
       await putMany(client, source, ["keep/1", "keep/2", "new"]);
       await putMany(client, destination, ["keep/1", "keep/2", "old/1", "old/2"]);
 
-      const backup = await syncBuckets(client, request(source, destination));
+      const backup = await sync(request(source, destination));
       assert.deepEqual(counts(backup.stats), { sourceObjects: 3, destinationObjects: 4, copied: 1, extra: 2, unchanged: 2 });
       assert.equal(backup.deleteDecision, "no-deletes");
       assert.equal((await listKeys(client, destination)).length, 5);
 
-      const mirror = await syncBuckets(client, request(source, destination, { mode: "mirror", maxDeletes: 2 }));
+      const mirror = await sync(request(source, destination, { mode: "mirror", maxDeletes: 2 }));
       assert.equal(mirror.stats.deleted, 2);
       assert.deepEqual(
         (await listKeys(client, destination)).map((o) => o.key),
@@ -244,18 +315,30 @@ export function engineContract(
       const { source, destination } = await buckets();
       await putMany(client, source, ["a"]);
       await putMany(client, destination, ["a", "x1", "x2", "x3"]);
-      await assert.rejects(
-        syncBuckets(client, request(source, destination, { mode: "mirror", maxDeletes: 2 })),
-        (err: Error) => isEngineError(err, ERROR_NAMES.deleteLimitExceeded) && /delete 3 objects.*\(2\)/.test(err.message),
+      // Over the limit the machine asks a human, naming the planned deletes and the limit; a denial
+      // fails the run with nothing deleted.
+      const byCount = await runMachine(client, request(source, destination, { mode: "mirror", maxDeletes: 2 }));
+      assert.equal(byCount.result.status, "FAILED");
+      assert.equal(byCount.result.error, DELETES_DENIED);
+      assert.deepEqual(
+        byCount.approvalRequests.map((m) => [m.plannedDeletes, m.deleteLimit]),
+        [[3, 2]],
       );
-      await assert.rejects(
-        syncBuckets(client, request(source, destination, { mode: "mirror", maxDeletes: "50%" })),
-        (err: Error) => isEngineError(err, ERROR_NAMES.deleteLimitExceeded),
+      const byShare = await runMachine(client, request(source, destination, { mode: "mirror", maxDeletes: "50%" }));
+      assert.equal(byShare.result.status, "FAILED");
+      assert.equal(byShare.result.error, DELETES_DENIED);
+      assert.deepEqual(
+        byShare.approvalRequests.map((m) => [m.plannedDeletes, m.deleteLimit]),
+        [[3, 2]],
       );
       assert.equal((await listKeys(client, destination)).length, 4);
-      const approved = await syncBuckets(client, request(source, destination, { mode: "mirror", maxDeletes: "50%" }), {
-        approveDeletes: async (summary) => summary.plannedDeletes === 3,
-      });
+      const approvedRun = await runMachine(
+        client,
+        request(source, destination, { mode: "mirror", maxDeletes: "50%" }),
+        (message) => message.plannedDeletes === 3,
+      );
+      assert.equal(approvedRun.result.status, "SUCCEEDED", approvedRun.message);
+      const approved = approvedRun.summary!;
       assert.equal(approved.stats.deleted, 3);
     });
 
@@ -274,7 +357,9 @@ export function engineContract(
         },
         { step: "initialize", name: "failOneCopy" },
       );
-      const summary = await syncBuckets(failing.client, request(source, destination, { mode: "mirror", maxDeletes: 10 }));
+      const run = await runMachine(failing.client, request(source, destination, { mode: "mirror", maxDeletes: 10 }));
+      assert.equal(run.result.status, "FAILED", "a run with failed copies fails after its report");
+      const summary = run.summary!;
       assert.equal(summary.deleteDecision, "blocked-by-failures");
       assert.equal(summary.stats.failed, 1);
       assert.equal(summary.failures[0].key, "fails");
@@ -293,7 +378,7 @@ export function engineContract(
       await settle();
       await put(client, destination, "conflict", "destination version!");
 
-      const report = await syncBuckets(client, request(source, destination, { mode: "two-way" }));
+      const report = await sync(request(source, destination, { mode: "two-way" }));
       assert.equal(report.stats.copied, 1);
       assert.equal(report.stats.copiedToSource, 1);
       assert.equal(report.stats.conflicts, 1);
@@ -302,10 +387,10 @@ export function engineContract(
       assert.equal(await getText(client, destination, "conflict"), "destination version!");
       assert.equal(await getText(client, source, "only-destination"), "content of only-destination");
 
-      const newer = await syncBuckets(client, request(source, destination, { mode: "two-way", conflictPolicy: "newer-wins" }));
+      const newer = await sync(request(source, destination, { mode: "two-way", conflictPolicy: "newer-wins" }));
       assert.equal(newer.stats.copiedToSource, 1);
       assert.equal(await getText(client, source, "conflict"), "destination version!");
-      const settled = await syncBuckets(client, request(source, destination, { mode: "two-way" }));
+      const settled = await sync(request(source, destination, { mode: "two-way" }));
       assert.equal(settled.stats.unchanged, 4);
     });
 
@@ -313,9 +398,7 @@ export function engineContract(
       const { source, destination } = await buckets();
       await putMany(client, source, ["dev/a", "dev/b/c", "other/x"]);
       await putMany(client, destination, ["backup/dev/stale", "unrelated/y"]);
-      const summary = await syncBuckets(
-        client,
-        request(source, destination, {
+      const summary = await sync(request(source, destination, {
           source: { bucket: source, prefix: "dev/" },
           destination: { bucket: destination, prefix: "backup/dev/" },
           mode: "mirror",
@@ -334,7 +417,7 @@ export function engineContract(
       await putMany(client, source, ["new", "same"]);
       await putMany(client, destination, ["same", "extra"]);
       s3.reset();
-      const summary = await syncBuckets(client, request(source, destination, { mode: "mirror", dryRun: true, maxDeletes: 0 }));
+      const summary = await sync(request(source, destination, { mode: "mirror", dryRun: true, maxDeletes: 0 }));
       assert.equal(writes(s3.counts), 0);
       assert.equal(summary.stats.copied, 1);
       assert.equal(summary.plannedDeletes, 1);
@@ -353,9 +436,7 @@ export function engineContract(
       const { source, destination } = await buckets();
       await putMany(client, source, ["k/1", "k/2", "k/3"]);
       await putMany(client, destination, ["k/gone"]);
-      const summary = await syncBuckets(
-        client,
-        request(source, destination, { keys: ["k/2", "k/gone", "k/missing-everywhere"], mode: "mirror", maxDeletes: 1 }),
+      const summary = await sync(request(source, destination, { keys: ["k/2", "k/gone", "k/missing-everywhere"], mode: "mirror", maxDeletes: 1 }),
       );
       assert.equal(summary.stats.copied, 1);
       assert.equal(summary.stats.deleted, 1);
@@ -391,10 +472,7 @@ export function engineContract(
       it("a key-scoped run copies not-yet-copied keys, deletes a key gone from the source and skips one present nowhere", async () => {
         await putMany(client, source, ["data/k/1", "data/k/2"]);
         await putMany(client, destination, ["backup/k/2", "backup/k/gone"]);
-        const summary = await syncBuckets(
-          scoped.client,
-          scopedRequest({ keys: ["k/1", "k/gone", "k/nowhere"], mode: "mirror", maxDeletes: 1 }),
-        );
+        const summary = await sync(scopedRequest({ keys: ["k/1", "k/gone", "k/nowhere"], mode: "mirror", maxDeletes: 1 }), scoped.client);
         assert.equal(summary.stats.failed, 0, JSON.stringify(summary.failures));
         assert.deepEqual(counts(summary.stats), { sourceObjects: 1, destinationObjects: 1, copied: 1, extra: 1, deleted: 1 });
         assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["backup/k/1", "backup/k/2"]);
@@ -404,7 +482,7 @@ export function engineContract(
 
       it("a full run lists and copies under the prefixes only", async () => {
         await putMany(client, source, ["data/a", "data/b/c", "elsewhere/x"]);
-        const summary = await syncBuckets(scoped.client, scopedRequest({}));
+        const summary = await sync(scopedRequest({}), scoped.client);
         assert.equal(summary.stats.copied, 2, JSON.stringify(summary));
         assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["backup/a", "backup/b/c"]);
         assert.equal(proxy.stats.outsideScope, 0);
@@ -434,7 +512,10 @@ export function engineContract(
         [request(source, destination, { maxDeletes: "lots" }), /maxDeletes "lots" is invalid/],
       ];
       for (const [bad, message] of cases) {
-        await assert.rejects(syncBuckets(client, bad), (err: Error) => isEngineError(err, ERROR_NAMES.validation) && message.test(err.message));
+        const run = await runMachine(client, bad);
+        assert.equal(run.result.status, "FAILED");
+        assert.equal(run.result.error, ERROR_NAMES.validation, run.message);
+        assert.match(run.message, message);
       }
       assert.equal(writes(s3.counts), 0);
       assert.equal((await listKeys(client, destination)).length, 0);

@@ -29,7 +29,8 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
-import { type EmbeddedS3, startEmbeddedS3 } from "../../s3-server/embeddedS3";
+import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
+import { startS3rverProcess } from "../servers/s3rver";
 
 /** Keys that break naive encoding, ordering or storage. */
 const AWKWARD_KEYS = [
@@ -115,7 +116,7 @@ describe("s3rver patches (s3-server/patches/s3rver+3.7.1.patch)", function () {
   }
 
   before(async function () {
-    s3 = await startEmbeddedS3();
+    s3 = await startS3rverProcess();
     client = newClient();
   });
 

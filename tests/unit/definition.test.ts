@@ -1,8 +1,9 @@
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES } from "../../model/contract";
 import type { Catcher, ChoiceState, MapState, ParallelState, State, StateMachineDefinition, SubMachine, TaskState } from "../../infra/asl";
-import { LAMBDA_INVOKE, LAMBDA_SERVICE_ERRORS, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, nextStates } from "../../infra/asl";
-import { buildDefinition, STATE_NAMES, TASK_TIMEOUT_MARGIN_SECONDS, type DefinitionArgs } from "../../infra/definition";
+import { LAMBDA_INVOKE, LAMBDA_SERVICE_ERRORS, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, allStates, nextStates, type LocatedState } from "../../infra/asl";
+import { buildDefinition, STATE_NAMES, type DefinitionArgs } from "../../infra/definition";
+import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 
 /** asl-validator 4 ships no type declarations; this is the part of its API used here. */
 const aslValidator: (
@@ -19,28 +20,7 @@ const ARGS: DefinitionArgs = {
   notificationTopicArn: TOPIC,
 };
 
-/** A state with where it sits: the machine that holds it and the Map/Parallel states around it. */
-interface Located {
-  name: string;
-  state: State;
-  machine: SubMachine;
-  enclosing: Located[];
-}
-
-function allStates(machine: SubMachine, enclosing: Located[] = []): Located[] {
-  return Object.entries(machine.States).flatMap(([name, state]) => {
-    const here: Located = { name, state, machine, enclosing };
-    const inner =
-      state.Type === "Map"
-        ? allStates(state.ItemProcessor, [...enclosing, here])
-        : state.Type === "Parallel"
-          ? state.Branches.flatMap((b) => allStates(b, [...enclosing, here]))
-          : [];
-    return [here, ...inner];
-  });
-}
-
-function stateNamed(def: StateMachineDefinition, name: string): Located {
+function stateNamed(def: StateMachineDefinition, name: string): LocatedState {
   const found = allStates(def).find((s) => s.name === name);
   assert.ok(found, `no state named "${name}"`);
   return found;
@@ -81,7 +61,7 @@ function hasErrorAndCause(state: State): boolean {
 }
 
 /** The Catch that handles a Task's failure: its own, or that of the nearest enclosing state with one. */
-function effectiveCatch(located: Located): { catcher: Catcher; machine: SubMachine } | undefined {
+function effectiveCatch(located: LocatedState): { catcher: Catcher; machine: SubMachine } | undefined {
   const chain = [located, ...[...located.enclosing].reverse()];
   for (const l of chain) {
     const catches = (l.state as TaskState | MapState | ParallelState).Catch;
@@ -94,7 +74,7 @@ function effectiveCatch(located: Located): { catcher: Catcher; machine: SubMachi
 describe("buildDefinition", () => {
   const def = buildDefinition(ARGS);
   const states = allStates(def);
-  const tasks = states.filter((s): s is Located & { state: TaskState } => s.state.Type === "Task");
+  const tasks = states.filter((s): s is LocatedState & { state: TaskState } => s.state.Type === "Task");
 
   describe("validity", () => {
     it("is valid ASL for asl-validator, ARNs and paths included", () => {

@@ -4,9 +4,7 @@
 import { strict as assert } from "node:assert";
 import { HANDLER_NAMES, SYNC_MODES, type SyncMode } from "../../model/contract";
 import {
-  HANDLER_POLICIES,
   lambdaTrustPolicy,
-  SOURCE_READ_ACTIONS,
   listPrefixStatement,
   objectArn,
   onChangeDeadLetterQueuePolicy,
@@ -21,7 +19,8 @@ import {
   type PolicyDocument,
   type PolicyStatement,
 } from "../../infra/iamDocuments";
-import { s3WildcardGrants, type IamDocument } from "../helpers/pulumiMocks";
+import { HANDLER_SPECS } from "../../infra/handlerSpecs";
+import { overlyBroadGrants, type IamDocument } from "../helpers/pulumiMocks";
 
 const SOURCE = "arn:aws:s3:::acme-dev";
 const DESTINATION = "arn:aws:s3:::acme-prod";
@@ -60,8 +59,8 @@ describe("IAM documents", () => {
     it("never grant a wildcard action or an S3 wildcard bucket, for any handler in any mode", () => {
       for (const mode of SYNC_MODES) {
         for (const handler of HANDLER_NAMES) {
-          const document = HANDLER_POLICIES[handler](args(mode, { kmsKeyArns: ["arn:aws:kms:eu-west-1:123456789012:key/k"] }));
-          assert.deepEqual(s3WildcardGrants(document as IamDocument), [], `${handler} (${mode})`);
+          const document = HANDLER_SPECS[handler].policy(args(mode, { kmsKeyArns: ["arn:aws:kms:eu-west-1:123456789012:key/k"] }));
+          assert.deepEqual(overlyBroadGrants(document as IamDocument), [], `${handler} (${mode})`);
         }
       }
     });
@@ -121,17 +120,17 @@ describe("IAM documents", () => {
 
     it("grant plan-partitions a listing of the source prefix only", () => {
       assert.deepEqual(
-        grants(HANDLER_POLICIES["plan-partitions"](args())).filter((g) => g.startsWith("s3:")),
+        grants(HANDLER_SPECS["plan-partitions"].policy(args())).filter((g) => g.startsWith("s3:")),
         ["s3:ListBucket on arn:aws:s3:::acme-dev"],
       );
     });
 
     it("grant summarize a listing and reads of the run records under the reports prefix only", () => {
-      assert.deepEqual(grants(HANDLER_POLICIES.summarize(args())).filter((g) => g.startsWith("s3:")), [
+      assert.deepEqual(grants(HANDLER_SPECS.summarize.policy(args())).filter((g) => g.startsWith("s3:")), [
         "s3:GetObject on arn:aws:s3:::acme-prod-reports/reports/*",
         "s3:ListBucket on arn:aws:s3:::acme-prod-reports",
       ]);
-      assert.deepEqual(sid(HANDLER_POLICIES.summarize(args()), "ListRunRecords").Condition, {
+      assert.deepEqual(sid(HANDLER_SPECS.summarize.policy(args()), "ListRunRecords").Condition, {
         StringLike: { "s3:prefix": ["reports/", "reports/*"] },
       });
     });
@@ -156,7 +155,7 @@ describe("IAM documents", () => {
 
     it("let every function write only its own log group, and trace", () => {
       for (const handler of HANDLER_NAMES) {
-        const document = HANDLER_POLICIES[handler](args());
+        const document = HANDLER_SPECS[handler].policy(args());
         assert.deepEqual(sid(document, "WriteOwnLogs").Resource, LOGS);
         const star = document.Statement.filter((s) => list(s.Resource).includes("*"));
         assert.deepEqual(star.map((s) => s.Sid), ["XRayTracesHaveNoResourceLevelPermissions"], handler);
@@ -236,19 +235,19 @@ describe("IAM documents", () => {
       assert.deepEqual(sid(document, "DenyInsecureTransport").Condition, { Bool: { "aws:SecureTransport": "false" } });
       assert.deepEqual(sid(document, "DenyTlsBelow1_2").Condition, { NumericLessThan: { "s3:TlsVersion": "1.2" } });
       for (const s of document.Statement) assert.deepEqual(s.Resource, [DESTINATION, `${DESTINATION}/*`]);
-      assert.deepEqual(s3WildcardGrants(document as IamDocument), []);
+      assert.deepEqual(overlyBroadGrants(document as IamDocument), []);
     });
   });
 
-  describe("SOURCE_READ_ACTIONS (what a source bucket in another account grants each role)", () => {
+  describe("HANDLER_SPECS sourceReads (what a source bucket in another account grants each role)", () => {
     for (const mode of ["backup", "mirror"] as const) {
       it(`are exactly the actions each role's own policy allows on the source in ${mode} mode`, () => {
         for (const handler of HANDLER_NAMES) {
-          const document = HANDLER_POLICIES[handler](args(mode));
+          const document = HANDLER_SPECS[handler].policy(args(mode));
           const onSource = grants(document).filter((g) => g.endsWith(` on ${SOURCE}`) || g.startsWith("s3:") && g.includes(` on ${SOURCE}/`));
           const expected = [
-            ...SOURCE_READ_ACTIONS[handler].bucket.map((a) => `${a} on ${SOURCE}`),
-            ...SOURCE_READ_ACTIONS[handler].objects.map((a) => `${a} on ${SOURCE}/data/*`),
+            ...HANDLER_SPECS[handler].sourceReads.bucket.map((a) => `${a} on ${SOURCE}`),
+            ...HANDLER_SPECS[handler].sourceReads.objects.map((a) => `${a} on ${SOURCE}/data/*`),
           ].sort();
           assert.deepEqual(onSource, expected, handler);
         }

@@ -183,6 +183,8 @@ describe("report page", () => {
     const page = text(renderHtml(report({ run: { ...RUN, limits } })));
     assert.match(page, /Limits Measure This run Used of the limit Partitions 16 Largest state data 47 KiB 18% of 256 KiB Execution history events 212 1% of 25,000 /);
     assert.doesNotMatch(page, /State bytes limit|Limit 256/, "bounds are shown beside their measures, not as rows");
+    const small = text(renderHtml(report({ run: { ...RUN, limits: { historyEvents: 43, historyEventsLimit: 25_000 } } })));
+    assert.match(small, /Execution history events 43 under 1% of 25,000/, "a small share is not shown as 0%");
   });
 
   it("without measurements (a deployed run) shows the duration from the execution's start", () => {

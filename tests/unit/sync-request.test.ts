@@ -7,7 +7,15 @@ import { strict as assert } from "node:assert";
 import Ajv from "ajv";
 import type { SyncRequest } from "../../model/contract";
 import { validateRequest } from "../../handlers/engine/validation";
-import { buildSyncRequest, onChangeInputTemplate, startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
+import {
+  buildSyncRequest,
+  CHANGED_KEY_VARIABLE,
+  onChangeInputTemplate,
+  startExecutionCommand,
+  startExecutionRequestTemplate,
+  syncRequestJsonSchema,
+  type SyncSettings,
+} from "../../infra/syncRequest";
 
 /** API Gateway models are draft 4; Ajv 8 reads this schema (no draft-4-only keywords) without its `$schema`. */
 function modelValidator() {
@@ -66,5 +74,67 @@ describe("the REST trigger's StartExecution mapping", () => {
     assert.match(template, /"name": "api-\$context\.requestId",/);
     // The documented way to put a JSON body into a JSON string property (escaped `'` made valid).
     assert.ok(template.includes(`"input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'","'")"`), template);
+  });
+});
+
+const SETTINGS: SyncSettings = {
+  sourcePrefix: "site/",
+  destinationPrefix: "backup/site/",
+  mode: "backup",
+  conflictPolicy: "newer-wins",
+  dryRun: false,
+  maxDeletes: "10%",
+  concurrency: 32,
+  partitions: 16,
+  storageClass: undefined,
+  timeBudgetSeconds: 600,
+} as SyncSettings;
+
+const BUCKETS = { sourceBucket: "acme-dev", destinationBucket: "acme-prod" };
+
+describe("sync request", () => {
+  describe("buildSyncRequest", () => {
+    it("fills in the buckets and carries every setting under the name the request uses", () => {
+      assert.deepEqual(buildSyncRequest(SETTINGS, BUCKETS), {
+        source: { bucket: "acme-dev", prefix: "site/" },
+        destination: { bucket: "acme-prod", prefix: "backup/site/" },
+        mode: "backup",
+        dryRun: false,
+        maxDeletes: "10%",
+        concurrency: 32,
+        partitions: 16,
+        timeBudgetSeconds: 600,
+      });
+    });
+
+    it("sends conflictPolicy only for two-way, and storageClass only when set", () => {
+      const request = buildSyncRequest({ ...SETTINGS, mode: "two-way", storageClass: "GLACIER_IR" } as SyncSettings, BUCKETS);
+      assert.equal(request.conflictPolicy, "newer-wins");
+      assert.equal(request.storageClass, "GLACIER_IR");
+    });
+  });
+
+  describe("onChangeInputTemplate", () => {
+    it("restricts the request to the changed key, inserted by EventBridge as a JSON string, with a count as the delete limit", () => {
+      const request = buildSyncRequest(SETTINGS, BUCKETS);
+      const template = onChangeInputTemplate(request, 1);
+      assert.ok(template.includes(`"keys":[<${CHANGED_KEY_VARIABLE}>]`), template);
+      // What EventBridge produces for a key with a quote and a space: valid JSON, the key intact.
+      const key = 'a "quoted" key+x';
+      const input = JSON.parse(template.replace(`<${CHANGED_KEY_VARIABLE}>`, JSON.stringify(key)));
+      assert.deepEqual(input, { ...request, maxDeletes: 1, keys: [key], keysEncoding: "s3-event" });
+    });
+  });
+
+  describe("startExecutionCommand", () => {
+    it("is one shell command whose quoted input survives a quote in a prefix", () => {
+      const request = buildSyncRequest({ ...SETTINGS, sourcePrefix: "it's/" } as SyncSettings, BUCKETS);
+      const command = startExecutionCommand({ region: "eu-west-1", stateMachineArn: "arn:aws:states:eu-west-1:1:stateMachine:m", request });
+      assert.match(command, /^aws stepfunctions start-execution --region eu-west-1 --state-machine-arn 'arn:aws:states:eu-west-1:1:stateMachine:m' --input '/);
+      const quoted = command.slice(command.indexOf("--input ") + "--input ".length);
+      // Undo POSIX single quoting: '...' with ' written as '\''.
+      const unquoted = quoted.slice(1, -1).replace(/'\\''/g, "'");
+      assert.deepEqual(JSON.parse(unquoted), request);
+    });
   });
 });
