@@ -36,7 +36,7 @@ export function buildSyncRequest(
     maxDeletes: settings.maxDeletes,
     concurrency: settings.concurrency,
     partitions: settings.partitions,
-    minKeysPerPartition: settings.minKeysPerPartition,
+    ...(settings.minKeysPerPartition !== undefined ? { minKeysPerPartition: settings.minKeysPerPartition } : {}),
     ...(settings.storageClass ? { storageClass: settings.storageClass } : {}),
     timeBudgetSeconds: settings.timeBudgetSeconds,
   };
