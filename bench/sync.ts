@@ -613,7 +613,7 @@ function costSection(ours: ContestantInfo | undefined, records: RunRecord[]): st
   }
   lines.push("");
   lines.push(
-    "For 128 partitions set the stack's `bucket-sync:partitions` and `bucket-sync:maxConcurrency` to 128 (defaults 16); keys spread over fewer prefixes than that meet S3's per-prefix rate, and S3 answers SlowDown while it scales a prefix out (the engine's client backs off: adaptive retry mode). Lambda's default account concurrency, 1,000, is not a limit here. The flat-key caveat: the planner draws boundaries from the first 10,000 top-level entries, so a flat key space larger than that leaves the rest to the last partition.",
+    "For 128 partitions set the stack's `bucket-sync:partitions` and `bucket-sync:maxConcurrency` to 128 (defaults 16); keys spread over fewer prefixes than that meet S3's per-prefix rate, and S3 answers SlowDown while it scales a prefix out (the engine's client backs off: adaptive retry mode). Lambda's default account concurrency, 1,000, is not a limit here. The planner balances any key layout by sampling (README, Planning partitions; `npm run bench:partitions` measures it up to 10^8 keys).",
     "",
   );
   lines.push("Next to the managed alternatives (list prices, us-east-1, copying every object once; none of them re-checks only what changed):", "");

@@ -27,6 +27,8 @@ interface SyncOptions {
   timeBudgetSeconds?: string;
   partSizeBytes?: string;
   multipartThresholdBytes?: string;
+  minKeysPerPartition?: string;
+  startAfter?: string;
   reportTo?: string;
   approveDeletes?: boolean;
   json?: boolean;
@@ -48,6 +50,8 @@ export const FLAG_SETTINGS = [
   "timeBudgetSeconds",
   "partSizeBytes",
   "multipartThresholdBytes",
+  "minKeysPerPartition",
+  "startAfter",
 ] as const satisfies readonly SyncSettingName[];
 
 /** `conflictPolicy` -> `--conflict-policy`. */
@@ -153,6 +157,8 @@ export function registerSync(program: Command): void {
     .addOption(flagOption("timeBudgetSeconds"))
     .addOption(flagOption("partSizeBytes"))
     .addOption(flagOption("multipartThresholdBytes"))
+    .addOption(flagOption("minKeysPerPartition"))
+    .addOption(flagOption("startAfter"))
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")

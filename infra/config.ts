@@ -153,6 +153,7 @@ export const STACK_SETTINGS = {
   maxDeletes: SYNC_SETTINGS.maxDeletes,
   concurrency: SYNC_SETTINGS.concurrency,
   partitions: SYNC_SETTINGS.partitions,
+  minKeysPerPartition: SYNC_SETTINGS.minKeysPerPartition,
   storageClass: SYNC_SETTINGS.storageClass,
   timeBudgetSeconds: SYNC_SETTINGS.timeBudgetSeconds,
   maxConcurrency: setting(wholeNumber(1, DISTRIBUTED_MAP_MAX_CONCURRENCY), {
@@ -286,6 +287,7 @@ export interface StackConfig {
   maxDeletes: string;
   concurrency: number;
   partitions: number;
+  minKeysPerPartition: number;
   storageClass?: StorageClass;
   timeBudgetSeconds: number;
   maxConcurrency: number;
@@ -478,6 +480,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     maxDeletes: (values[key("maxDeletes")] ?? "").trim(),
     concurrency: c.concurrency,
     partitions: c.partitions,
+    minKeysPerPartition: c.minKeysPerPartition,
     storageClass: c.storageClass,
     timeBudgetSeconds: c.timeBudgetSeconds,
     maxConcurrency: c.maxConcurrency,

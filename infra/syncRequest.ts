@@ -17,6 +17,7 @@ export type SyncSettings = Pick<
   | "maxDeletes"
   | "concurrency"
   | "partitions"
+  | "minKeysPerPartition"
   | "storageClass"
   | "timeBudgetSeconds"
 >;
@@ -35,6 +36,7 @@ export function buildSyncRequest(
     maxDeletes: settings.maxDeletes,
     concurrency: settings.concurrency,
     partitions: settings.partitions,
+    ...(settings.minKeysPerPartition !== undefined ? { minKeysPerPartition: settings.minKeysPerPartition } : {}),
     ...(settings.storageClass ? { storageClass: settings.storageClass } : {}),
     timeBudgetSeconds: settings.timeBudgetSeconds,
   };

@@ -57,6 +57,17 @@ export interface SyncRequest {
   /** How many key ranges to plan for parallel workers. @default 16 */
   partitions?: number;
   /**
+   * Fewest keys a planned partition holds: a small key space gets fewer partitions than asked.
+   * Lower it for large objects, where a partition of a thousand keys is hours of copying.
+   * @default 1000
+   */
+  minKeysPerPartition?: number;
+  /**
+   * Sync only keys after this one (relative to the source prefix, UTF-8 byte order), as
+   * key-ranged tools (`--start-after`) do. @default every key
+   */
+  startAfter?: string;
+  /**
    * Restrict the run to these keys (relative to the source prefix), as an on-change trigger
    * does. @default every key under the prefixes
    */
@@ -92,6 +103,8 @@ export interface SyncJob {
   storageClass?: string;
   sseKmsKeyId?: string;
   partitions: number;
+  minKeysPerPartition: number;
+  startAfter?: string;
   /** The keys of a key-scoped run, decoded candidates included (see SyncRequest.keysEncoding). */
   keys?: string[];
   timeBudgetSeconds: number;

@@ -155,6 +155,16 @@ export const SYNC_SETTINGS = {
     localDefault: 1,
     description: "How many key ranges to plan for parallel workers.",
   }),
+  minKeysPerPartition: setting(wholeNumber(1, 1_000_000_000), {
+    // A partition costs a LIST per side, a sync-range invocation and three state transitions;
+    // below one listing page of keys that buys no parallelism worth it.
+    default: 1000,
+    description:
+      "Fewest keys a planned partition holds: a small key space gets fewer partitions than asked. Lower it for large objects.",
+  }),
+  startAfter: setting(z.string().min(1), {
+    description: "Sync only keys after this one (relative to the source prefix, in UTF-8 byte order). Empty means every key.",
+  }),
   multipartThresholdBytes: setting(wholeNumber(1), {
     default: 64 * MiB,
     description: "Objects at or above this size are copied part by part with UploadPartCopy.",

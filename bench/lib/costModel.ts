@@ -5,6 +5,18 @@
  */
 import { AWS_PRICES } from "../../pricing/prices";
 
+/** Step Functions quotas the model checks a run against. */
+export const STEP_FUNCTIONS_LIMITS = {
+  /** Events in one execution's history (Standard workflows); the execution fails past it. */
+  historyEvents: 25_000,
+  /** State data (input, output, result) of a state or execution. */
+  payloadBytes: 256 * 1024,
+  source: "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html",
+  /** Child workflow executions a Distributed Map runs at once. */
+  distributedMapConcurrency: 10_000,
+  distributedMapSource: "https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html",
+};
+
 /** S3's documented request rates per partitioned prefix. */
 export const S3_PREFIX_LIMITS = {
   writesPerSecond: 3500,
@@ -68,6 +80,13 @@ export interface PaperAssumptions {
   /** Top-level prefixes the keys are spread over (each can reach S3's per-prefix rate). */
   prefixes: number;
   objectBytes: number;
+  /**
+   * Copies per second one partition sustains, when measured (bench/RESULTS.md); otherwise
+   * concurrency / copyLatencySeconds.
+   */
+  measuredObjectsPerSecondPerPartition?: number;
+  /** Listing calls the planner makes over both buckets (bench:partitions). */
+  planningListCalls?: number;
 }
 
 export interface PaperRun {
@@ -83,7 +102,22 @@ export interface PaperRun {
   lambdaGbSeconds: number;
   orchestrationUsd: number;
   s3RequestUsd: number;
+  /** Write requests per second each prefix receives (S3 allows 3,500 per partitioned prefix). */
+  writesPerSecondPerPrefix: number;
+  /** Seconds the plan-partitions call lists (its probes go 32 at a time per bucket). */
+  planningSeconds: number;
+  /** Events in the parent execution's history: the Distributed Map keeps each partition's in its child. */
+  parentHistoryEvents: number;
+  /** Events in the longest child execution's history (one partition's cursor loop). */
+  childHistoryEvents: number;
 }
+
+/**
+ * History events per state, as Step Functions records them: a Lambda Task enters, schedules,
+ * starts, succeeds and exits (5); a Choice or Pass enters and exits (2); a Distributed Map
+ * enters, starts and ends its map run, and exits (4).
+ */
+const EVENTS = { task: 5, choice: 2, distributedMap: 4 };
 
 /**
  * A deployed run that copies every object: each partition keeps `concurrency` CopyObjects in
@@ -92,14 +126,15 @@ export interface PaperRun {
  * write rate over the prefixes the keys are spread over.
  */
 export function paperRun(objects: number, a: PaperAssumptions): PaperRun {
-  const perPartitionRate = a.concurrency / a.copyLatencySeconds;
+  const perPartitionRate = a.measuredObjectsPerSecondPerPartition ?? a.concurrency / a.copyLatencySeconds;
   const engineRate = a.partitions * perPartitionRate;
   const s3Rate = a.prefixes * S3_PREFIX_LIMITS.writesPerSecond;
   const objectsPerSecond = Math.min(engineRate, s3Rate);
   const pages = Math.ceil(objects / 1000);
   // Listing overlaps copying only at page boundaries: count one page latency per page per partition.
   const listSeconds = (pages * a.listLatencySeconds) / a.partitions;
-  const wallSeconds = objects / objectsPerSecond + listSeconds + 5; // + validate, plan, summarize, report
+  const planningSeconds = Math.ceil((a.planningListCalls ?? 2) / 64) * a.listLatencySeconds;
+  const wallSeconds = objects / objectsPerSecond + listSeconds + planningSeconds + 5; // + validate, summarize, report
   const perPartitionSeconds = wallSeconds - 5;
   const callsPerPartition = Math.max(1, Math.ceil(perPartitionSeconds / a.timeBudgetSeconds));
   const syncRangeCalls = a.partitions * callsPerPartition;
@@ -123,6 +158,13 @@ export function paperRun(objects: number, a: PaperAssumptions): PaperRun {
     lambdaGbSeconds,
     orchestrationUsd,
     s3RequestUsd,
+    writesPerSecondPerPrefix: objectsPerSecond / a.prefixes,
+    planningSeconds,
+    // validate, plan, summarize, write report (tasks); delete decision, outcome checks (choices);
+    // the copy Map (the delete Map only runs in a mirror that deletes)
+    parentHistoryEvents: 2 + 4 * EVENTS.task + 4 * EVENTS.choice + EVENTS.distributedMap,
+    // per call: the sync-range task and its done? choice, then the loop's pass
+    childHistoryEvents: 2 + callsPerPartition * (EVENTS.task + EVENTS.choice) + (callsPerPartition - 1) * EVENTS.choice,
   };
 }
 

@@ -5,6 +5,7 @@
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { EngineError, ERROR_NAMES } from "./errors";
 import { compareKeys, successor } from "./keys";
+import type { KeyLister } from "./keySample";
 
 /** One object as a listing shows it. `key` is relative to the listed prefix. */
 export interface ListedObject {
@@ -85,4 +86,26 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
       throw new EngineError(ERROR_NAMES.listingOrder, `s3://${options.bucket}/${prefix}: truncated listing without a continuation token`);
     }
   } while (continuationToken);
+}
+
+/**
+ * The planner's narrow view of a bucket: one ListObjectsV2 call per `list`, keys relative to the
+ * location's prefix. Keys must come back in UTF-8 byte order (KeySample checks).
+ */
+export function s3KeyLister(client: S3Client, location: { bucket: string; prefix?: string }): KeyLister {
+  const prefix = location.prefix ?? "";
+  return {
+    async list(startAfter, maxKeys) {
+      const page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: location.bucket,
+          Prefix: prefix || undefined,
+          StartAfter: startAfter === undefined ? undefined : prefix + startAfter,
+          MaxKeys: maxKeys,
+        }),
+      );
+      const keys = (page.Contents ?? []).map((item) => ({ key: (item.Key ?? "").slice(prefix.length), size: item.Size ?? 0 }));
+      return { keys, truncated: page.IsTruncated === true };
+    },
+  };
 }

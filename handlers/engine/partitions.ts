@@ -1,50 +1,142 @@
 /**
- * Partition planning: split the key space into contiguous ranges that workers sync in parallel.
+ * Partition planning: split the key space into contiguous ranges that workers sync in parallel,
+ * each holding about the same work.
  *
- * Boundaries come from the source's top-level entries under the prefix (common prefixes such as
- * `photos/`, and top-level keys), spread evenly. Partition i holds the relative keys k with
- * b(i-1) < k <= b(i); its exclusive `endBefore` is successor(b(i)). The ranges are contiguous and
- * cover every key, so a key present only in the destination still lands in exactly one range.
+ * Both buckets are sampled (see keySample.ts): a key present only in the destination is work
+ * too (a delete in a mirror, an extra counted in a backup). Each range's work is estimated as
+ * its keys plus its bytes in units of WORK_BYTES_PER_KEY, since a range of a thousand 1 GiB
+ * objects is not a range of a thousand 1 KiB objects; where both sides hold keys, the larger
+ * side counts (a destination mostly mirrors its source). Boundaries are chosen among the listed
+ * keys of both sides at even steps of cumulative work.
+ *
+ * Partition i holds the relative keys k with b(i-1) < k <= b(i); its exclusive `endBefore` is
+ * successor(b(i)). The ranges are contiguous and cover every key after the request's
+ * `startAfter`, so a key present only in the destination still lands in exactly one range.
  */
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { Partition, SyncJob } from "../../model/contract";
 import { compareKeys, successor } from "./keys";
+import { type Cumulative, type KeyLister, KeySample } from "./keySample";
+import { s3KeyLister } from "./listing";
 
 /** Most keys in one partition of a key-scoped (on-change) run. */
 export const KEYS_PER_PARTITION = 1000;
-/** How many top-level entries to read when choosing boundaries. */
-export const BOUNDARY_SAMPLE = 10_000;
 /**
- * Fewest keys a partition gets when the planning listing saw every key (a flat key space of at
- * most BOUNDARY_SAMPLE keys). A partition costs a LIST per side, a sync-range invocation and
- * three state transitions; below one listing page of keys that buys no parallelism worth it.
+ * Bytes that weigh as much as one object when balancing work: a copy's per-request cost (about
+ * 30-60 ms per object on S3) is worth about this many bytes of server-side copy throughput.
  */
-export const MIN_KEYS_PER_PARTITION = 1000;
+export const WORK_BYTES_PER_KEY = 8 * 1024 ** 2;
+/** Sampling stops when no unlisted gap holds more than this share of a partition's work. */
+const REFINE_SHARE = 1 / 8;
+/**
+ * Probes per side sent at once in a sampling round: at least 32, and more with more partitions,
+ * so a plan takes about the same number of rounds (each re-estimates every gap) at any size.
+ */
+const probesPerRound = (partitions: number) => Math.max(32, Math.ceil(partitions / 2));
 
-/**
- * Chooses up to `count - 1` boundaries, evenly spread over sorted top-level entries. A boundary
- * is the entry that starts the next group: everything under the previous prefixes sorts at or
- * below it, and its own contents (`photos/…`) sort above it.
- */
-export function chooseBoundaries(candidates: string[], count: number): string[] {
-  const sorted = [...new Set(candidates)].sort(compareKeys);
-  const wanted = Math.min(count - 1, sorted.length - 1);
-  const boundaries: string[] = [];
-  for (let i = 1; i <= wanted; i++) {
-    boundaries.push(sorted[Math.floor((i * sorted.length) / (wanted + 1))]);
-  }
-  return [...new Set(boundaries)];
+/** Listing calls the planner may make per side: grows with the partitions asked, not the keys. */
+export function listCallBudget(partitions: number): number {
+  return 64 + 16 * partitions;
 }
 
-/** Turns sorted boundaries into contiguous partitions covering the whole key space. */
-export function partitionsFromBoundaries(boundaries: string[]): Partition[] {
-  const partitions: Partition[] = [];
-  let startAfter: string | undefined;
-  for (const boundary of boundaries) {
-    partitions.push({ id: partitions.length, startAfter, endBefore: successor(boundary) });
-    startAfter = boundary;
+/** What range planning needs. */
+export interface RangePlanOptions {
+  /** Partitions asked. */
+  partitions: number;
+  /** Fewest keys per partition: fewer partitions are planned for a small key space. */
+  minKeysPerPartition: number;
+  /** Plan only keys after this relative key. */
+  startAfter?: string;
+}
+
+/** A plan and what it cost. */
+export interface RangePlan {
+  partitions: Partition[];
+  /** Listing calls made, per side. */
+  listCalls: { source: number; destination: number };
+  /** Estimated keys (the larger side per stretch) and bytes of the planned key space. */
+  estimatedKeys: number;
+  estimatedBytes: number;
+}
+
+const work = (c: Cumulative) => c.count + c.bytes / WORK_BYTES_PER_KEY;
+
+/** Plans balanced ranges over the union of two sides' keys, sampling each through its lister. */
+export async function planRanges(source: KeyLister, destination: KeyLister, options: RangePlanOptions): Promise<RangePlan> {
+  // boundaries at least every quarter of the smallest partition
+  const anchorEvery = Math.floor(options.minKeysPerPartition / 4);
+  const sides = [new KeySample(source, options.startAfter, anchorEvery), new KeySample(destination, options.startAfter, anchorEvery)];
+  await Promise.all(sides.map((side) => side.start()));
+  const budget = listCallBudget(options.partitions);
+  if (options.partitions > 1) {
+    for (;;) {
+      const probes = sides.flatMap((side) => {
+        const totals = side.totals();
+        const perKey = totals.count > 0 ? work(totals) / totals.count : 1;
+        const share = Math.max(work(totals) / options.partitions, options.minKeysPerPartition * perKey);
+        const gaps = side
+          .gaps()
+          .filter((gap) => work(gap) > share * REFINE_SHARE)
+          .sort((a, b) => work(b) - work(a))
+          .slice(0, Math.max(0, Math.min(probesPerRound(options.partitions), budget - side.calls)));
+        // each gap may spend its share of what is left of the budget on halving empty stretches
+        const calls = Math.max(1, Math.floor((budget - side.calls) / Math.max(1, gaps.length) / 4));
+        return gaps.map((gap) => () => side.probe(gap, calls));
+      });
+      if (probes.length === 0) break;
+      await Promise.all(probes.map((probe) => probe()));
+    }
   }
-  partitions.push({ id: partitions.length, startAfter });
+  return { ...chooseRanges(sides[0], sides[1], options), listCalls: { source: sides[0].calls, destination: sides[1].calls } };
+}
+
+/** Boundaries at even steps of estimated union work, among the listed keys of both sides. */
+function chooseRanges(source: KeySample, destination: KeySample, options: RangePlanOptions) {
+  const candidates = [...new Set([...source.anchorKeys(), ...destination.anchorKeys()])].sort(compareKeys);
+  const sides = [source, destination].map((side) => ({ side, prefix: side.prefixSums(), totals: side.totals() }));
+  let previous = sides.map(() => ({ count: 0, bytes: 0 }));
+  let count = 0;
+  let bytes = 0;
+  const cumulativeWork: number[] = [];
+  for (const key of candidates) {
+    const here = sides.map(({ side, prefix }) => side.cumulativeAt(key, prefix));
+    const step = here.map((c, i) => ({ count: c.count - previous[i].count, bytes: c.bytes - previous[i].bytes }));
+    const larger = work(step[0]) >= work(step[1]) ? step[0] : step[1];
+    count += larger.count;
+    bytes += larger.bytes;
+    cumulativeWork.push(work({ count, bytes }));
+    previous = here;
+  }
+  const rest = sides.map(({ totals }, i) => ({ count: totals.count - previous[i].count, bytes: totals.bytes - previous[i].bytes }));
+  const last = work(rest[0]) >= work(rest[1]) ? rest[0] : rest[1];
+  count += last.count;
+  bytes += last.bytes;
+  const total = work({ count, bytes });
+  const wanted = Math.max(1, Math.min(options.partitions, Math.floor(count / options.minKeysPerPartition)));
+  const boundaries: string[] = [];
+  let from = 0;
+  for (let i = 1; i < wanted; i++) {
+    const target = (i * total) / wanted;
+    let index = from;
+    while (index < cumulativeWork.length - 1 && cumulativeWork[index + 1] <= target) index++;
+    if (index + 1 < cumulativeWork.length && target - cumulativeWork[index] > cumulativeWork[index + 1] - target) index++;
+    if (index >= cumulativeWork.length) break;
+    const boundary = candidates[index];
+    if (boundaries.length === 0 || compareKeys(boundary, boundaries[boundaries.length - 1]) > 0) boundaries.push(boundary);
+    from = index + 1;
+  }
+  return { partitions: partitionsFromBoundaries(boundaries, options.startAfter), estimatedKeys: Math.round(count), estimatedBytes: Math.round(bytes) };
+}
+
+/** Turns sorted boundaries into contiguous partitions covering the key space after `startAfter`. */
+export function partitionsFromBoundaries(boundaries: string[], startAfter?: string): Partition[] {
+  const partitions: Partition[] = [];
+  let lower = startAfter;
+  for (const boundary of boundaries) {
+    partitions.push({ id: partitions.length, startAfter: lower, endBefore: successor(boundary) });
+    lower = boundary;
+  }
+  partitions.push({ id: partitions.length, startAfter: lower });
   return partitions;
 }
 
@@ -58,34 +150,17 @@ export function partitionsFromKeys(keys: string[]): Partition[] {
   return partitions;
 }
 
-/** Plans the partitions of a job, reading at most BOUNDARY_SAMPLE top-level source entries. */
+/** Plans the partitions of a job by sampling both buckets (see planRanges). */
 export async function planPartitions(client: S3Client, job: SyncJob): Promise<Partition[]> {
-  if (job.keys) return partitionsFromKeys(job.keys);
-  if (job.partitions <= 1) return partitionsFromBoundaries([]);
-  const prefix = job.source.prefix;
-  const candidates: string[] = [];
-  let sawPrefixes = false;
-  let continuationToken: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({
-        Bucket: job.source.bucket,
-        Prefix: prefix || undefined,
-        Delimiter: "/",
-        ContinuationToken: continuationToken,
-      }),
-    );
-    for (const common of page.CommonPrefixes ?? []) {
-      sawPrefixes = true;
-      candidates.push((common.Prefix ?? "").slice(prefix.length));
-    }
-    for (const item of page.Contents ?? []) candidates.push((item.Key ?? "").slice(prefix.length));
-    continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (continuationToken && candidates.length < BOUNDARY_SAMPLE);
-  const keys = candidates.filter((key) => key !== "");
-  const count =
-    continuationToken || sawPrefixes
-      ? job.partitions
-      : Math.min(job.partitions, Math.max(1, Math.floor(keys.length / MIN_KEYS_PER_PARTITION)));
-  return partitionsFromBoundaries(chooseBoundaries(keys, count));
+  if (job.keys) {
+    const after = job.startAfter;
+    return partitionsFromKeys(after === undefined ? job.keys : job.keys.filter((key) => compareKeys(key, after) > 0));
+  }
+  if (job.partitions <= 1) return partitionsFromBoundaries([], job.startAfter);
+  const plan = await planRanges(s3KeyLister(client, job.source), s3KeyLister(client, job.destination), {
+    partitions: job.partitions,
+    minKeysPerPartition: job.minKeysPerPartition,
+    startAfter: job.startAfter,
+  });
+  return plan.partitions;
 }

@@ -81,6 +81,8 @@ export function validateRequest(request: unknown): SyncJob {
     storageClass: s.storageClass,
     sseKmsKeyId: s.sseKmsKeyId,
     partitions: s.partitions,
+    minKeysPerPartition: s.minKeysPerPartition,
+    startAfter: s.startAfter,
     keys,
     timeBudgetSeconds: s.timeBudgetSeconds,
   };

@@ -200,7 +200,7 @@ describe("sync runs through injected S3 faults", function () {
     it(`backup with ${profile.name}: each run ends cleanly, nothing is lost, and re-runs converge`, async () => {
       const destination = await seededDestination();
       proxy = await startFaultProxy({ upstream: s3.endpoint, seed: profile.seed });
-      const request: SyncRequest = { source: { bucket: source }, destination: { bucket: destination }, partitions: 4 };
+      const request: SyncRequest = { source: { bucket: source }, destination: { bucket: destination }, partitions: 4, minKeysPerPartition: 1 };
       const half = Object.fromEntries(Object.entries(profile.rates).map(([kind, rate]) => [kind, (rate ?? 0) / 2]));
       const outcomes = await converge(request, destination, [
         { rates: profile.rates, maxAttempts: profile.maxAttempts },
@@ -222,7 +222,7 @@ describe("sync runs through injected S3 faults", function () {
       seed: 5,
       rates: { slowDown: 0.025, internalError: 0.025, dropBefore: 0.025, dropAfter: 0.025 },
     });
-    const result = await runThroughProxy({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4 });
+    const result = await runThroughProxy({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4, minKeysPerPartition: 1 });
     assertEndedCleanly(result, "mixed faults");
     assert.ok(proxy.faultCount() > 0, JSON.stringify(proxy.stats));
     assert.equal(result.status, "SUCCEEDED", `${result.error}: ${result.cause} after ${JSON.stringify(proxy.stats)}`);
@@ -240,6 +240,7 @@ describe("sync runs through injected S3 faults", function () {
       mode: "mirror",
       maxDeletes: EXTRA_KEYS.length,
       partitions: 4,
+      minKeysPerPartition: 1,
     };
     // Little SlowDown: the client's adaptive retry mode answers the first one by cutting its own
     // request rate to a crawl for seconds, which is its job but not what this test is about.

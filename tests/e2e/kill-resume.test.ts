@@ -87,11 +87,11 @@ describe("a sync killed midway and run again", function () {
 
   it("backup: the second run copies what the killed one did not, and the destination equals the source", async () => {
     const destination = await newBucket(client, "dst");
-    await killMidway(destination, ["--partitions", "8"], COPIES_BEFORE_KILL);
+    await killMidway(destination, ["--partitions", "8", "--min-keys-per-partition", "100"], COPIES_BEFORE_KILL);
     const partial = await assertEachKeyOnce(destination);
     assert.ok(partial.length >= COPIES_BEFORE_KILL && partial.length < OBJECTS, `${partial.length} copied before the kill`);
 
-    const resumed = await runCli(syncArgs(destination, ["--partitions", "8"]), { env: credentialsEnv(s3), timeoutMs: 180_000 });
+    const resumed = await runCli(syncArgs(destination, ["--partitions", "8", "--min-keys-per-partition", "100"]), { env: credentialsEnv(s3), timeoutMs: 180_000 });
     assert.equal(resumed.code, 0, resumed.stderr);
     const doc = JSON.parse(resumed.stdout);
     assert.equal(doc.status, "SUCCEEDED");
@@ -111,7 +111,7 @@ describe("a sync killed midway and run again", function () {
     const destination = await newBucket(client, "dst");
     await putMany(client, destination, KEEP_KEYS, body);
     await putMany(client, destination, EXTRA_KEYS, (key) => `extra ${key}`);
-    const extra = ["--mode", "mirror", "--max-deletes", String(EXTRA_KEYS.length), "--partitions", "8"];
+    const extra = ["--mode", "mirror", "--max-deletes", String(EXTRA_KEYS.length), "--partitions", "8", "--min-keys-per-partition", "100"];
     const args = syncArgs(destination, extra);
 
     await killMidway(destination, extra, COPIES_BEFORE_KILL);

@@ -132,7 +132,7 @@ describe("the sync machine over packaged handlers, each in a fresh node process"
             definition: DEFINITION,
             functionArns: ARNS,
             handlers,
-            input: { source: { bucket: source }, destination: { bucket: destination }, partitions: 3, ...request },
+            input: { source: { bucket: source }, destination: { bucket: destination }, partitions: 3, minKeysPerPartition: 1, ...request },
           });
 
         const backup = await run({});

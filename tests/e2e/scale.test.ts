@@ -38,7 +38,7 @@ describe("the sync machine at hundreds of partitions", function () {
 
   function sync(source: string, destination: string, partitions: number, report: { directory: string } | { bucket: string; prefix: string }) {
     return runLocalSync({
-      request: { source: { bucket: source }, destination: { bucket: destination, prefix: "copy/" }, partitions, concurrency: 8 },
+      request: { source: { bucket: source }, destination: { bucket: destination, prefix: "copy/" }, partitions, minKeysPerPartition: 1, concurrency: 8 },
       endpoint: s3.endpoint,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       region: s3.region,
@@ -47,7 +47,7 @@ describe("the sync machine at hundreds of partitions", function () {
   }
 
   it("syncs 200 partitions faithfully, with state data and history the size of a 2-partition run", async () => {
-    // 200 top-level prefixes: the planner gives each its own partition. (s3rver reads every
+    // 200 keys, 200 partitions of at least one key: the planner gives each key its own partition. (s3rver reads every
     // object's metadata on each LIST, so a bigger bucket makes this spec slow, not stronger.)
     const source = await newBucket(client, "scale-src");
     const destination = await newBucket(client, "scale-dst");
@@ -73,7 +73,7 @@ describe("the sync machine at hundreds of partitions", function () {
     const few = await sync(small, await newBucket(client, "scale-small-dst"), 2, { directory: reportDirectory });
     assert.equal(few.status, "SUCCEEDED", `${few.error}: ${few.cause}`);
     assert.equal(result.limits.historyEvents, few.limits.historyEvents);
-    const planBytes = Buffer.byteLength(JSON.stringify(Array.from({ length: 200 }, (_, id) => ({ id, startAfter: "tenant-000/", endBefore: "tenant-000/\u0000" }))));
+    const planBytes = Buffer.byteLength(JSON.stringify(Array.from({ length: 200 }, (_, id) => ({ id, startAfter: "tenant-000/a.txt", endBefore: "tenant-000/a.txt\u0000" }))));
     assert.ok(
       result.limits.maxStateBytes - few.limits.maxStateBytes < planBytes,
       `largest state: ${result.limits.maxStateBytes} bytes at 200 partitions, ${few.limits.maxStateBytes} at 2`,

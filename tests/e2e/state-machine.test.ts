@@ -206,7 +206,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     await put(client, destination, "a", "an older a, longer than the new one");
     await put(client, destination, "only-in-backup", "kept by a backup");
 
-    const first = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4 });
+    const first = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4, minKeysPerPartition: 1 });
     assertSucceeded(first);
     const stats = first.summary!.stats;
     assert.deepEqual(
@@ -220,7 +220,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
 
     await settle();
     writesByBucket = {};
-    const second = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4 });
+    const second = await run({ source: { bucket: source }, destination: { bucket: destination }, partitions: 4, minKeysPerPartition: 1 });
     assertSucceeded(second);
     assert.equal(second.summary!.stats.unchanged, 11);
     assert.equal((writesByBucket[source] ?? 0) + (writesByBucket[destination] ?? 0), 0, JSON.stringify(writesByBucket));
@@ -270,7 +270,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
 
     const asked: unknown[] = [];
     const result = await run(
-      { source: { bucket: source }, destination: { bucket: destination }, mode: "mirror", maxDeletes: 2, partitions: 4 },
+      { source: { bucket: source }, destination: { bucket: destination }, mode: "mirror", maxDeletes: 2, partitions: 4, minKeysPerPartition: 1 },
       { approve: async (req) => (asked.push(req), true) },
     );
     assertSucceeded(result);
@@ -389,6 +389,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
           maxDeletes: "10%",
           concurrency: 8,
           partitions: 4,
+          minKeysPerPartition: 1000,
           timeBudgetSeconds: 60,
         },
         { sourceBucket: source, destinationBucket: destination },

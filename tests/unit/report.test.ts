@@ -14,6 +14,7 @@ const JOB: SyncJob = {
   multipartThresholdBytes: 64 * 1024 * 1024,
   partSizeBytes: 64 * 1024 * 1024,
   partitions: 4,
+  minKeysPerPartition: 1000,
   timeBudgetSeconds: 600,
 };
 

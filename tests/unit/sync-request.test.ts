@@ -34,6 +34,7 @@ const STACK_REQUEST = buildSyncRequest(
     maxDeletes: "10%",
     concurrency: 32,
     partitions: 16,
+    minKeysPerPartition: 1000,
     storageClass: "STANDARD_IA",
     timeBudgetSeconds: 600,
   },

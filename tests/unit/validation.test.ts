@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { SyncRangeResult } from "../../model/contract";
 import { ERROR_NAMES, isEngineError } from "../../handlers/engine/errors";
-import { chooseBoundaries, partitionsFromBoundaries, partitionsFromKeys } from "../../handlers/engine/partitions";
+import { partitionsFromKeys } from "../../handlers/engine/partitions";
 import { emptyStats } from "../../handlers/engine/stats";
 import { summarize } from "../../handlers/engine/summary";
 import { DEFAULTS, parseDeleteLimit, validateRequest } from "../../handlers/engine/validation";
@@ -46,24 +46,7 @@ describe("validateRequest", () => {
   });
 });
 
-describe("partitions", () => {
-  it("cover the whole key space without gaps or overlaps", () => {
-    const partitions = partitionsFromBoundaries(chooseBoundaries(["c/", "a/", "b/", "d/", "top"], 3));
-    assert.equal(partitions.length, 3);
-    const keys = ["0", "a/", "a/x", "b/", "b/1", "bz", "c/", "c/y", "d/", "d/z", "top", "zz", "😀"];
-    for (const key of keys) {
-      const owners = partitions.filter((p) => inRange(key, p.startAfter, p.endBefore));
-      assert.equal(owners.length, 1, `key ${key} is in ${owners.length} partitions`);
-    }
-    // a prefix's contents stay together in one partition
-    const owner = (key: string) => partitions.find((p) => inRange(key, p.startAfter, p.endBefore))?.id;
-    assert.equal(owner("b/1"), owner("b/zzz"));
-  });
-
-  it("gives one partition when there is nothing to split", () => {
-    assert.deepEqual(partitionsFromBoundaries(chooseBoundaries(["only/"], 16)), [{ id: 0, startAfter: undefined }]);
-  });
-
+describe("partitionsFromKeys", () => {
   it("splits key-scoped runs into sorted chunks", () => {
     const keys = Array.from({ length: 2500 }, (_, i) => `k${i}`);
     const partitions = partitionsFromKeys([...keys, "k1"]);
