@@ -69,6 +69,36 @@ function retryPolicy(args: StartTriggerArgs) {
   };
 }
 
+/**
+ * The role a trigger's AWS service assumes to start the machine, with its one inline policy (which
+ * the trigger's own resources depend on: the role is useless until the policy is attached).
+ */
+function startRole(
+  name: string,
+  parent: pulumi.Resource,
+  args: { roleName?: string; description: string; trustPolicy: pulumi.Input<string>; policy: pulumi.Input<string>; tags?: pulumi.Input<Record<string, pulumi.Input<string>>> },
+): { role: aws.iam.Role; policy: aws.iam.RolePolicy } {
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    {
+      ...(args.roleName === undefined ? {} : { name: args.roleName }),
+      description: args.description,
+      assumeRolePolicy: args.trustPolicy,
+      tags: args.tags,
+    },
+    { parent },
+  );
+  const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: args.policy }, { parent });
+  return { role, policy };
+}
+
+/** The policy that allows starting exactly this state machine. */
+function startSyncPolicyJson(scope: pulumi.Output<AwsScope>, stateMachine: { name: pulumi.Input<string> }): pulumi.Output<string> {
+  return pulumi
+    .all([scope, stateMachine.name])
+    .apply(([s, machine]) => JSON.stringify(startSyncPolicy({ stateMachineArn: arns.stateMachine(s, machine) })));
+}
+
 /** An EventBridge Scheduler schedule that starts the sync machine with the stack's request. */
 export class SyncSchedule extends pulumi.ComponentResource {
   readonly schedule: aws.scheduler.Schedule;
@@ -80,30 +110,20 @@ export class SyncSchedule extends pulumi.ComponentResource {
     const scope = pulumi.output(args.scope);
 
     this.deadLetterQueue = deadLetterQueue(name, args, this);
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: `Lets the ${args.scheduleName} schedule start its state machine.`,
-        assumeRolePolicy: scope.apply((s) => JSON.stringify(schedulerTrustPolicy(s.accountId))),
-        tags: args.tags,
-      },
-      { parent: this },
-    );
-    const policy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: this.role.id,
-        policy: pulumi.all([scope, args.stateMachine.name]).apply(([s, machine]) =>
-          JSON.stringify(
-            schedulePolicy({
-              stateMachineArn: arns.stateMachine(s, machine),
-              deadLetterQueueArn: arns.sqsQueue(s, args.deadLetterQueueName),
-            }),
-          ),
+    const { role, policy } = startRole(name, this, {
+      description: `Lets the ${args.scheduleName} schedule start its state machine.`,
+      trustPolicy: scope.apply((s) => JSON.stringify(schedulerTrustPolicy(s.accountId))),
+      policy: pulumi.all([scope, args.stateMachine.name]).apply(([s, machine]) =>
+        JSON.stringify(
+          schedulePolicy({
+            stateMachineArn: arns.stateMachine(s, machine),
+            deadLetterQueueArn: arns.sqsQueue(s, args.deadLetterQueueName),
+          }),
         ),
-      },
-      { parent: this },
-    );
+      ),
+      tags: args.tags,
+    });
+    this.role = role;
     this.schedule = new aws.scheduler.Schedule(
       `${name}-schedule`,
       {
@@ -220,25 +240,13 @@ export class OnChangeSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: `Lets the ${args.ruleName} rule start its state machine.`,
-        assumeRolePolicy: scope.apply((s) => JSON.stringify(eventsTrustPolicy(s.accountId))),
-        tags: args.tags,
-      },
-      { parent: this },
-    );
-    const policy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: this.role.id,
-        policy: pulumi
-          .all([scope, args.stateMachine.name])
-          .apply(([s, machine]) => JSON.stringify(startSyncPolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
-      },
-      { parent: this },
-    );
+    const { role, policy } = startRole(name, this, {
+      description: `Lets the ${args.ruleName} rule start its state machine.`,
+      trustPolicy: scope.apply((s) => JSON.stringify(eventsTrustPolicy(s.accountId))),
+      policy: startSyncPolicyJson(scope, args.stateMachine),
+      tags: args.tags,
+    });
+    this.role = role;
     this.target = new aws.cloudwatch.EventTarget(
       `${name}-target`,
       {
@@ -297,26 +305,14 @@ export class RestApiTrigger extends pulumi.ComponentResource {
     const scope = pulumi.output(args.scope);
     const stageName = args.stageName ?? "v1";
 
-    this.role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        name: args.name,
-        description: `Lets the ${args.name} REST API start its state machine.`,
-        assumeRolePolicy: scope.apply((s) => JSON.stringify(apiGatewayTrustPolicy(s.accountId))),
-        tags: args.tags,
-      },
-      { parent: this },
-    );
-    const rolePolicy = new aws.iam.RolePolicy(
-      `${name}-policy`,
-      {
-        role: this.role.id,
-        policy: pulumi
-          .all([scope, args.stateMachine.name])
-          .apply(([s, machine]) => JSON.stringify(startSyncPolicy({ stateMachineArn: arns.stateMachine(s, machine) }))),
-      },
-      { parent: this },
-    );
+    const { role, policy: rolePolicy } = startRole(name, this, {
+      roleName: args.name,
+      description: `Lets the ${args.name} REST API start its state machine.`,
+      trustPolicy: scope.apply((s) => JSON.stringify(apiGatewayTrustPolicy(s.accountId))),
+      policy: startSyncPolicyJson(scope, args.stateMachine),
+      tags: args.tags,
+    });
+    this.role = role;
 
     this.api = new aws.apigateway.RestApi(
       `${name}-api`,
