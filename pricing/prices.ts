@@ -1,6 +1,6 @@
 /**
  * AWS list prices, in one place: the local runner's estimate of what a run would cost deployed
- * (Standard workflow transitions, Lambda x86 duration and requests) and the benchmarks' cost
+ * (Standard workflow transitions, Lambda arm64 duration and requests) and the benchmarks' cost
  * model (S3 requests, S3 Batch Operations, DataSync) read them from here.
  */
 
@@ -14,7 +14,8 @@ export interface Price {
 /** List prices, us-east-1, each with the page it comes from. */
 export const AWS_PRICES = {
   stateTransition: { usd: 0.025 / 1000, per: "Standard workflow state transition", source: "https://aws.amazon.com/step-functions/pricing/" },
-  lambdaGbSecond: { usd: 0.0000166667, per: "Lambda GB-second (x86)", source: "https://aws.amazon.com/lambda/pricing/" },
+  // The functions deploy on arm64 (infra/handlerPackaging.ts), priced below x86's $0.0000166667.
+  lambdaGbSecond: { usd: 0.0000133334, per: "Lambda GB-second (arm64)", source: "https://aws.amazon.com/lambda/pricing/" },
   lambdaRequest: { usd: 0.2 / 1_000_000, per: "Lambda request", source: "https://aws.amazon.com/lambda/pricing/" },
   s3Tier1: { usd: 0.005 / 1000, per: "S3 Standard PUT, COPY, POST or LIST request", source: "https://aws.amazon.com/s3/pricing/" },
   s3Tier2: { usd: 0.0004 / 1000, per: "S3 Standard GET or HEAD request", source: "https://aws.amazon.com/s3/pricing/" },
