@@ -190,10 +190,14 @@ export function validateInputPolicy(args: HandlerPolicyArgs): PolicyDocument {
   );
 }
 
-/** plan-partitions: samples the source listing to choose range boundaries. */
+/**
+ * plan-partitions: samples both listings to choose range boundaries (a key only the destination
+ * holds is work too, in mirror), each under its own prefix only, as sync-range lists them.
+ */
 export function planPartitionsPolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
     listPrefixStatement("ListSourcePrefix", args.source),
+    listPrefixStatement("ListDestinationPrefix", args.destination),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
