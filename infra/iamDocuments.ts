@@ -100,10 +100,13 @@ export function listPrefixStatement(sid: string, scope: BucketScope): PolicyStat
   };
 }
 
-/** The KMS calls SSE-KMS reads (Decrypt) and writes (GenerateDataKey, Decrypt for multipart) need. */
-function kmsStatement(sid: string, keyArns: readonly string[]): PolicyStatement[] {
+/**
+ * The KMS calls SSE-KMS needs: reads Decrypt; writes GenerateDataKey (and Decrypt for multipart).
+ * A role that only reads gets Decrypt alone.
+ */
+function kmsStatement(sid: string, keyArns: readonly string[], actions: readonly string[] = ["kms:Decrypt", "kms:GenerateDataKey"]): PolicyStatement[] {
   if (keyArns.length === 0) return [];
-  return [{ Sid: sid, Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [...new Set(keyArns)] }];
+  return [{ Sid: sid, Effect: "Allow", Action: [...actions], Resource: [...new Set(keyArns)] }];
 }
 
 /**
@@ -252,7 +255,7 @@ export function summarizePolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
     listPrefixStatement("ListRunRecords", args.reports),
     { Sid: "ReadRunRecords", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(args.reports) },
-    ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
+    ...kmsStatement("DecryptRunRecords", args.kmsKeyArns, ["kms:Decrypt"]),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
@@ -267,6 +270,53 @@ export function writeReportPolicy(args: HandlerPolicyArgs): PolicyDocument {
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Grants no local run exercises
+
+/**
+ * The one list of grants that the enforced local runs (local-stepfunctions/iam.ts) never use, each
+ * with the reason it is granted all the same: AWS itself sends these requests as the role, outside
+ * the handler's code or the definition's Tasks. tests/integration/iam-enforcement.test.ts fails
+ * when a role has a grant no run exercises and this list does not name, or names one a run does.
+ * Keyed by role: a handler name, or `state-machine`.
+ */
+export const GRANTS_NOT_EXERCISED_LOCALLY: Readonly<Record<string, Readonly<Record<string, string>>>> = (() => {
+  const lambdaRuntime = {
+    "logs:CreateLogStream": "The Lambda service writes the function's logs as its role (the function's log group).",
+    "logs:PutLogEvents": "The Lambda service writes the function's logs as its role (the function's log group).",
+    "xray:PutTraceSegments": "Lambda's active tracing sends the function's trace segments as its role.",
+    "xray:PutTelemetryRecords": "Lambda's active tracing sends the function's telemetry as its role.",
+  };
+  return {
+    "validate-input": lambdaRuntime,
+    "plan-partitions": lambdaRuntime,
+    "sync-range": {
+      ...lambdaRuntime,
+      "s3:ListMultipartUploadParts":
+        "Only a multipart copy that a later call resumes (the call's time budget ran out mid-copy) lists its parts; tests/e2e/large-copy.test.ts runs one, enforced.",
+    },
+    summarize: lambdaRuntime,
+    "write-report": lambdaRuntime,
+    "state-machine": {
+      "states:DescribeExecution": "Step Functions watches a Distributed Map's child executions as the machine's role.",
+      "states:StopExecution": "Step Functions stops a failed Map Run's child executions as the machine's role.",
+      "states:RedriveExecution": "A redrive of the parent execution redrives its Map Runs' children as the machine's role.",
+      "logs:CreateLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:GetLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:UpdateLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:DeleteLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:ListLogDeliveries": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:PutResourcePolicy": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:DescribeResourcePolicies": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:DescribeLogGroups": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "xray:PutTraceSegments": "Step Functions tracing sends the execution's segments as the machine's role.",
+      "xray:PutTelemetryRecords": "Step Functions tracing sends telemetry as the machine's role.",
+      "xray:GetSamplingRules": "Step Functions tracing reads the sampling rules as the machine's role.",
+      "xray:GetSamplingTargets": "Step Functions tracing reads the sampling targets as the machine's role.",
+    },
+  };
+})();
 
 // ---------------------------------------------------------------------------------------------
 // State machine, triggers

@@ -73,6 +73,8 @@ export class AccessDeniedError extends S3ServiceException {
         `User: ${args.principal} is not authorized to perform: ${args.action} on resource: "${args.resource}" ` +
         `because ${args.reason} (${args.role === "state-machine" ? "the state machine" : `handler ${args.role}`})`,
     });
+    // The SDK's exception classes reset the prototype to their own; keep this one's.
+    Object.setPrototypeOf(this, AccessDeniedError.prototype);
     this.action = args.action;
     this.resource = args.resource;
     this.role = args.role;
@@ -210,14 +212,28 @@ export class IamEnforcement {
   /** Authorizes one S3 request of `role`, then sends it (`send`) if AWS would. */
   async authorizeS3<T extends { output: any; response: unknown }>(role: RoleName, command: string, input: Record<string, unknown>, send: () => Promise<T>): Promise<T> {
     this.seen++;
-    const authorizations = s3Authorizations(command, input, {
-      partition: this.partition,
-      region: this.region,
-      bucketKey: (bucket) => this.model.buckets?.[bucket]?.kmsKeyArn,
-    });
+    const authorizations = s3Authorizations(command, input, this.setting());
     if (command === "DeleteObjectsCommand") return this.deleteObjects(role, input, authorizations, send) as Promise<T>;
     for (const authorization of authorizations) await this.authorize(role, authorization);
-    return send();
+    if (command !== "HeadObjectCommand" && command !== "GetObjectCommand") return send();
+    try {
+      return await send();
+    } catch (err) {
+      // S3 answers 404 for a missing key only to a caller allowed s3:ListBucket on the bucket;
+      // anyone else gets 403 ("Permissions" in https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+      // The request carries no s3:prefix, so a grant conditioned on one does not count.
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) throw err;
+      const bucket = String(input.Bucket ?? "");
+      const listBucket = s3Authorizations("HeadBucketCommand", { Bucket: bucket }, this.setting())[0];
+      const reason = await this.decide(role, listBucket);
+      if (reason === undefined) throw err;
+      const resource = authorizations[0].resource;
+      throw new AccessDeniedError({ principal: this.roleArn(role), action: authorizations[0].action, resource, role, reason: `${reason} (the key does not exist, and without s3:ListBucket S3 says 403, not 404)` });
+    }
+  }
+
+  private setting() {
+    return { partition: this.partition, region: this.region, bucketKey: (bucket: string) => this.model.buckets?.[bucket]?.kmsKeyArn };
   }
 
   /** DeleteObjects is judged per key: denied keys come back in `Errors`, the others are deleted. */
@@ -272,6 +288,17 @@ export class IamEnforcement {
 
   /** Evaluates one permission for `role`; throws AccessDeniedError when AWS would deny it. */
   async authorize(role: RoleName, authorization: Authorization): Promise<void> {
+    const reason = await this.decide(role, authorization);
+    if (reason !== undefined) {
+      throw new AccessDeniedError({ principal: this.roleArn(role), action: authorization.action, resource: authorization.resource, role, reason });
+    }
+    let seen = this.exercised.get(role);
+    if (!seen) this.exercised.set(role, (seen = new Set()));
+    seen.add(authorization.action);
+  }
+
+  /** Why AWS would deny `authorization` to `role`; undefined when it allows it. */
+  private async decide(role: RoleName, authorization: Authorization): Promise<string | undefined> {
     const principal = this.roleArn(role);
     const identity = role === "state-machine" ? this.model.roles.machine.policy : this.model.roles.handlers[role].policy;
     const callerAccount = principal.split(":")[4];
@@ -309,14 +336,11 @@ export class IamEnforcement {
         );
       }
       reason = response.overallResult === "Allowed" ? undefined : denialReason(response.overallResult, resourceAccount !== callerAccount, Boolean(resourcePolicy));
+      // Keys name objects: keep the memo bounded on runs over millions of them.
+      if (this.decisions.size >= 50_000) this.decisions.clear();
       this.decisions.set(cacheKey, reason);
     }
-    if (reason !== undefined) {
-      throw new AccessDeniedError({ principal, action: authorization.action, resource: authorization.resource, role, reason });
-    }
-    let seen = this.exercised.get(role);
-    if (!seen) this.exercised.set(role, (seen = new Set()));
-    seen.add(authorization.action);
+    return reason;
   }
 
   private resourceOf(authorization: Authorization, callerAccount: string): { resourceAccount: string; resourcePolicy?: PolicyDocument } {

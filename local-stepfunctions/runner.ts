@@ -225,7 +225,9 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     outcome = {
       status: "FAILED",
       error: "States.Runtime",
-      cause: `The Map Run of state "${mapRunDenied.state}" could not start its child executions: ${mapRunDenied.message}`,
+      // A Map Run whose role may not start its children is not started, and the parent fails
+      // ("Redriving Map Runs", https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html).
+      cause: `The Map Run of state "${mapRunDenied.state}" could not start its child executions (AccessDeniedException): ${mapRunDenied.message}`,
     };
   }
   if (dataLimitExceeded) {
