@@ -60,10 +60,12 @@ export interface LocalSyncResult extends LocalRunResult {
 
 /** Runs one sync through the generated state machine on this machine. */
 export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSyncResult> {
-  const functionArns = localFunctionArns();
+  // Under a stack's IAM, the definition names that stack's functions and topic, which its
+  // machine's role is scoped to.
+  const functionArns = options.iam?.model.roles.functionArns ?? localFunctionArns();
   const definition = buildDefinition({
     functionArns,
-    notificationTopicArn: LOCAL_TOPIC_ARN,
+    notificationTopicArn: options.iam?.model.roles.notificationTopicArn ?? LOCAL_TOPIC_ARN,
     maxConcurrency: options.maxConcurrency,
   });
   const client = createS3Client({

