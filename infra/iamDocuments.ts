@@ -69,9 +69,20 @@ export function eventsTrustPolicy(accountId: string): PolicyDocument {
   return serviceTrustPolicy("events.amazonaws.com", accountId);
 }
 
-/** API Gateway assumes the REST trigger's role (its integration's credentials), only for this account's APIs. */
-export function apiGatewayTrustPolicy(accountId: string): PolicyDocument {
-  return serviceTrustPolicy("apigateway.amazonaws.com", accountId);
+/**
+ * API Gateway assumes the REST trigger's role (its integration's credentials). Without a
+ * condition: API Gateway sets no `aws:SourceAccount` (nor `aws:SourceArn`) when it assumes an
+ * integration's credentials role, so such a condition fails every call ("API Gateway does not have
+ * permission to assume the provided role"); see SERVICE_ASSUME_ROLE_KEYS in
+ * local-stepfunctions/iamRequests.ts for the services and keys. The guard instead is
+ * `iam:PassRole`: only whoever may pass this role can make it an integration's credentials.
+ */
+export function apiGatewayTrustPolicy(): PolicyDocument {
+  return document({
+    Effect: "Allow",
+    Principal: { Service: "apigateway.amazonaws.com" },
+    Action: "sts:AssumeRole",
+  });
 }
 
 function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {

@@ -30,7 +30,7 @@ import { S3ServiceException } from "@aws-sdk/client-s3";
 import type { HandlerName } from "../model/contract";
 import type { PolicyDocument, PolicyStatement } from "../infra/iamDocuments";
 import type { StackRoles } from "../infra/stackRoles";
-import { deleteObjectsKeys, s3Authorizations, type Authorization } from "./iamRequests";
+import { assumeRoleAuthorization, deleteObjectsKeys, s3Authorizations, type AssumingService, type Authorization } from "./iamRequests";
 
 /** The evaluator package and the version the specs run with. */
 export const IAM_EVALUATOR = { name: "@cloud-copilot/iam-simulate", version: "0.1.173" } as const;
@@ -276,6 +276,55 @@ export class IamEnforcement {
   /** Authorizes a call of the state machine's own (Lambda, SNS, Step Functions); throws when denied. */
   async authorizeMachine(action: string, resource: string): Promise<void> {
     await this.authorize("state-machine", { action, resource, owner: { accountId: resource.split(":")[4] ?? "" }, context: {} });
+  }
+
+  /**
+   * Whether `service` can assume the role whose trust policy is `trustPolicy` (AWS evaluates the
+   * trust policy as the role's resource policy, with the service as principal and the keys it
+   * sets: SERVICE_ASSUME_ROLE_KEYS). Undefined when it can, else why not.
+   */
+  async assumeRoleDenial(service: AssumingService, trust: { roleArn: string; policy: PolicyDocument }, source: { account: string; arn: string }): Promise<string | undefined> {
+    const authorization = assumeRoleAuthorization(service, trust.roleArn, source);
+    const response = await this.evaluator.runSimulation(
+      {
+        request: {
+          principal: service,
+          action: authorization.action,
+          resource: { resource: trust.roleArn, accountId: trust.roleArn.split(":")[4] ?? "" },
+          contextVariables: authorization.context,
+        },
+        identityPolicies: [],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: trust.policy,
+      },
+      {},
+    );
+    if (response.resultType === "error") throw new InvalidPolicyError(`the trust policy of ${trust.roleArn}: ${JSON.stringify(response.errors)}`);
+    return response.overallResult === "Allowed" ? undefined : `${service} cannot assume ${trust.roleArn}: its trust policy does not allow sts:AssumeRole with the keys ${service} sets (${Object.keys(authorization.context).join(", ") || "none"})`;
+  }
+
+  /**
+   * Whether a role outside the model (a trigger's) may make a call: its identity policy alone
+   * decides, for a resource in its own account. Undefined when it may, else why not.
+   */
+  async roleDenial(role: { arn: string; policy: PolicyDocument }, action: string, resource: string): Promise<string | undefined> {
+    const response = await this.evaluator.runSimulation(
+      {
+        request: {
+          principal: role.arn,
+          action,
+          resource: { resource, accountId: resource.split(":")[4] || (role.arn.split(":")[4] ?? "") },
+          contextVariables: { "aws:PrincipalArn": role.arn, "aws:PrincipalAccount": role.arn.split(":")[4] ?? "", "aws:SecureTransport": "true" },
+        },
+        identityPolicies: [{ name: role.arn.split("/").pop() ?? role.arn, policy: role.policy }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (response.resultType === "error") throw new InvalidPolicyError(`the policy of ${role.arn}: ${JSON.stringify(response.errors)}`);
+    return response.overallResult === "Allowed" ? undefined : `${role.arn} is not authorized to perform: ${action} on resource: "${resource}"`;
   }
 
   /** Per role, the actions granted and those exercised so far (sorted). */

@@ -181,3 +181,43 @@ export function parseCopySource(copySource: string): { bucket: string; key: stri
   if (slash <= 0) throw new Error(`CopySource "${copySource}" is not <bucket>/<key>`);
   return { bucket: decodeURIComponent(path.slice(0, slash)), key: decodeURIComponent(path.slice(slash + 1)) };
 }
+
+/**
+ * The condition keys each AWS service sets when it assumes a role on a trigger's or the machine's
+ * behalf (`sts:AssumeRole` with the service as principal): what a trust policy's conditions can
+ * rely on. A key a service does not set makes a condition on it fail, and the service cannot
+ * assume the role at all.
+ *
+ * | service | sets | source |
+ * |---|---|---|
+ * | `states.amazonaws.com` (the state machine's role) | `aws:SourceAccount`, `aws:SourceArn` (the state machine) | "Cross-service confused deputy prevention", https://docs.aws.amazon.com/step-functions/latest/dg/cross-service-confused-deputy-prevention.html |
+ * | `scheduler.amazonaws.com` (the schedule's role) | `aws:SourceAccount`, `aws:SourceArn` (the schedule group) | "Preventing cross-service confused deputy", https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html |
+ * | `events.amazonaws.com` (the on-change rule's role) | `aws:SourceAccount` (the rule's account), `aws:SourceArn` (the rule) | "Using IAM policy conditions in Amazon EventBridge", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html |
+ * | `apigateway.amazonaws.com` (the REST API integration's credentials role) | neither | API Gateway documents no confused-deputy keys for integration credentials; an `aws:SourceAccount` condition makes every call fail with "API Gateway does not have permission to assume the provided role" (observed and fixed in https://github.com/aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws/pull/479). The guard is `iam:PassRole`: only who may pass the role can name it as an integration's credentials ("API Gateway permissions model for invoking an API", https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html). |
+ */
+export const SERVICE_ASSUME_ROLE_KEYS = {
+  "states.amazonaws.com": { sourceAccount: true, sourceArn: "stateMachine" },
+  "scheduler.amazonaws.com": { sourceAccount: true, sourceArn: "scheduleGroup" },
+  "events.amazonaws.com": { sourceAccount: true, sourceArn: "rule" },
+  "apigateway.amazonaws.com": { sourceAccount: false, sourceArn: undefined },
+} as const;
+
+export type AssumingService = keyof typeof SERVICE_ASSUME_ROLE_KEYS;
+
+/**
+ * The permission AWS checks when `service` assumes `roleArn` for a resource of `sourceAccount`
+ * (`sourceArn`): `sts:AssumeRole` on the role, judged by its trust policy, with exactly the keys
+ * that service sets.
+ */
+export function assumeRoleAuthorization(service: AssumingService, roleArn: string, source: { account: string; arn: string }): Authorization {
+  const keys = SERVICE_ASSUME_ROLE_KEYS[service];
+  return {
+    action: "sts:AssumeRole",
+    resource: roleArn,
+    owner: { accountId: roleArn.split(":")[4] ?? "" },
+    context: {
+      ...(keys.sourceAccount ? { "aws:SourceAccount": source.account } : {}),
+      ...(keys.sourceArn ? { "aws:SourceArn": source.arn } : {}),
+    },
+  };
+}

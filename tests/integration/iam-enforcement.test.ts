@@ -14,11 +14,23 @@ import { createS3Client } from "../../handlers/engine/s3Client";
 import { s3RunRecords } from "../../handlers/engine/runRecords";
 import { buildDefinition } from "../../infra/definition";
 import { backupBucketGrants, backupRoleArns } from "../../infra/crossAccount";
-import { backupKeyPolicy, GRANTS_NOT_EXERCISED_LOCALLY, tlsOnlyBucketPolicy, type PolicyDocument } from "../../infra/iamDocuments";
-import type { StackRoles } from "../../infra/stackRoles";
+import {
+  apiGatewayTrustPolicy,
+  backupKeyPolicy,
+  eventsTrustPolicy,
+  GRANTS_NOT_EXERCISED_LOCALLY,
+  schedulePolicy,
+  schedulerTrustPolicy,
+  startSyncPolicy,
+  stateMachineTrustPolicy,
+  tlsOnlyBucketPolicy,
+  type PolicyDocument,
+} from "../../infra/iamDocuments";
+import { arns, onChangeRuleName, restApiName, scheduleDeadLetterQueueName, scheduleName, stateMachineName } from "../../infra/names";
+import { stackRoles, type StackRoles } from "../../infra/stackRoles";
 import { LOCAL_TOPIC_ARN } from "../../cli/localSync";
 import { attachIamEnforcement, IamEnforcement, type RoleName } from "../../local-stepfunctions/iam";
-import { s3Authorizations, UnmappedRequestError } from "../../local-stepfunctions/iamRequests";
+import { s3Authorizations, SERVICE_ASSUME_ROLE_KEYS, UnmappedRequestError, type AssumingService } from "../../local-stepfunctions/iamRequests";
 import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult } from "../../local-stepfunctions/runner";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
@@ -81,6 +93,43 @@ describe("IAM enforcement of local runs", function () {
       } finally {
         client.destroy();
       }
+    });
+  });
+
+  describe("triggers: each service can assume its role, with the keys it sets, and the role may start the machine", () => {
+    const ACCOUNT = "123456789012";
+    const scope = { partition: "aws", region: "eu-west-1", accountId: ACCOUNT };
+    const stem = "bucket-sync-prod";
+    const machineArn = arns.stateMachine(scope, stateMachineName(stem));
+    const role = (name: string) => arns.role("aws", ACCOUNT, name);
+    const triggers: Array<{ service: AssumingService; role: string; trust: PolicyDocument; policy: PolicyDocument; source: string }> = [
+      { service: "states.amazonaws.com", role: role(`${stem}-state-machine`), trust: stateMachineTrustPolicy(ACCOUNT), policy: stackRoles({ nameStem: stem, scope, source: { bucket: "dev", prefix: "" }, destination: { bucket: "prod", prefix: "" }, reportsBucket: "prod-reports" }).machine.policy, source: machineArn },
+      { service: "scheduler.amazonaws.com", role: role(scheduleName(stem)), trust: schedulerTrustPolicy(ACCOUNT), policy: schedulePolicy({ stateMachineArn: machineArn, deadLetterQueueArn: arns.sqsQueue(scope, scheduleDeadLetterQueueName(stem)) }), source: `arn:aws:scheduler:eu-west-1:${ACCOUNT}:schedule-group/default` },
+      { service: "events.amazonaws.com", role: role(onChangeRuleName(stem)), trust: eventsTrustPolicy(ACCOUNT), policy: startSyncPolicy({ stateMachineArn: machineArn }), source: arns.eventRule(scope, onChangeRuleName(stem)) },
+      { service: "apigateway.amazonaws.com", role: role(restApiName(stem)), trust: apiGatewayTrustPolicy(), policy: startSyncPolicy({ stateMachineArn: machineArn }), source: `arn:aws:execute-api:eu-west-1:${ACCOUNT}:abcdef1234/prod/POST/syncs` },
+    ];
+    let iam: IamEnforcement;
+    before(async () => {
+      iam = await stackIam({ source: { bucket: "dev" }, destination: { bucket: "prod" } }, { reports: { bucket: "reports" }, clients: [] });
+    });
+
+    for (const trigger of triggers) {
+      it(`${trigger.service} assumes its role, which may start the machine${trigger.service === "states.amazonaws.com" ? " (its children)" : ""}`, async () => {
+        assert.equal(await iam.assumeRoleDenial(trigger.service, { roleArn: trigger.role, policy: trigger.trust }, { account: ACCOUNT, arn: trigger.source }), undefined);
+        assert.equal(await iam.roleDenial({ arn: trigger.role, policy: trigger.policy }, "states:StartExecution", machineArn), undefined);
+      });
+      it(`no other service assumes the ${trigger.service} role`, async () => {
+        for (const other of Object.keys(SERVICE_ASSUME_ROLE_KEYS) as AssumingService[]) {
+          if (other === trigger.service) continue;
+          const denial = await iam.assumeRoleDenial(other, { roleArn: trigger.role, policy: trigger.trust }, { account: ACCOUNT, arn: trigger.source });
+          assert.match(denial ?? "", new RegExp(`${other.replace(/\./g, "\\.")} cannot assume`), `${other} assumed ${trigger.role}`);
+        }
+      });
+    }
+
+    it("a service acting for another account cannot assume a role whose trust names this account", async () => {
+      const denial = await iam.assumeRoleDenial("scheduler.amazonaws.com", { roleArn: triggers[1].role, policy: triggers[1].trust }, { account: "999999999999", arn: "arn:aws:scheduler:eu-west-1:999999999999:schedule-group/default" });
+      assert.match(denial ?? "", /cannot assume/);
     });
   });
 
