@@ -66,10 +66,18 @@ export async function stackIam(request: SyncRequest, options: StackIamOptions): 
   return iam;
 }
 
-/** Per role, the actions granted (by any stack of the runs) and exercised across every enforced run so far. */
-export function suiteUsage(): Record<RoleName, RoleUsage> {
+/** A point in the sequence of enforcements, for {@link suiteUsage}. */
+export function enforcementMark(): number {
+  return enforcements.length;
+}
+
+/**
+ * Per role, the actions granted (by any stack of the runs) and exercised across the enforced runs
+ * since `mark` (every run of this process by default).
+ */
+export function suiteUsage(mark = 0): Record<RoleName, RoleUsage> {
   const merged = new Map<RoleName, { granted: Set<string>; exercised: Set<string> }>();
-  for (const iam of enforcements) {
+  for (const iam of enforcements.slice(mark)) {
     for (const [role, usage] of Object.entries(iam.usage()) as Array<[RoleName, RoleUsage]>) {
       const entry = merged.get(role) ?? { granted: new Set(), exercised: new Set() };
       usage.granted.forEach((a) => entry.granted.add(a));

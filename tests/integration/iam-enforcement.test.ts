@@ -7,6 +7,8 @@
  * and the cross-account grants (bucket and key policies) exactly what a backup needs.
  */
 import { strict as assert } from "node:assert";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { CreateBucketCommand, CreateMultipartUploadCommand, type S3Client } from "@aws-sdk/client-s3";
 import { HANDLER_NAMES, type HandlerName, type SyncRequest, type SyncSummary } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
@@ -35,12 +37,13 @@ import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult }
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
 import { assertConverged } from "../helpers/convergence";
-import { requestStackRoles, stackIam, suiteUsage, type StackIamOptions } from "../helpers/iam";
+import { enforcementMark, stackIam, suiteUsage, type StackIamOptions } from "../helpers/iam";
 import { listKeys, newBucket, put, putMany } from "../helpers/s3";
 
 const ARNS = localFunctionArns();
 const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: LOCAL_TOPIC_ARN });
 const MiB = 1024 * 1024;
+const EXERCISED_RECORD = join(__dirname, "..", "..", "infra", "exercisedActions.json");
 
 /** A copy of `roles` without the statement `sid` of `role`. */
 function without(role: RoleName, sid: string): (roles: StackRoles) => StackRoles {
@@ -56,6 +59,11 @@ function without(role: RoleName, sid: string): (roles: StackRoles) => StackRoles
 
 describe("IAM enforcement of local runs", function () {
   this.timeout(180_000);
+  // The minimality check counts the runs of this file only, whatever ran before it.
+  let mark = 0;
+  before(() => {
+    mark = enforcementMark();
+  });
 
   describe("before any request", () => {
     const request: SyncRequest = { source: { bucket: "dev" }, destination: { bucket: "prod" } };
@@ -344,7 +352,7 @@ describe("IAM enforcement of local runs", function () {
 
     describe("minimal: every grant is exercised by a run above, or justified", () => {
       it("leaves no grant of a handler or of the machine unexercised without a reason", () => {
-        const usage = suiteUsage();
+        const usage = suiteUsage(mark);
         const unexplained: string[] = [];
         for (const [role, { granted, exercised }] of Object.entries(usage) as Array<[RoleName, { granted: string[]; exercised: string[] }]>) {
           for (const action of granted) {
@@ -359,6 +367,10 @@ describe("IAM enforcement of local runs", function () {
         }
         assert.deepEqual(unexplained, [], "granted, never exercised, not justified in GRANTS_NOT_EXERCISED_LOCALLY");
         printUsageTable(usage);
+        // The record the canary workflow simulates on the deployed roles, and the README shows.
+        const measured = Object.fromEntries(Object.entries(usage).map(([role, u]) => [role, u.exercised]));
+        if (process.env.BUCKET_SYNC_RECORD_IAM) writeFileSync(EXERCISED_RECORD, `${JSON.stringify(measured, null, 2)}\n`);
+        assert.deepEqual(JSON.parse(readFileSync(EXERCISED_RECORD, "utf8")), measured, "infra/exercisedActions.json is stale: BUCKET_SYNC_RECORD_IAM=1 npx mocha tests/integration/iam-enforcement.test.ts");
       });
     });
   });
