@@ -15,6 +15,7 @@ import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Clien
 import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
 import { type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
+import { attachIamEnforcement, type IamEnforcement } from "../local-stepfunctions/iam";
 
 /** The topic ARN the local definition is built with; its messages are kept in the result. */
 export const LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:bucket-sync-notifications";
@@ -42,6 +43,11 @@ export interface LocalSyncOptions {
   };
   /** Most partitions synced at once. @default 16 */
   maxConcurrency?: number;
+  /**
+   * Runs each handler as the role the stack deploys, and the machine as its role
+   * (local-stepfunctions/iam.ts). @default none: the endpoint's own credentials decide
+   */
+  iam?: IamEnforcement;
 }
 
 /** The outcome of a local run: the interpreter's result plus the final summary and report. */
@@ -54,10 +60,12 @@ export interface LocalSyncResult extends LocalRunResult {
 
 /** Runs one sync through the generated state machine on this machine. */
 export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSyncResult> {
-  const functionArns = localFunctionArns();
+  // Under a stack's IAM, the definition names that stack's functions and topic, which its
+  // machine's role is scoped to.
+  const functionArns = options.iam?.model.roles.functionArns ?? localFunctionArns();
   const definition = buildDefinition({
     functionArns,
-    notificationTopicArn: LOCAL_TOPIC_ARN,
+    notificationTopicArn: options.iam?.model.roles.notificationTopicArn ?? LOCAL_TOPIC_ARN,
     maxConcurrency: options.maxConcurrency,
   });
   const client = createS3Client({
@@ -77,6 +85,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     maxAttempts: 2,
     connectionTimeoutMs: 1000,
   });
+  if (options.iam) [client, firstContact].forEach((c) => attachIamEnforcement(c));
   const reportTo = options.report;
   const observe = options.progress && ((event: RangeEvent) => options.progress?.observe(event));
   // Partition results are kept where the report goes (see handlers/engine/runRecords.ts).
@@ -139,6 +148,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
         return approve(request);
       },
       onEvent: options.onEvent,
+      iam: options.iam,
     });
     if (reportInput && report) {
       // The report was written during the run, before its end was known: write it again with

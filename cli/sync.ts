@@ -33,6 +33,8 @@ interface SyncOptions {
   approveDeletes?: boolean;
   json?: boolean;
   verbose?: boolean;
+  enforceIam?: boolean;
+  stack?: string;
 }
 
 /**
@@ -163,6 +165,11 @@ export function registerSync(program: Command): void {
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
     .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
+    .option(
+      "--enforce-iam",
+      "run each handler as the role the stack deploys, refusing what its IAM would refuse on AWS (needs an IAM evaluator add-on; without it the error names the install command)",
+    )
+    .option("--stack <name>", "with --enforce-iam: the stack whose roles to run as; its Pulumi.<name>.yaml names the buckets (default: prod)")
     .exitOverride(exitOnUsageError)
     .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
       process.exitCode = await runSync(options, source, destination);
@@ -185,11 +192,26 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     const { validateRequest } = await import("../handlers/engine/validation");
     const job = validateRequest(request); // bad input fails here, naming the problem, before any S3 call
     checkModeFlags(options, job.mode);
+    if (options.stack !== undefined && !options.enforceIam) throw new Error("--stack names the stack whose IAM --enforce-iam runs under; give --enforce-iam too");
     report = reportLocation(options);
     endpoint = endpointUrl(options.endpoint);
   } catch (err) {
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
+  }
+  let iam: import("../local-stepfunctions/iam").IamEnforcement | undefined;
+  if (options.enforceIam) {
+    try {
+      const { loadStackIam } = await import("./stackIam");
+      const stack = await loadStackIam(options.stack ?? "prod");
+      iam = stack.iam;
+      console.error(
+        `enforcing the IAM of stack ${stack.stack}: its roles may sync s3://${stack.buckets.source}/ into s3://${stack.buckets.destination}/ (reports in s3://${stack.buckets.reports}/)`,
+      );
+    } catch (err) {
+      console.error(`bucket-sync sync: ${(err as Error).message}`);
+      return EXIT.badInput;
+    }
   }
   const { ENDPOINT_UNREACHABLE, runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
@@ -211,6 +233,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     report,
     approve: async () => options.approveDeletes ?? false,
     progress: { observe, summarized: progress.summarized },
+    iam,
   });
   progress.stop();
   if (result.error === ENDPOINT_UNREACHABLE && !options.json) {

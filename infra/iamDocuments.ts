@@ -69,9 +69,20 @@ export function eventsTrustPolicy(accountId: string): PolicyDocument {
   return serviceTrustPolicy("events.amazonaws.com", accountId);
 }
 
-/** API Gateway assumes the REST trigger's role (its integration's credentials), only for this account's APIs. */
-export function apiGatewayTrustPolicy(accountId: string): PolicyDocument {
-  return serviceTrustPolicy("apigateway.amazonaws.com", accountId);
+/**
+ * API Gateway assumes the REST trigger's role (its integration's credentials). Without a
+ * condition: API Gateway sets no `aws:SourceAccount` (nor `aws:SourceArn`) when it assumes an
+ * integration's credentials role, so such a condition fails every call ("API Gateway does not have
+ * permission to assume the provided role"); see SERVICE_ASSUME_ROLE_KEYS in
+ * local-stepfunctions/iamRequests.ts for the services and keys. The guard instead is
+ * `iam:PassRole`: only whoever may pass this role can make it an integration's credentials.
+ */
+export function apiGatewayTrustPolicy(): PolicyDocument {
+  return document({
+    Effect: "Allow",
+    Principal: { Service: "apigateway.amazonaws.com" },
+    Action: "sts:AssumeRole",
+  });
 }
 
 function serviceTrustPolicy(service: string, accountId: string): PolicyDocument {
@@ -100,10 +111,13 @@ export function listPrefixStatement(sid: string, scope: BucketScope): PolicyStat
   };
 }
 
-/** The KMS calls SSE-KMS reads (Decrypt) and writes (GenerateDataKey, Decrypt for multipart) need. */
-function kmsStatement(sid: string, keyArns: readonly string[]): PolicyStatement[] {
+/**
+ * The KMS calls SSE-KMS needs: reads Decrypt; writes GenerateDataKey (and Decrypt for multipart).
+ * A role that only reads gets Decrypt alone.
+ */
+function kmsStatement(sid: string, keyArns: readonly string[], actions: readonly string[] = ["kms:Decrypt", "kms:GenerateDataKey"]): PolicyStatement[] {
   if (keyArns.length === 0) return [];
-  return [{ Sid: sid, Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [...new Set(keyArns)] }];
+  return [{ Sid: sid, Effect: "Allow", Action: [...actions], Resource: [...new Set(keyArns)] }];
 }
 
 /**
@@ -190,10 +204,14 @@ export function validateInputPolicy(args: HandlerPolicyArgs): PolicyDocument {
   );
 }
 
-/** plan-partitions: samples the source listing to choose range boundaries. */
+/**
+ * plan-partitions: samples both listings to choose range boundaries (a key only the destination
+ * holds is work too, in mirror), each under its own prefix only, as sync-range lists them.
+ */
 export function planPartitionsPolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
     listPrefixStatement("ListSourcePrefix", args.source),
+    listPrefixStatement("ListDestinationPrefix", args.destination),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
@@ -248,7 +266,7 @@ export function summarizePolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
     listPrefixStatement("ListRunRecords", args.reports),
     { Sid: "ReadRunRecords", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(args.reports) },
-    ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
+    ...kmsStatement("DecryptRunRecords", args.kmsKeyArns, ["kms:Decrypt"]),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
@@ -263,6 +281,53 @@ export function writeReportPolicy(args: HandlerPolicyArgs): PolicyDocument {
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Grants no local run exercises
+
+/**
+ * The one list of grants that the enforced local runs (local-stepfunctions/iam.ts) never use, each
+ * with the reason it is granted all the same: AWS itself sends these requests as the role, outside
+ * the handler's code or the definition's Tasks. tests/integration/iam-enforcement.test.ts fails
+ * when a role has a grant no run exercises and this list does not name, or names one a run does.
+ * Keyed by role: a handler name, or `state-machine`.
+ */
+export const GRANTS_NOT_EXERCISED_LOCALLY: Readonly<Record<string, Readonly<Record<string, string>>>> = (() => {
+  const lambdaRuntime = {
+    "logs:CreateLogStream": "The Lambda service writes the function's logs as its role (the function's log group).",
+    "logs:PutLogEvents": "The Lambda service writes the function's logs as its role (the function's log group).",
+    "xray:PutTraceSegments": "Lambda's active tracing sends the function's trace segments as its role.",
+    "xray:PutTelemetryRecords": "Lambda's active tracing sends the function's telemetry as its role.",
+  };
+  return {
+    "validate-input": lambdaRuntime,
+    "plan-partitions": lambdaRuntime,
+    "sync-range": {
+      ...lambdaRuntime,
+      "s3:ListMultipartUploadParts":
+        "Only a multipart copy that a later call resumes (the call's time budget ran out mid-copy) lists its parts; tests/e2e/large-copy.test.ts runs one, enforced.",
+    },
+    summarize: lambdaRuntime,
+    "write-report": lambdaRuntime,
+    "state-machine": {
+      "states:DescribeExecution": "Step Functions watches a Distributed Map's child executions as the machine's role.",
+      "states:StopExecution": "Step Functions stops a failed Map Run's child executions as the machine's role.",
+      "states:RedriveExecution": "A redrive of the parent execution redrives its Map Runs' children as the machine's role.",
+      "logs:CreateLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:GetLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:UpdateLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:DeleteLogDelivery": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:ListLogDeliveries": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:PutResourcePolicy": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:DescribeResourcePolicies": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "logs:DescribeLogGroups": "Step Functions sets up the machine's log delivery when the machine is created or updated.",
+      "xray:PutTraceSegments": "Step Functions tracing sends the execution's segments as the machine's role.",
+      "xray:PutTelemetryRecords": "Step Functions tracing sends telemetry as the machine's role.",
+      "xray:GetSamplingRules": "Step Functions tracing reads the sampling rules as the machine's role.",
+      "xray:GetSamplingTargets": "Step Functions tracing reads the sampling targets as the machine's role.",
+    },
+  };
+})();
 
 // ---------------------------------------------------------------------------------------------
 // State machine, triggers

@@ -7,6 +7,7 @@ import { buildDefinition } from "./definition";
 import { createHandlerFunction } from "./handlerPackaging";
 import { HardenedBucket } from "./hardenedBucket";
 import { HANDLER_SPECS, type HandlerEnvKey } from "./handlerSpecs";
+import { handlerPolicyArgs } from "./stackRoles";
 import {
   lambdaTrustPolicy,
   stateMachinePolicy,
@@ -151,15 +152,12 @@ export class SyncMachine extends pulumi.ComponentResource {
             .all([scope, args.source, args.destination, args.reportsBucketName, args.kmsKeyArn, args.sourceKmsKeyArn])
             .apply(([s, source, destination, reportsBucket, kmsKeyArn, sourceKmsKeyArn]) =>
               json(
-                HANDLER_SPECS[handler].policy({
-                  source: { bucketArn: arns.bucket(s.partition, source.bucket), prefix: source.prefix },
-                  destination: { bucketArn: arns.bucket(s.partition, destination.bucket), prefix: destination.prefix },
-                  reports: { bucketArn: arns.bucket(s.partition, reportsBucket), prefix: reportPrefix },
-                  mode: args.mode ?? "backup",
-                  kmsKeyArns: kmsKeyArn ? [kmsKeyArn] : [],
-                  sourceKmsKeyArn: sourceKmsKeyArn && sourceKmsKeyArn !== kmsKeyArn ? sourceKmsKeyArn : undefined,
-                  logGroupStreamsArn: arns.logGroupStreams(s, functionLogGroupName(fnNames[handler])),
-                }),
+                HANDLER_SPECS[handler].policy(
+                  handlerPolicyArgs(
+                    { nameStem: args.nameStem, scope: s, source, destination, reportsBucket, reportPrefix, mode: args.mode, kmsKeyArn, sourceKmsKeyArn },
+                    handler,
+                  ),
+                ),
               ),
             ),
         },

@@ -308,7 +308,7 @@ export class RestApiTrigger extends pulumi.ComponentResource {
     const { role, policy: rolePolicy } = startRole(name, this, {
       roleName: args.name,
       description: `Lets the ${args.name} REST API start its state machine.`,
-      trustPolicy: scope.apply((s) => JSON.stringify(apiGatewayTrustPolicy(s.accountId))),
+      trustPolicy: JSON.stringify(apiGatewayTrustPolicy()),
       policy: startSyncPolicyJson(scope, args.stateMachine),
       tags: args.tags,
     });

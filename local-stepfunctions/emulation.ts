@@ -35,6 +35,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { HandlerName } from "../model/contract";
+import { AccessDeniedError, type IamEnforcement } from "./iam";
 import { allStates, LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, type StateMachineDefinition } from "../infra/asl";
 
 /** A handler per name, as `createHandlers(env)` returns them. */
@@ -71,6 +72,11 @@ export interface EmulationOptions {
   region?: string;
   /** @default "000000000000" */
   accountId?: string;
+  /**
+   * Authorizes the machine's calls against its role, and runs each handler as its own role
+   * (local-stepfunctions/iam.ts). @default none: nothing is authorized
+   */
+  iam?: IamEnforcement;
 }
 
 /** What the runner hands the interpreter, and what it reads back after the run. */
@@ -106,11 +112,13 @@ export function createEmulation(opts: EmulationOptions): Emulation {
         `Function not found: ${input.FunctionName} (known: ${[...handlerByArn.keys()].join(", ")})`,
       );
     }
+    await machineCall(opts.iam, "lambda:InvokeFunction", input.FunctionName!, "Lambda.AWSLambdaException");
     const event = jsonCopy(input.Payload ?? {});
     const started = performance.now();
     let ok = false;
     try {
-      const result = await opts.handlers[handler](event);
+      const call = () => opts.handlers[handler](event);
+      const result = await (opts.iam ? opts.iam.runAs(handler, call) : call());
       ok = true;
       return checkDataLimit({
         ExecutedVersion: "$LATEST",
@@ -146,13 +154,15 @@ export function createEmulation(opts: EmulationOptions): Emulation {
     });
   };
 
-  const snsPublish = async (input: { Subject?: unknown; Message?: unknown }) => {
+  const snsPublish = async (input: { TopicArn?: string; Subject?: unknown; Message?: unknown }) => {
+    await machineCall(opts.iam, "sns:Publish", String(input.TopicArn ?? ""), "SNS.AuthorizationErrorException");
     publish(input);
     return { MessageId: randomUUID(), SdkHttpMetadata: { HttpStatusCode: 200 }, SdkResponseMetadata: { RequestId: randomUUID() } };
   };
 
-  const snsPublishWaitForTaskToken = async (input: { Subject?: unknown; Message?: unknown }) => {
+  const snsPublishWaitForTaskToken = async (input: { TopicArn?: string; Subject?: unknown; Message?: unknown }) => {
     const token = tokens.take();
+    await machineCall(opts.iam, "sns:Publish", String(input.TopicArn ?? ""), "SNS.AuthorizationErrorException");
     publish(input);
     if (!token || !JSON.stringify(input.Message).includes(token)) {
       // Not a Step Functions error: the definition is broken (faithfulness checks catch most cases).
@@ -191,6 +201,21 @@ export function createEmulation(opts: EmulationOptions): Emulation {
   };
 
   return { taskHandlers, context, notifications, invocations };
+}
+
+/**
+ * A call the state machine makes as its role. Denied, the Task fails with the service's error as
+ * Step Functions reports an AccessDenied from the service integration (`Lambda.AWSLambdaException`,
+ * `SNS.AuthorizationErrorException`), its cause naming the action and resource.
+ */
+async function machineCall(iam: IamEnforcement | undefined, action: string, resource: string, error: string): Promise<void> {
+  if (!iam) return;
+  try {
+    await iam.authorizeMachine(action, resource);
+  } catch (err) {
+    if (err instanceof AccessDeniedError) throw new TaskError(error, `${err.message} (Status Code: 403; Error Code: AccessDeniedException)`);
+    throw err;
+  }
 }
 
 /** Whether a state's data exceeds {@link DATA_LIMIT_BYTES} once serialized. */

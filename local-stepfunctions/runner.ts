@@ -29,6 +29,7 @@ import {
 import { allStates, type StateMachineDefinition } from "../infra/asl";
 import { AWS_PRICES } from "../pricing/prices";
 import { assertRunsFaithfully } from "./faithfulness";
+import { AccessDeniedError, type IamEnforcement } from "./iam";
 
 export type { HandlerTable, Notification } from "./emulation";
 
@@ -132,6 +133,12 @@ export interface LocalRunOptions {
    * @default the Retry's own IntervalSeconds, BackoffRate, MaxDelaySeconds and jitter
    */
   retryIntervalMs?: number;
+  /**
+   * Runs every handler as its role and every call of the machine as the machine's role, as AWS
+   * authorizes them (local-stepfunctions/iam.ts); the handlers' S3 clients must be attached to it.
+   * @default none: nothing is authorized
+   */
+  iam?: IamEnforcement;
 }
 
 /** Fake ARNs for local runs: `arn:aws:lambda:us-east-1:000000000000:function:<prefix>-<handler>`. */
@@ -152,6 +159,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     handlers: opts.handlers,
     approve: opts.approve,
     executionName,
+    iam: opts.iam,
   });
 
   // The interpreter validates with asl-validator, which writes QueryLanguage into every state:
@@ -173,8 +181,21 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   let maxStateBytes = Buffer.byteLength(JSON.stringify(opts.input), "utf8");
   let historyEvents = HISTORY_EVENTS.execution;
   let dataLimitExceeded: { state: string } | undefined;
+  let mapRunDenied: { state: string; message: string } | undefined;
+  const distributedMaps = distributedMapStates(opts.definition);
   const events = (async () => {
     for await (const event of execution.eventLogs) {
+      // A Distributed Map starts its iterations as child executions of the machine, as the
+      // machine's role (states:StartExecution on the machine itself).
+      if (opts.iam && event.type === "StateEntered" && distributedMaps.has(event.state.name) && !mapRunDenied) {
+        try {
+          await opts.iam.authorizeMachine("states:StartExecution", opts.iam.model.roles.stateMachineArn);
+        } catch (err) {
+          if (!(err instanceof AccessDeniedError)) throw err;
+          mapRunDenied = { state: event.state.name, message: err.message };
+          execution.abort();
+        }
+      }
       if (event.type === "StateEntered" || event.type === "StateRetried") transitions++;
       if (event.type === "StateEntered" || event.type === "StateExited") {
         const data = event.type === "StateEntered" ? event.state.input : event.state.output;
@@ -196,6 +217,19 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     outcome = { status: "FAILED", ...executionError(err) };
   }
   await events;
+  if (opts.iam && opts.iam.requestsSeen === 0 && emulation.invocations.some((i) => i.ok)) {
+    // Fail closed: enforcement that saw no request means the handlers' clients were never attached.
+    throw new Error("IAM enforcement was on, but no S3 request of the handlers passed through it: attach their clients (attachIamEnforcement)");
+  }
+  if (mapRunDenied) {
+    outcome = {
+      status: "FAILED",
+      error: "States.Runtime",
+      // A Map Run whose role may not start its children is not started, and the parent fails
+      // ("Redriving Map Runs", https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html).
+      cause: `The Map Run of state "${mapRunDenied.state}" could not start its child executions (AccessDeniedException): ${mapRunDenied.message}`,
+    };
+  }
   if (dataLimitExceeded) {
     outcome = {
       status: "FAILED",
@@ -244,6 +278,15 @@ function executionError(err: unknown): { error: string; cause: string } {
   const inner = err instanceof Error && err.cause instanceof Error ? err.cause : err;
   if (inner instanceof Error) return { error: inner.name, cause: inner.message };
   return { error: "Error", cause: String(inner) };
+}
+
+/** Names of every Distributed Map state (ItemProcessor in DISTRIBUTED mode), nested ones included. */
+function distributedMapStates(definition: object): Set<string> {
+  return new Set(
+    allStates(definition as StateMachineDefinition)
+      .filter(({ state }) => (state as { ItemProcessor?: { ProcessorConfig?: { Mode?: string } } }).ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED")
+      .map(({ name }) => name),
+  );
 }
 
 /** Names of every state with a Retry, nested ones included. */

@@ -120,8 +120,11 @@ export async function checkBucketsExist(client: S3Client, job: SyncJob): Promise
     const [side, location] = sides[i];
     const status = (outcome.reason as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) problems.push(`${side} bucket "${location.bucket}" does not exist`);
-    else if (status === 403) problems.push(`${side} s3://${location.bucket}/${location.prefix} cannot be listed (access denied)`);
-    else throw outcome.reason;
+    else if (status === 403) {
+      // S3's message names the principal, action and resource that were refused.
+      const detail = (outcome.reason as Error).message;
+      problems.push(`${side} s3://${location.bucket}/${location.prefix} cannot be listed (access denied${detail && detail !== "AccessDenied" ? `: ${detail}` : ""})`);
+    } else throw outcome.reason;
   });
   if (problems.length > 0) throw new ValidationError(problems);
 }

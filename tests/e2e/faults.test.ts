@@ -12,6 +12,7 @@ import { strict as assert } from "node:assert";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SyncRequest } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
+import { stackIam } from "../helpers/iam";
 import { createS3Client } from "../../handlers/engine/s3Client";
 import { buildDefinition } from "../../infra/definition";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
@@ -124,6 +125,8 @@ describe("sync runs through injected S3 faults", function () {
         input: request,
         approve: async () => true,
         retryIntervalMs: 20,
+        // Every handler as the role the stack deploys for these buckets.
+        iam: await stackIam(request, { reports: { bucket: reports, prefix: "reports/" }, clients: [faulty] }),
       });
       const tooLong = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`a run took more than ${RUN_TIME_LIMIT_MS} ms`)), RUN_TIME_LIMIT_MS);

@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, type S3Client } from "@aws-sdk/client-s3";
 import { runLocalSync } from "../../cli/localSync";
+import { stackIam } from "../helpers/iam";
+import type { SyncRequest } from "../../model/contract";
 import { startEmbeddedS3, type EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { credentialsEnv, finished, runCli, spawnCli } from "../helpers/cli";
 import { startFaultProxy, type FaultProxy, type ForwardedRequest } from "../helpers/faultProxy";
@@ -79,16 +81,19 @@ describe("copies that span sync-range calls", function () {
     proxy.setLatency(150);
 
     let copyCalls = 0;
+    const request: SyncRequest = {
+      source: { bucket: source },
+      destination: { bucket: destination, prefix: "backup/" },
+      partitions: 1,
+      concurrency: 1,
+      timeBudgetSeconds: 1,
+      partSizeBytes: PART,
+      multipartThresholdBytes: PART,
+    };
     const result = await runLocalSync({
-      request: {
-        source: { bucket: source },
-        destination: { bucket: destination, prefix: "backup/" },
-        partitions: 1,
-        concurrency: 1,
-        timeBudgetSeconds: 1,
-        partSizeBytes: PART,
-        multipartThresholdBytes: PART,
-      },
+      request,
+      // Every handler as the role the stack deploys for these buckets.
+      iam: await stackIam(request, { reports: { bucket: "reports" }, clients: [] }),
       endpoint: proxy.endpoint,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       region: s3.region,
@@ -113,8 +118,10 @@ describe("copies that span sync-range calls", function () {
     assert.deepEqual(await openUploads(destination), []);
 
     // A second run finds nothing to do.
+    const againRequest: SyncRequest = { source: { bucket: source }, destination: { bucket: destination, prefix: "backup/" }, partitions: 1, partSizeBytes: PART, multipartThresholdBytes: PART };
     const again = await runLocalSync({
-      request: { source: { bucket: source }, destination: { bucket: destination, prefix: "backup/" }, partitions: 1, partSizeBytes: PART, multipartThresholdBytes: PART },
+      request: againRequest,
+      iam: await stackIam(againRequest, { reports: { bucket: "reports" }, clients: [] }),
       endpoint: s3.endpoint,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       region: s3.region,

@@ -14,6 +14,8 @@ import { resultDocument } from "../../cli/sync";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
 import { runLocalSync } from "../../cli/localSync";
+import { stackIam } from "../helpers/iam";
+import type { SyncRequest } from "../../model/contract";
 import { HISTORY_EVENTS_LIMIT } from "../../local-stepfunctions/runner";
 import { DATA_LIMIT_BYTES } from "../../local-stepfunctions/emulation";
 import { assertConverged } from "../helpers/convergence";
@@ -36,13 +38,16 @@ describe("the sync machine at hundreds of partitions", function () {
     if (reportDirectory) await rm(reportDirectory, { recursive: true, force: true });
   });
 
-  function sync(source: string, destination: string, partitions: number, report: { directory: string } | { bucket: string; prefix: string }) {
+  async function sync(source: string, destination: string, partitions: number, report: { directory: string } | { bucket: string; prefix: string }) {
+    const request: SyncRequest = { source: { bucket: source }, destination: { bucket: destination, prefix: "copy/" }, partitions, minKeysPerPartition: 1, concurrency: 8 };
     return runLocalSync({
-      request: { source: { bucket: source }, destination: { bucket: destination, prefix: "copy/" }, partitions, minKeysPerPartition: 1, concurrency: 8 },
+      request,
       endpoint: s3.endpoint,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       region: s3.region,
       report,
+      // Every handler as the role the stack deploys for these buckets.
+      iam: await stackIam(request, { reports: "bucket" in report ? report : { bucket: "reports" }, clients: [] }),
     });
   }
 

@@ -20,6 +20,7 @@ import { LOCAL_TOPIC_ARN, runLocalSync } from "../../cli/localSync";
 import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
 import { differences, fingerprints, type Place } from "../../handlers/engine/faithfulCopy";
 import { assertConverged } from "../helpers/convergence";
+import { stackIam } from "../helpers/iam";
 import { countingClient, getText, listKeys, newBucket, put, putMany, WRITE_COMMANDS } from "../helpers/s3";
 
 const S = STATE_NAMES;
@@ -110,6 +111,8 @@ describe("the sync machine end to end on the embedded S3 server", function () {
       handlers: tracked,
       input: request,
       approve: options.approve,
+      // Every handler as the role the stack deploys for these buckets.
+      iam: await stackIam(request, { reports: { bucket: reports, prefix: "reports/" }, clients: [options.handlerClient ?? client] }),
       onEvent: (event: RunEvent) => {
         if (event.type === "StateEntered") statesEntered.push(event.state.name);
       },
@@ -175,12 +178,15 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     };
     let result;
     try {
+      const request: SyncRequest = { source: { bucket: source }, destination: { bucket: destination } };
       result = await runLocalSync({
-        request: { source: { bucket: source }, destination: { bucket: destination } },
+        request,
         endpoint: s3.endpoint,
         credentials: s3,
         region: s3.region,
         report: { bucket: reports, prefix: "reports/" },
+        // runLocalSync attaches its own clients.
+        iam: await stackIam(request, { reports: { bucket: reports, prefix: "reports/" }, clients: [] }),
       });
     } finally {
       StateMachine.prototype.run = originalRun;

@@ -30,13 +30,14 @@ import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult }
 import { countingClient, getText, listKeys, newBucket, put, putMany, writes } from "../helpers/s3";
 import type { RunningS3Server, ServerFeatures } from "../servers/types";
 import { AWKWARD_KEYS } from "../helpers/keys";
+import { stackIam } from "../helpers/iam";
 import { startPrefixScopedProxy, type PrefixScopedProxy } from "../helpers/prefixScopedProxy";
 
 /** Waits past the one-second LastModified resolution of listings. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
 const ARNS = localFunctionArns();
-const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: "arn:aws:sns:us-east-1:000000000000:bucket-sync" });
+const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: "arn:aws:sns:us-east-1:000000000000:bucket-sync-notifications" });
 /** The error a delete approval's deny command sends (the approval message's `denyCommand`). */
 const DELETES_DENIED = "BucketSync.DeletesDenied";
 
@@ -102,6 +103,8 @@ export function engineContract(
         handlers: table,
         input,
         validate: false,
+        // Every handler as the role the stack deploys for these buckets.
+        iam: await stackIam(input, { reports: { bucket: reportBucket, prefix: "reports/" }, clients: [over, reportClient] }),
         async approve({ message }) {
           approvalRequests.push(message as Record<string, unknown>);
           return approve(message as Record<string, unknown>);

@@ -19,6 +19,7 @@ import type {
   WriteReportInput,
 } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
+import { stackIam } from "../helpers/iam";
 import { createS3Client } from "../../handlers/engine/s3Client";
 import { summarize } from "../../handlers/engine/summary";
 import { validateRequest } from "../../handlers/engine/validation";
@@ -32,7 +33,7 @@ import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, 
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
-const TOPIC = "arn:aws:sns:us-east-1:000000000000:bucket-sync";
+const TOPIC = "arn:aws:sns:us-east-1:000000000000:bucket-sync-notifications";
 const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: TOPIC });
 
 // ---------------------------------------------------------------------------------------------
@@ -488,7 +489,7 @@ describe("local runner", () => {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
       return (listed.Contents ?? []).map((o) => o.Key!).sort();
     };
-    const realRun = (input: SyncRequest, approve?: (req: { message: unknown }) => Promise<boolean>) =>
+    const realRun = async (input: SyncRequest, approve?: (req: { message: unknown }) => Promise<boolean>) =>
       runLocally({
         definition: DEFINITION,
         functionArns: ARNS,
@@ -496,6 +497,8 @@ describe("local runner", () => {
         input,
         approve,
         executionName: `e2e-${Date.now()}`,
+        // Under the roles the stack deploys for these buckets.
+        iam: await stackIam(input, { reports: { bucket: "reports", prefix: "reports/" }, clients: [client] }),
       });
 
     it("backs dev up into prod through the definition, then mirrors deletes after approval", async () => {

@@ -121,11 +121,14 @@ describe("IAM documents", () => {
       );
     });
 
-    it("grant plan-partitions a listing of the source prefix only", () => {
-      assert.deepEqual(
-        grants(HANDLER_SPECS["plan-partitions"].policy(args())).filter((g) => g.startsWith("s3:")),
-        ["s3:ListBucket on arn:aws:s3:::acme-dev"],
-      );
+    it("grant plan-partitions a listing of the source prefix and of the destination prefix, which it samples too", () => {
+      const policy = HANDLER_SPECS["plan-partitions"].policy(args());
+      assert.deepEqual(grants(policy).filter((g) => g.startsWith("s3:")), [
+        "s3:ListBucket on arn:aws:s3:::acme-dev",
+        "s3:ListBucket on arn:aws:s3:::acme-prod",
+      ]);
+      assert.deepEqual(sid(policy, "ListSourcePrefix").Condition, { StringLike: { "s3:prefix": ["data/", "data/*"] } });
+      assert.deepEqual(sid(policy, "ListDestinationPrefix").Condition, { StringLike: { "s3:prefix": ["backup/", "backup/*"] } });
     });
 
     it("grant summarize a listing and reads of the run records under the reports prefix only", () => {

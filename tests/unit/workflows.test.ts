@@ -16,6 +16,7 @@ const WORKFLOWS = path.join(ROOT, ".github", "workflows");
 
 interface Step {
   name?: string;
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -71,7 +72,7 @@ function stacksOf(job: Job, step: Step): string[] {
   });
 }
 
-const FILES = ["preview.yml", "deploy.yml"];
+const FILES = ["preview.yml", "deploy.yml", "canary.yml"];
 
 describe("GitHub workflows", () => {
   const workflows = Object.fromEntries(FILES.map((file) => [file, load(file)]));
@@ -183,6 +184,43 @@ describe("GitHub workflows", () => {
       assert.deepEqual([prod.job.needs].flat(), [dev.id], "prod waits for dev");
       const environment = prod.job.environment;
       assert.equal(typeof environment === "object" ? environment.name : environment, "prod");
+    });
+  });
+
+  describe("canary.yml", () => {
+    const wf = workflows["canary.yml"];
+    const job = Object.values(wf.jobs)[0];
+    const runs = job.steps.map((s) => s.run ?? "");
+
+    it("runs on demand and weekly, never on a push", () => {
+      assert.deepEqual(Object.keys(wf.on).sort(), ["schedule", "workflow_dispatch"]);
+    });
+
+    it("deploys dev and prod in both orders, each into its own account's credentials", () => {
+      assert.deepEqual(job.strategy?.matrix?.order, ["dev-first", "prod-first"]);
+      const ups = pulumiSteps(wf).filter(({ step }) => step.with?.command === "up");
+      const firstUp = (order: string) => ups.find(({ step }) => !step.if || step.if.includes(`'${order}'`));
+      assert.deepEqual(stacksOf(job, firstUp("dev-first")!.step), ["canary-dev"]);
+      assert.deepEqual(stacksOf(job, firstUp("prod-first")!.step), ["canary-prod"]);
+      for (const { step } of ups) {
+        const at = job.steps.indexOf(step);
+        const credentials = job.steps.slice(0, at).reverse().find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+        const account = stacksOf(job, step)[0] === "canary-dev" ? "CANARY_DEV_ROLE_ARN" : "CANARY_PROD_ROLE_ARN";
+        assert.equal(credentials?.with?.["role-to-assume"], `\${{ vars.${account} }}`, `${step.with?.["stack-name"]} runs with ${account}`);
+      }
+    });
+
+    it("syncs, mirrors with a delete, runs through the REST trigger, simulates and validates the roles' policies", () => {
+      for (const step of ["seed", "sync backup", "delete-one", "sync mirror", "rest", "simulate", "validate-policies"]) {
+        assert.ok(runs.includes(`npm run canary -- ${step}`), `npm run canary -- ${step}`);
+      }
+      assert.ok(runs.indexOf("npm run canary -- delete-one") < runs.indexOf("npm run canary -- sync mirror"));
+    });
+
+    it("destroys both stacks whatever happened", () => {
+      const destroys = pulumiSteps(wf).filter(({ step }) => step.with?.command === "destroy");
+      assert.deepEqual(destroys.flatMap(({ step }) => stacksOf(job, step)).sort(), ["canary-dev", "canary-prod"]);
+      for (const { step } of destroys) assert.equal(step.if, "always()");
     });
   });
 

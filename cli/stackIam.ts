@@ -1,0 +1,67 @@
+/**
+ * The IAM of a stack, for `bucket-sync sync --enforce-iam --stack <name>`: the roles the stack's
+ * program deploys (infra/stackRoles.ts), scoped to the buckets its config names, in the local
+ * account the demo (`npm start`) uses. The stack's config is read as the offline preview reads it:
+ * Pulumi.yaml defaults, then Pulumi.<stack>.yaml, validated by infra/config.ts.
+ */
+import type { IamEnforcement } from "../local-stepfunctions/iam";
+import { REPORT_PREFIX } from "../model/settings";
+
+/** The account local runs and the demo name their buckets and roles in. */
+export const LOCAL_ACCOUNT_ID = "000000000000";
+
+/** What `--enforce-iam` runs under, and the buckets the stack's roles were granted. */
+export interface StackIam {
+  iam: IamEnforcement;
+  stack: string;
+  buckets: { source: string; destination: string; reports: string };
+}
+
+/** Loads the stack's config and builds the enforcement of its roles. Fails naming the problem. */
+export async function loadStackIam(stack: string): Promise<StackIam> {
+  const [{ stackConfig, projectName, MOCK_ORGANIZATION }, { parseStackConfig }, names, { stackRoles }, { IamEnforcement }] = await Promise.all([
+    import("../offline-pulumi/program"),
+    import("../infra/config"),
+    import("../infra/names"),
+    import("../infra/stackRoles"),
+    import("../local-stepfunctions/iam"),
+  ]);
+  const project = projectName();
+  const configOf = (name: string) => {
+    let values: Record<string, string>;
+    try {
+      values = stackConfig(name);
+    } catch (err) {
+      throw new Error(`--stack ${name}: cannot read Pulumi.${name}.yaml (${(err as Error).message})`);
+    }
+    return parseStackConfig(values, { project, stack: name, organization: MOCK_ORGANIZATION });
+  };
+  const config = configOf(stack);
+  if (!config.syncMachine) {
+    throw new Error(`--stack ${stack}: the stack has no sync machine (syncMachine is false), so no roles run a sync; name the stack that syncs, e.g. --stack prod`);
+  }
+  const parts = (name: string, bucketNamePrefix?: string) => ({ project, stack: name, bucketNamePrefix, accountId: LOCAL_ACCOUNT_ID });
+  let source = config.sourceBucket;
+  if (!source) {
+    const [org, sourceProject, sourceStack] = (config.sourceStack ?? "").split("/");
+    if (org !== MOCK_ORGANIZATION || sourceProject !== project || !sourceStack) {
+      throw new Error(`--stack ${stack}: its source stack ${config.sourceStack} is not a stack of this project; set sourceBucket to run its roles locally`);
+    }
+    source = names.bucketName(parts(sourceStack, configOf(sourceStack).bucketNamePrefix));
+  }
+  const destination = names.bucketName(parts(stack, config.bucketNamePrefix));
+  const reports = names.reportsBucketName(parts(stack, config.bucketNamePrefix));
+  const roles = stackRoles({
+    nameStem: names.nameStem(project, stack),
+    scope: { partition: "aws", region: config.region, accountId: LOCAL_ACCOUNT_ID },
+    source: { bucket: source, prefix: config.sourcePrefix },
+    destination: { bucket: destination, prefix: config.destinationPrefix },
+    reportsBucket: reports,
+    reportPrefix: REPORT_PREFIX.default,
+    mode: config.mode,
+    kmsKeyArn: config.kmsKeyArn,
+    sourceKmsKeyArn: config.sourceKmsKeyArn,
+  });
+  const iam = await IamEnforcement.create({ roles, region: config.region });
+  return { iam, stack, buckets: { source, destination, reports } };
+}
