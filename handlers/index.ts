@@ -10,7 +10,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import {
   HANDLER_ENV,
   type HandlerName,
-  type Partition,
+  type PartitionPlan,
   type ReportLocation,
   type SummarizeInput,
   type SyncJob,
@@ -44,7 +44,7 @@ export const RESULT_RESERVE_MS = 10_000;
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
 export interface Handlers {
   "validate-input"(event: SyncRequest): Promise<SyncJob>;
-  "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]>;
+  "plan-partitions"(event: { job: SyncJob }): Promise<PartitionPlan>;
   "sync-range"(event: SyncRangeInput, context?: InvocationContext): Promise<SyncRangeResult>;
   summarize(event: SummarizeInput): Promise<SyncSummary>;
   "write-report"(event: WriteReportInput): Promise<ReportLocation>;
@@ -92,7 +92,8 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       return job;
     },
     async "plan-partitions"(event) {
-      return planPartitions(client, validateRequest(event.job));
+      const partitions = await planPartitions(client, validateRequest(event.job));
+      return { partitions, partitionIds: partitions.map((partition) => partition.id) };
     },
     async "sync-range"(event, context) {
       const run = event.run === undefined ? undefined : checkRunName(event.run);

@@ -122,6 +122,18 @@ export interface Partition {
   keys?: string[];
 }
 
+/**
+ * Output of `plan-partitions`: the partitions, and their ids as an array of their own. The state
+ * machine hands `partitionIds` to `summarize` by a plain path: a projection such as
+ * `$.partitions[*].id` yields a list on AWS (Jayway JsonPath) but, over a one-element array, a bare
+ * value on other interpreters, so the definition never asks for one.
+ */
+export interface PartitionPlan {
+  partitions: Partition[];
+  /** `partitions.map((p) => p.id)`, in the same order. */
+  partitionIds: number[];
+}
+
 /** Which pass over a partition: copies (and updates) first, deletes only after all copies. */
 export type SyncPhase = "copy" | "delete";
 
@@ -270,6 +282,11 @@ export interface SyncSummary {
    * state machine maps over this array).
    */
   deletePartitions: Array<{ partition: Partition; deleteBudget: number }>;
+  /**
+   * The ids of `deletePartitions`, in the same order: what `summarize` reads after the delete
+   * phase, carried as its own array for the reason PartitionPlan gives.
+   */
+  deletePartitionIds: number[];
   failures: SyncFailure[];
   changes: SyncChange[];
 }

@@ -27,6 +27,7 @@ function summary(overrides: Partial<SyncSummary["stats"]> = {}, extra: Partial<S
     deleteLimit: 10,
     deleteDecision: "no-deletes",
     deletePartitions: [],
+    deletePartitionIds: [],
     failures: [],
     changes: [],
     ...extra,
