@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_ENV, HANDLER_NAMES, type HandlerName } from "../../model/contract";
-import { BUNDLE_FILE, bundleHandlers, CALLBACK_FILE, callbackCodePathOptions } from "../../infra/handlerPackaging";
+import { BUNDLE_FILE, BUNDLE_TARGET, bundleHandlers, CALLBACK_FILE, callbackCodePathOptions, HANDLER_NODE_MAJOR, HANDLER_RUNTIME } from "../../infra/handlerPackaging";
 import { HANDLER_SPECS } from "../../infra/handlerSpecs";
 import {
   invokeHandler,
@@ -57,6 +57,18 @@ function topLevel(dir: string): string[] {
   }
   return entries.sort();
 }
+
+describe("the Lambda runtime", () => {
+  it("is nodejs24.x with esbuild targeting node24, both naming one major", () => {
+    assert.equal(HANDLER_RUNTIME, `nodejs${HANDLER_NODE_MAJOR}.x`);
+    assert.equal(BUNDLE_TARGET, `node${HANDLER_NODE_MAJOR}`);
+  });
+
+  it("is the Node major the suite runs on under CI (.ci/run installs it), so the packaged handlers are tested on it", function () {
+    if (process.env.CI !== "true") this.skip();
+    assert.equal(Number(process.versions.node.split(".")[0]), HANDLER_NODE_MAJOR, `running on ${process.version}`);
+  });
+});
 
 describe("handler packaging", () => {
   let runtimeModules: string;
@@ -119,12 +131,12 @@ describe("handler packaging", () => {
         }
       });
 
-      it("creates one function per handler, on Node.js 22, with the project's own role", () => {
+      it("creates one function per handler, on Node.js 24, with the project's own role", () => {
         const functions = resourcesOfType(run, FUNCTION);
         assert.equal(functions.length, HANDLER_NAMES.length);
         const roleArns = new Set(resourcesOfType(run, "aws:iam/role:Role").map((r) => r.outputs.arn));
         for (const fn of functions) {
-          assert.equal(fn.inputs.runtime, "nodejs22.x");
+          assert.equal(fn.inputs.runtime, "nodejs24.x");
           assert.ok(roleArns.has(fn.inputs.role), `${fn.name} runs with a role the program did not build`);
         }
         // CallbackFunction attaches managed full-access policies only when it builds its own role.

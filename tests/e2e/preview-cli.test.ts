@@ -109,7 +109,7 @@ describe("bucket-sync preview", () => {
     const out = prodText.stdout;
     assert.match(out, /^ {2}\+ {2}pulumi:pulumi:Stack +bucket-sync-prod$/m);
     assert.match(out, /^ {2}\+ {2}├─ bucketsync:index:SyncMachine +sync-machine$/m);
-    assert.match(out, /^ {2}\+ {2}│ {2}├─ aws:lambda:Function +sync-machine-sync-range +name=bucket-sync-prod-sync-range runtime=nodejs22\.x handler=index\.syncRange/m);
+    assert.match(out, /^ {2}\+ {2}│ {2}├─ aws:lambda:Function +sync-machine-sync-range +name=bucket-sync-prod-sync-range runtime=nodejs24\.x handler=index\.syncRange/m);
     assert.match(out, /aws:s3:Bucket +bucket-bucket +bucket=bucket-sync-123456789012-prod \[protect\]/);
     assert.match(out, /aws:iam:RolePolicy +sync-machine-sync-range-policy +statements=ListSourcePrefix, ListDestinationPrefix, ReadSourceObjects, WriteDestinationObjects/);
     assert.match(out, /^Outputs:\n {4}bucketName: +"bucket-sync-123456789012-prod"$/m);
