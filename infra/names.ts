@@ -110,6 +110,11 @@ export function eventForwardingName(stem: string): string {
   return `${stem}-forward-events`;
 }
 
+/** The statement that admits a source account's events onto the default bus (`[A-Za-z0-9_-]{1,64}`). */
+export function sourceEventsStatementId(stem: string, sourceAccountId: string): string {
+  return `${stem}-from-${sourceAccountId}`.slice(0, 64);
+}
+
 /** The REST API that starts syncs, and its role. */
 export function restApiName(stem: string): string {
   return `${stem}-api`;

@@ -141,7 +141,13 @@ export class SyncMachine extends pulumi.ComponentResource {
           assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
           tags: args.tags,
         },
-        { parent: this },
+        // The name is fixed, and IAM refuses a second role of the same name, so Pulumi's default
+        // (create the replacement, then delete the old one) would fail with EntityAlreadyExists.
+        // Deleting first is safe: nothing runs under the role in between but the functions it is
+        // replaced with, and the source account grants it by ARN condition (aws:PrincipalArn),
+        // which matches the new role as it did the old one. A random name suffix would avoid the
+        // gap, but then the source account could not name the role before it exists.
+        { parent: this, deleteBeforeReplace: true },
       );
       const policy = new aws.iam.RolePolicy(
         `${name}-${handler}-policy`,

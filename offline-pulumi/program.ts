@@ -81,6 +81,8 @@ export interface RecordedResource {
   custom: boolean;
   /** The `protect` resource option. */
   protect: boolean;
+  /** The `deleteBeforeReplace` resource option. */
+  deleteBeforeReplace: boolean;
   /** URNs each input was computed from, as the engine is told (`{ role: [<role URN>] }`). */
   propertyDependencies: Record<string, string[]>;
   /** Inputs as the engine received them: plain values, `UNKNOWN` where not known yet; assets stay Asset objects. */
@@ -260,6 +262,7 @@ interface ResourceRequest {
   getName(): string;
   getParent(): string;
   getProtect?(): boolean;
+  getDeletebeforereplace?(): boolean;
   getPropertydependenciesMap?(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
 }
 interface ResourceResponse {
@@ -318,6 +321,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
           urn: "",
           custom: args.custom ?? true,
           protect: false,
+          deleteBeforeReplace: false,
           propertyDependencies: {},
           inputs,
           outputs: plain(state) as Record<string, unknown>,
@@ -361,6 +365,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
           record.urn = resp.getUrn();
           record.parent = req.getParent() || undefined;
           record.protect = req.getProtect?.() ?? false;
+          record.deleteBeforeReplace = req.getDeletebeforereplace?.() ?? false;
           req.getPropertydependenciesMap?.().forEach((deps, key) => {
             const urns = deps.getUrnsList();
             if (urns.length > 0) record.propertyDependencies[key] = urns;

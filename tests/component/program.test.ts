@@ -48,6 +48,8 @@ const T = {
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   queue: "aws:sqs/queue:Queue",
   keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
+  kmsKey: "aws:kms/key:Key",
+  kmsGrant: "aws:kms/grant:Grant",
   restApi: "aws:apigateway/restApi:RestApi",
   apiResource: "aws:apigateway/resource:Resource",
   apiMethod: "aws:apigateway/method:Method",
@@ -56,6 +58,7 @@ const T = {
   apiValidator: "aws:apigateway/requestValidator:RequestValidator",
   apiStage: "aws:apigateway/stage:Stage",
   busPolicy: "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
+  busPermission: "aws:cloudwatch/eventPermission:EventPermission",
 } as const;
 
 const DEV_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-dev`;
@@ -561,16 +564,23 @@ describe("bucket-sync program", () => {
 
     const bucketPolicy = (run: ProgramRun) => JSON.parse(String(only(run, T.bucketPolicy).inputs.policy)) as IamDocument;
 
-    it("dev: the bucket policy lets prod's sync roles, by ARN, list the bucket and read its objects, and nothing more", () => {
+    const PROD_ROOT = `arn:aws:iam::${PROD_ACCOUNT}:root`;
+    /** Prod's account, narrowed to these roles by their ARNs. */
+    const asRoles = (...handlers: string[]) => ({
+      Principal: { AWS: PROD_ROOT },
+      Condition: { ArnEquals: { "aws:PrincipalArn": handlers.length === 1 ? role(handlers[0]) : handlers.map(role) } },
+    });
+
+    it("dev: the bucket policy lets prod's sync roles list the bucket and read its objects, and nothing more: prod's root on condition of each role's ARN", () => {
       const grants = bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow");
       assert.deepEqual(grants, [
-        { Sid: "BackupValidateInputListsBucket", Effect: "Allow", Principal: { AWS: role("validate-input") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
-        { Sid: "BackupPlanPartitionsListsBucket", Effect: "Allow", Principal: { AWS: role("plan-partitions") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
-        { Sid: "BackupSyncRangeListsBucket", Effect: "Allow", Principal: { AWS: role("sync-range") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupValidateInputListsBucket", Effect: "Allow", ...asRoles("validate-input"), Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupPlanPartitionsListsBucket", Effect: "Allow", ...asRoles("plan-partitions"), Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupSyncRangeListsBucket", Effect: "Allow", ...asRoles("sync-range"), Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
         {
           Sid: "BackupSyncRangeReadsObjects",
           Effect: "Allow",
-          Principal: { AWS: role("sync-range") },
+          ...asRoles("sync-range"),
           Action: ["s3:GetObject", "s3:GetObjectTagging"],
           Resource: `arn:aws:s3:::${DEV_BUCKET}/*`,
         },
@@ -579,28 +589,66 @@ describe("bucket-sync program", () => {
       assert.deepEqual(bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Deny").map((s) => s.Sid), ["DenyInsecureTransport", "DenyTlsBelow1_2"]);
     });
 
-    it("dev: grants exactly the roles prod creates, under the names prod gives them", async () => {
-      const prodRun = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: DEV_ACCOUNT } });
-      const prodRoleNames = new Set(resourcesOfType(prodRun, T.role).map((r) => String(r.inputs.name)));
-      for (const statement of bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow")) {
-        const arn = String((statement.Principal as { AWS: string }).AWS);
-        assert.ok(prodRoleNames.has(arn.split("/").pop()!), `${arn} is not a role prod creates`);
-      }
+    it("dev: deploys before prod: no grant names a principal that must already exist, only prod's account root", () => {
+      const principals = [
+        ...bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow").map((s) => (s.Principal as { AWS: string }).AWS),
+        String(only(crossDev, T.kmsGrant).inputs.granteePrincipal),
+      ];
+      assert.deepEqual([...new Set(principals)], [PROD_ROOT]);
+      assert.doesNotMatch(JSON.stringify(bucketPolicy(crossDev).Statement.map((s) => s.Principal)), /:role\//);
     });
 
-    it("dev: the KMS key policy keeps IAM in charge and lets prod's reader decrypt, only through S3", () => {
-      const keyPolicy = only(crossDev, T.keyPolicy);
-      assert.equal(keyPolicy.inputs.keyId, KEY);
-      const document = JSON.parse(String(keyPolicy.inputs.policy)) as IamDocument;
-      assert.deepEqual(statement(document, "EnableIamPoliciesOfTheKeyAccount").Principal, { AWS: `arn:aws:iam::${DEV_ACCOUNT}:root` });
-      assert.deepEqual(statement(document, "BackupRolesDecryptThroughS3"), {
+    it("dev: grants exactly the roles prod creates, under the names prod gives them; prod replaces them under the same names (delete before replace), which the ARN conditions match again", async () => {
+      const prodRun = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: DEV_ACCOUNT } });
+      const prodRoles = resourcesOfType(prodRun, T.role).filter((r) => /^bucket-sync-prod-/.test(String(r.inputs.name)));
+      const prodRoleNames = new Set(prodRoles.map((r) => String(r.inputs.name)));
+      for (const statement of bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow")) {
+        const arn = String(statement.Condition!.ArnEquals["aws:PrincipalArn"]);
+        assert.ok(prodRoleNames.has(arn.split("/").pop()!), `${arn} is not a role prod creates`);
+      }
+      assert.equal(prodRoles.length, HANDLER_NAMES.length);
+      for (const fnRole of prodRoles) assert.equal(fnRole.deleteBeforeReplace, true, `${fnRole.name} would fail with EntityAlreadyExists on replacement`);
+    });
+
+    it("dev: never re-policies a key it did not create: a grant lets prod's account decrypt, only for this bucket's S3 encryption context", () => {
+      assert.equal(resourcesOfType(crossDev, T.keyPolicy).length, 0);
+      assert.equal(resourcesOfType(crossDev, T.kmsKey).length, 0);
+      const grant = only(crossDev, T.kmsGrant);
+      assert.equal(grant.inputs.keyId, KEY);
+      assert.equal(grant.inputs.granteePrincipal, PROD_ROOT);
+      assert.deepEqual(grant.inputs.operations, ["Decrypt"]);
+      assert.deepEqual(grant.inputs.constraints, [{ encryptionContextEquals: { "aws:s3:arn": `arn:aws:s3:::${DEV_BUCKET}` } }]);
+      // That context is the bucket's ARN only with an S3 Bucket Key, which the bucket uses.
+      const encryption = only(crossDev, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+      assert.equal((encryption.inputs.rules as Array<{ bucketKeyEnabled: boolean }>)[0].bucketKeyEnabled, true);
+    });
+
+    it("dev: exports the key-policy statement the key's owner may add instead of the grant", () => {
+      assert.deepEqual(JSON.parse(String(crossDev.outputs.backupKeyPolicyStatement)), {
         Sid: "BackupRolesDecryptThroughS3",
         Effect: "Allow",
-        Principal: { AWS: [role("sync-range")] },
+        Principal: { AWS: PROD_ROOT },
         Action: "kms:Decrypt",
         Resource: "*",
-        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+        Condition: { ArnEquals: { "aws:PrincipalArn": role("sync-range") }, StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
       });
+    });
+
+    it("dev with createKmsKey: the stack's own key encrypts the bucket, and its policy keeps IAM in charge and lets prod's reader decrypt, only through S3", async () => {
+      const run = await runProgram({ stack: "dev", config: { backupAccountId: PROD_ACCOUNT, createKmsKey: "true" } });
+      const key = only(run, T.kmsKey);
+      assert.equal(key.inputs.enableKeyRotation, true);
+      const document = JSON.parse(String(key.inputs.policy)) as IamDocument;
+      assert.deepEqual(statement(document, "EnableIamPoliciesOfTheKeyAccount").Principal, { AWS: `arn:aws:iam::${DEV_ACCOUNT}:root` });
+      assert.deepEqual(statement(document, "BackupRolesDecryptThroughS3"), JSON.parse(String(crossDev.outputs.backupKeyPolicyStatement)));
+      assert.equal(resourcesOfType(run, T.kmsGrant).length, 0);
+      const encryption = only(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+      const rule = (encryption.inputs.rules as Array<{ applyServerSideEncryptionByDefault: { kmsMasterKeyId: string } }>)[0];
+      assert.equal(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId, key.outputs.arn);
+      assert.equal(run.outputs.kmsKeyArn, key.outputs.arn);
+      // Without a backup account, the key's policy is the default statement alone.
+      const alone = only(await runProgram({ stack: "dev", config: { createKmsKey: "true" } }), T.kmsKey);
+      assert.deepEqual(JSON.parse(String(alone.inputs.policy)).Statement.map((s: { Sid: string }) => s.Sid), ["EnableIamPoliciesOfTheKeyAccount"]);
     });
 
     it("dev: forwards the bucket's object events, lifecycle expirations left out, to prod's default bus through a role of its own", () => {
@@ -620,28 +668,27 @@ describe("bucket-sync program", () => {
       ]);
     });
 
-    it("dev: without backupAccountId, or with its own account, none of it", async () => {
-      const sameAccount = await runProgram({ stack: "dev", config: { backupAccountId: DEV_ACCOUNT, kmsKeyArn: KEY } });
-      for (const run of [dev, sameAccount]) {
-        assert.deepEqual(bucketPolicy(run).Statement.filter((s) => s.Effect === "Allow"), []);
-        for (const type of [T.keyPolicy, T.rule, T.target, T.role]) assert.equal(resourcesOfType(run, type).length, 0, type);
-      }
+    it("dev: without backupAccountId none of it", async () => {
+      assert.deepEqual(bucketPolicy(dev).Statement.filter((s) => s.Effect === "Allow"), []);
+      for (const type of [T.keyPolicy, T.kmsGrant, T.kmsKey, T.rule, T.target, T.role]) assert.equal(resourcesOfType(dev, type).length, 0, type);
+      assert.equal(dev.outputs.backupKeyPolicyStatement, undefined);
     });
 
-    it("prod: a source in another account (sourceAccountId) gets its S3 events admitted to the default bus, and the on-change rule matches them", async () => {
+    it("dev: refuses backupAccountId equal to its own account, naming the key and the fix, before declaring anything", async () => {
+      await assert.rejects(runProgram({ stack: "dev", config: { backupAccountId: DEV_ACCOUNT, kmsKeyArn: KEY } }), (err: Error) => {
+        assert.match(err.message, /bucket-sync:backupAccountId: is this stack's own account \(123456789012\).*remove backupAccountId/s);
+        return true;
+      });
+    });
+
+    it("prod: a source in another account (sourceAccountId) gets one permission statement on the default bus, beside the bus's others, and the on-change rule matches its events", async () => {
       const run = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: "111122223333" } });
-      const busPolicy = only(run, T.busPolicy);
-      assert.equal(busPolicy.inputs.eventBusName, "default");
-      assert.deepEqual(JSON.parse(String(busPolicy.inputs.policy)).Statement, [
-        {
-          Sid: "AdmitSourceAccountS3Events",
-          Effect: "Allow",
-          Principal: { AWS: "arn:aws:iam::111122223333:root" },
-          Action: "events:PutEvents",
-          Resource: `arn:aws:events:eu-west-1:${MOCK_ACCOUNT_ID}:event-bus/default`,
-          Condition: { "ForAllValues:StringEquals": { "events:source": "aws.s3" } },
-        },
-      ]);
+      assert.equal(resourcesOfType(run, T.busPolicy).length, 0, "a whole bus policy would replace every other statement");
+      const permission = only(run, T.busPermission);
+      assert.deepEqual(
+        { bus: permission.inputs.eventBusName, principal: permission.inputs.principal, action: permission.inputs.action, sid: permission.inputs.statementId },
+        { bus: "default", principal: "111122223333", action: "events:PutEvents", sid: "bucket-sync-prod-from-111122223333" },
+      );
       assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
       assert.equal(run.outputs.sourceAccountId, "111122223333");
     });
@@ -651,7 +698,7 @@ describe("bucket-sync program", () => {
         stack: "prod",
         stackOutputs: { "organization/bucket-sync/dev": { bucketName: DEV_BUCKET, accountId: "111122223333" } },
       });
-      assert.equal(resourcesOfType(run, T.busPolicy).length, 1);
+      assert.equal(resourcesOfType(run, T.busPermission).length, 1);
       assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
     });
 
@@ -679,7 +726,7 @@ describe("bucket-sync program", () => {
     });
 
     it("prod: a source in its own account leaves the bus and the rule as they were", () => {
-      assert.equal(resourcesOfType(prod, T.busPolicy).length, 0);
+      assert.equal(resourcesOfType(prod, T.busPolicy).length + resourcesOfType(prod, T.busPermission).length, 0);
       assert.equal(JSON.parse(String(only(prod, T.rule).inputs.eventPattern)).account, undefined);
       assert.equal(prod.outputs.sourceAccountId, MOCK_ACCOUNT_ID);
     });
