@@ -9,6 +9,7 @@ import { allStates, type StateMachineDefinition } from "../../infra/asl";
 import { buildDefinition } from "../../infra/definition";
 import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
+import { restApiRedeploymentHash } from "../../infra/triggers";
 import { BUCKET_NAME_OUTPUT } from "../../infra/source";
 import {
   containsUnknown,
@@ -537,6 +538,25 @@ describe("bucket-sync program", () => {
       ]);
       // No Lambda in between: the functions are the sync machine's five.
       assert.equal(resourcesOfType(api, T.fn).length, HANDLER_NAMES.length);
+    });
+
+    it("redeploys whenever any resource that defines the API changes: the trigger hashes the inputs of every one of them", async () => {
+      const definingTypes = [T.apiResource, T.apiModel, T.apiValidator, T.apiMethod, T.apiIntegration, "aws:apigateway/methodResponse:MethodResponse", "aws:apigateway/integrationResponse:IntegrationResponse"];
+      const defining = api.resources.filter((r) => definingTypes.includes(r.type));
+      assert.equal(defining.length, 5 + 3 * 2, defining.map((r) => r.name).join(", "));
+      const recorded = Object.fromEntries(defining.map((r) => [r.name, r.inputs]));
+      const deployment = only(api, "aws:apigateway/deployment:Deployment");
+      const trigger = (deployment.inputs.triggers as { redeployment: string }).redeployment;
+      assert.equal(trigger, restApiRedeploymentHash(recorded), "the trigger is the hash of exactly what the defining resources were given");
+      // Any one changed input anywhere (a validator flag, a response's pattern, the credentials, the model) gives another trigger.
+      for (const resource of defining) {
+        for (const key of Object.keys(resource.inputs)) {
+          const changed = { ...recorded, [resource.name]: { ...resource.inputs, [key]: `${JSON.stringify(resource.inputs[key])}-changed` } };
+          assert.notEqual(restApiRedeploymentHash(changed), trigger, `${resource.name}.${key}`);
+        }
+      }
+      // The stage serves that deployment.
+      assert.equal(only(api, T.apiStage).inputs.deployment, deployment.outputs.id);
     });
 
     it("exports its URL", () => {
