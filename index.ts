@@ -129,6 +129,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       deadLetterQueueName: scheduleDeadLetterQueueName(stem),
       scope,
       stateMachine: machine.stateMachine,
+      startArn: machine.startArn,
       scheduleExpression: config.schedule,
       timezone: config.scheduleTimezone,
       request,
@@ -144,6 +145,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       deadLetterQueueName: onChangeDeadLetterQueueName(stem),
       scope,
       stateMachine: machine.stateMachine,
+      startArn: machine.startArn,
       sourceBucket,
       sourcePrefix: config.sourcePrefix,
       sourceAccountId: crossAccountSource ? sourceAccountId : undefined,
@@ -154,7 +156,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   }
 
   const api = config.apiTrigger
-    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, tags })
+    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, startArn: machine.startArn, tags })
     : undefined;
 
   const monitoring = new SyncMonitoring("monitoring", {
@@ -174,8 +176,9 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     notificationTopicArn: notifications.topicArn,
     stateMachineArn: machine.stateMachineArn,
     stateMachineConsoleUrl: machine.stateMachineArn.apply((arn) => stateMachineConsoleUrl(scope, arn)),
+    stateMachineAliasArn: machine.startArn,
     startExecutionCommand: pulumi
-      .all([machine.stateMachineArn, request])
+      .all([machine.startArn, request])
       .apply(([stateMachineArn, syncRequest]) =>
         startExecutionCommand({ region: config.region, stateMachineArn, request: syncRequest }),
       ),

@@ -188,6 +188,9 @@ export function createHandlerFunction(
     environment: { variables: args.environment },
     tracingConfig: { mode: "Active" },
     loggingConfig: { logFormat: "JSON", logGroup: args.logGroupName },
+    // Every change of code or configuration publishes a new, immutable version; the definition
+    // invokes versions (qualifiedArn), so a run in flight keeps the code it started with.
+    publish: true,
   };
   if (args.packaging === "callback") {
     return new aws.lambda.CallbackFunction(

@@ -134,6 +134,9 @@ export const arns = {
     `arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${logGroup}:*`,
   stateMachine: (scope: AwsScope, machine: string): string =>
     `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:stateMachine:${machine}`,
+  /** An alias of a state machine: `stateMachine:<machine>:<alias>`. */
+  stateMachineAlias: (scope: AwsScope, machine: string, alias: string): string =>
+    `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:stateMachine:${machine}:${alias}`,
   /** The machine's own (parent) executions: `execution:<machine>:<name>`. */
   executions: (scope: AwsScope, machine: string): string =>
     `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:execution:${machine}:*`,

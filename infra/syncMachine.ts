@@ -23,6 +23,9 @@ import {
   type AwsScope,
 } from "./names";
 
+/** The state machine alias every trigger starts. */
+export const STATE_MACHINE_ALIAS = "live";
+
 export interface SyncMachineArgs {
   /** `<project>-<stack>`: the stem of every physical name (functions, state machine, log groups). */
   nameStem: string;
@@ -82,7 +85,11 @@ export class SyncMachine extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly stateMachine: aws.sfn.StateMachine;
+  /** The alias every trigger starts: it points at the version this deployment published. */
+  readonly alias: aws.sfn.Alias;
   readonly stateMachineArn: pulumi.Output<string>;
+  /** The ARN runs are started with (the alias's). */
+  readonly startArn: pulumi.Output<string>;
   readonly stateMachineName: pulumi.Output<string>;
 
   constructor(name: string, args: SyncMachineArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -214,7 +221,9 @@ export class SyncMachine extends pulumi.ComponentResource {
         policy: pulumi.all([scope, args.notificationTopic.name]).apply(([s, topicName]) =>
           json(
             stateMachinePolicy({
-              functionArns: HANDLER_NAMES.map((h) => arns.lambdaFunction(s, fnNames[h])),
+              // The definition invokes published versions (`function:<name>:<version>`), and runs
+              // started before a deploy still invoke the versions they started with.
+              functionArns: HANDLER_NAMES.map((h) => `${arns.lambdaFunction(s, fnNames[h])}:*`),
               notificationTopicArn: arns.snsTopic(s, topicName),
               stateMachineArn: arns.stateMachine(s, machineName),
               executionsArn: arns.executions(s, machineName),
@@ -226,10 +235,15 @@ export class SyncMachine extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // The definition takes the functions' and topic's own ARNs, which also orders the state
-    // machine after them.
+    // The definition invokes the versions this deployment published (qualifiedArn), which also
+    // orders the state machine after them. A deploy during a run (a 24-hour delete approval, a
+    // copy spread over many calls) publishes new versions and a new state machine version; the
+    // run goes on with the definition it started with, and so with the code it started with:
+    // Step Functions keeps a started execution on its definition, and Lambda versions are
+    // immutable ("Lambda function versions",
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html).
     const functionArns = pulumi.all(
-      Object.fromEntries(HANDLER_NAMES.map((h) => [h, functions[h].arn])) as Record<HandlerName, pulumi.Output<string>>,
+      Object.fromEntries(HANDLER_NAMES.map((h) => [h, functions[h].qualifiedArn])) as Record<HandlerName, pulumi.Output<string>>,
     );
     this.stateMachine = new aws.sfn.StateMachine(
       `${name}-state-machine`,
@@ -253,16 +267,35 @@ export class SyncMachine extends pulumi.ComponentResource {
           level: args.logLevel ?? "ERROR",
         },
         tracingConfiguration: { enabled: true },
+        // Each change publishes a version; the alias below moves to it.
+        publish: true,
         tags: args.tags,
       },
       // Step Functions checks at creation that the role may deliver logs.
       { parent: this, dependsOn: [rolePolicy] },
     );
+    // The triggers start the alias: an execution started through it is tied to the version it
+    // pointed to at start ("How Step Functions associates executions with a version or alias",
+    // https://docs.aws.amazon.com/step-functions/latest/dg/execution-alias-version-associate.html).
+    // Starting through an alias is authorized on the state machine's own ARN ("Authorization for
+    // versions and aliases", https://docs.aws.amazon.com/step-functions/latest/dg/auth-version-alias.html),
+    // so the triggers' policies name the machine.
+    this.alias = new aws.sfn.Alias(
+      `${name}-live`,
+      {
+        name: STATE_MACHINE_ALIAS,
+        description: "What the schedule, the on-change rule and the REST API start.",
+        routingConfigurations: [{ stateMachineVersionArn: this.stateMachine.stateMachineVersionArn, weight: 100 }],
+      },
+      { parent: this },
+    );
 
     this.stateMachineArn = this.stateMachine.arn;
+    this.startArn = this.alias.arn;
     this.stateMachineName = this.stateMachine.name;
     this.registerOutputs({
       stateMachineArn: this.stateMachineArn,
+      startArn: this.startArn,
       stateMachineName: this.stateMachineName,
       reportsBucketName: this.reportsBucket.bucketName,
     });

@@ -30,6 +30,8 @@ export interface StartTriggerArgs {
   scope: pulumi.Input<AwsScope>;
   /** The state machine to start; its (fixed) name scopes the role. */
   stateMachine: aws.sfn.StateMachine;
+  /** The ARN runs are started with: the machine's live alias (SyncMachine.startArn). */
+  startArn: pulumi.Input<string>;
   /** The execution input of every run this trigger starts. */
   request: pulumi.Input<SyncRequest>;
   /** Retries of a failed StartExecution. @default 3 */
@@ -134,7 +136,7 @@ export class SyncSchedule extends pulumi.ComponentResource {
         scheduleExpressionTimezone: args.timezone ?? "UTC",
         flexibleTimeWindow: { mode: "OFF" },
         target: {
-          arn: args.stateMachine.arn,
+          arn: args.startArn,
           roleArn: this.role.arn,
           input: pulumi.output(args.request).apply((request) => JSON.stringify(request)),
           retryPolicy: retryPolicy(args),
@@ -252,7 +254,7 @@ export class OnChangeSync extends pulumi.ComponentResource {
       `${name}-target`,
       {
         rule: this.rule.name,
-        arn: args.stateMachine.arn,
+        arn: args.startArn,
         roleArn: this.role.arn,
         inputTransformer: {
           inputPaths: { [CHANGED_KEY_VARIABLE]: "$.detail.object.key" },
@@ -275,6 +277,8 @@ export interface RestApiTriggerArgs {
   scope: pulumi.Input<AwsScope>;
   /** The state machine the API starts; its (fixed) name scopes the role. */
   stateMachine: aws.sfn.StateMachine;
+  /** The ARN runs are started with: the machine's live alias (SyncMachine.startArn). */
+  startArn: pulumi.Input<string>;
   /** The stage in the URL. @default "v1" */
   stageName?: string;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -378,9 +382,7 @@ export class RestApiTrigger extends pulumi.ComponentResource {
         // Only JSON bodies reach Step Functions, and only through the template.
         passthroughBehavior: "NEVER",
         requestTemplates: {
-          "application/json": pulumi
-            .all([scope, args.stateMachine.name])
-            .apply(([s, machine]) => startExecutionRequestTemplate(arns.stateMachine(s, machine))),
+          "application/json": pulumi.output(args.startArn).apply((startArn) => startExecutionRequestTemplate(startArn)),
         },
       }),
       { parent: this, dependsOn: [rolePolicy] },

@@ -184,16 +184,29 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       const bucket = typeof inputs.bucket === "string" ? inputs.bucket : name;
       return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com` };
     }
-    case "aws:lambda/function:Function":
-      return { id: physical, name: physical, arn: `arn:aws:lambda:${at}:function:${physical}`, version: "$LATEST" };
+    case "aws:lambda/function:Function": {
+      // A published function's first version is 1; an unpublished one has only $LATEST.
+      const version = inputs.publish === true ? "1" : "$LATEST";
+      const arn = `arn:aws:lambda:${at}:function:${physical}`;
+      return { id: physical, name: physical, arn, version, qualifiedArn: `${arn}:${version}` };
+    }
     case "aws:iam/role:Role":
       return { id: physical, name: physical, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical}` };
     case "aws:iam/policy:Policy": {
       const policyPath = typeof inputs.path === "string" && inputs.path ? inputs.path : "/";
       return { id: physical, name: physical, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:policy${policyPath}${physical}` };
     }
-    case "aws:sfn/stateMachine:StateMachine":
-      return { id: physical, name: physical, arn: `arn:aws:states:${at}:stateMachine:${physical}` };
+    case "aws:sfn/stateMachine:StateMachine": {
+      const arn = `arn:aws:states:${at}:stateMachine:${physical}`;
+      return { id: physical, name: physical, arn, ...(inputs.publish === true ? { stateMachineVersionArn: `${arn}:1` } : {}) };
+    }
+    case "aws:sfn/alias:Alias": {
+      // The alias ARN is its state machine's ARN and its name: read the machine from the version it routes to.
+      const routes = inputs.routingConfigurations as Array<{ stateMachineVersionArn?: unknown }> | undefined;
+      const versionArn = String(routes?.[0]?.stateMachineVersionArn ?? "");
+      const arn = `${versionArn.replace(/:\d+$/, "")}:${physical}`;
+      return { id: arn, name: physical, arn };
+    }
     case "aws:sns/topic:Topic":
       return { id: physical, name: physical, arn: `arn:aws:sns:${at}:${physical}` };
     case "aws:sqs/queue:Queue":

@@ -64,6 +64,8 @@ const T = {
 
 const DEV_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-dev`;
 const PROD_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-prod`;
+/** The alias every trigger starts. */
+const ALIAS_ARN = `arn:aws:states:eu-west-1:${MOCK_ACCOUNT_ID}:stateMachine:bucket-sync-prod:live`;
 
 function only(run: ProgramRun, type: string): RecordedResource {
   const found = resourcesOfType(run, type);
@@ -185,10 +187,14 @@ describe("bucket-sync program", () => {
       }
     });
 
-    it("registers as the definition exactly buildDefinition(...) of the functions' and topic's ARNs", () => {
+    it("registers as the definition exactly buildDefinition(...) of the functions' published versions and the topic's ARN", () => {
       const functionArns = Object.fromEntries(
-        resourcesOfType(prod, T.fn).map((f) => [String(f.inputs.name).replace("bucket-sync-prod-", ""), f.outputs.arn]),
+        resourcesOfType(prod, T.fn).map((f) => [String(f.inputs.name).replace("bucket-sync-prod-", ""), f.outputs.qualifiedArn]),
       ) as Record<HandlerName, string>;
+      for (const fn of resourcesOfType(prod, T.fn)) {
+        assert.equal(fn.inputs.publish, true, `${fn.name} publishes a version per change`);
+        assert.match(String(fn.outputs.qualifiedArn), /:function:bucket-sync-prod-[a-z-]+:1$/);
+      }
       const expected = buildDefinition({
         functionArns,
         notificationTopicArn: String(only(prod, T.topic).outputs.arn),
@@ -198,8 +204,17 @@ describe("bucket-sync program", () => {
       assert.deepEqual(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)), expected);
     });
 
+    it("publishes a state machine version per change and points the live alias at it, all of it", () => {
+      const machine = only(prod, T.stateMachine);
+      assert.equal(machine.inputs.publish, true);
+      const alias = only(prod, "aws:sfn/alias:Alias");
+      assert.equal(alias.inputs.name, "live");
+      assert.deepEqual(alias.inputs.routingConfigurations, [{ stateMachineVersionArn: machine.outputs.stateMachineVersionArn, weight: 100 }]);
+      assert.equal(alias.outputs.arn, ALIAS_ARN);
+    });
+
     it("gives every Lambda Task a timeout at least TASK_TIMEOUT_MARGIN_SECONDS above its function's", () => {
-      const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.arn), Number(f.inputs.timeout)]));
+      const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.qualifiedArn), Number(f.inputs.timeout)]));
       const definition = JSON.parse(String(only(prod, T.stateMachine).inputs.definition)) as StateMachineDefinition;
       const tasks = allStates(definition).flatMap(({ name, state }) => (state.Type === "Task" ? [{ name, state }] : []));
       const invokes = tasks.filter((t) => String(t.state.Resource).endsWith(":lambda:invoke"));
@@ -216,7 +231,7 @@ describe("bucket-sync program", () => {
       assert.equal(schedule.inputs.scheduleExpression, "cron(0 3 * * ? *)");
       assert.equal(schedule.inputs.scheduleExpressionTimezone, "Europe/Berlin");
       const target = schedule.inputs.target as Record<string, unknown>;
-      assert.equal(target.arn, only(prod, T.stateMachine).outputs.arn);
+      assert.equal(target.arn, ALIAS_ARN, "the schedule starts the live alias");
       assert.deepEqual(target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
       const dlq = resourcesOfType(prod, T.queue).find((q) => q.inputs.name === "bucket-sync-prod-schedule-dlq");
       assert.ok(dlq);
@@ -247,7 +262,7 @@ describe("bucket-sync program", () => {
         detail: { bucket: { name: [DEV_BUCKET] }, reason: [{ "anything-but": ["Lifecycle Expiration"] }] },
       });
       const target = only(prod, T.target);
-      assert.equal(target.inputs.arn, only(prod, T.stateMachine).outputs.arn);
+      assert.equal(target.inputs.arn, ALIAS_ARN, "the rule starts the live alias");
       const transformer = target.inputs.inputTransformer as { inputPaths: Record<string, string>; inputTemplate: string };
       assert.deepEqual(transformer.inputPaths, { key: "$.detail.object.key" });
       // EventBridge puts the key, JSON-encoded, where the unquoted placeholder stands.
@@ -298,7 +313,8 @@ describe("bucket-sync program", () => {
       const command = String(prod.outputs.startExecutionCommand);
       const match = /^aws stepfunctions start-execution --region eu-west-1 --state-machine-arn '([^']+)' --input '([^']+)'$/.exec(command);
       assert.ok(match, command);
-      assert.equal(match[1], machineArn);
+      assert.equal(match[1], `${machineArn}:live`, "the command starts the live alias, as the triggers do");
+      assert.equal(prod.outputs.stateMachineAliasArn, `${machineArn}:live`);
       const request = JSON.parse(match[2]) as SyncRequest;
       assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
     });
@@ -426,7 +442,8 @@ describe("bucket-sync program", () => {
       const policy = policyNamed(prod, "sync-machine-policy");
       assert.deepEqual(
         [...asList(statement(policy, "InvokeSyncFunctions").Resource)].sort(),
-        resourcesOfType(prod, T.fn).map((f) => f.outputs.arn).sort(),
+        // Every published version of each function: a run started before a deploy still invokes its own.
+        resourcesOfType(prod, T.fn).map((f) => `${f.outputs.arn}:*`).sort(),
       );
       assert.equal(statement(policy, "PublishNotifications").Resource, only(prod, T.topic).outputs.arn);
       assert.equal(statement(policy, "StartDistributedMapChildren").Resource, only(prod, T.stateMachine).outputs.arn);
@@ -521,7 +538,7 @@ describe("bucket-sync program", () => {
       assert.equal(integration.inputs.integrationHttpMethod, "POST");
       assert.equal(integration.inputs.uri, "arn:aws:apigateway:eu-west-1:states:action/StartExecution");
       assert.equal(integration.inputs.passthroughBehavior, "NEVER");
-      assert.deepEqual(integration.inputs.requestTemplates, { "application/json": startExecutionRequestTemplate(MACHINE) });
+      assert.deepEqual(integration.inputs.requestTemplates, { "application/json": startExecutionRequestTemplate(`${MACHINE}:live`) });
       const role = resourcesOfType(api, T.role).find((r) => r.outputs.arn === integration.inputs.credentials);
       assert.ok(role, "the integration's credentials are a role of the program");
       assert.equal(role.inputs.name, "bucket-sync-prod-api");
