@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, HANDLER_NAMES, type HandlerName } from "../../model/contract";
+import { CONTRACT_VERSION, HANDLER_ENV, HANDLER_NAMES, UNKNOWN_CONTRACT_VERSION, type HandlerName } from "../../model/contract";
 import { BUNDLE_FILE, BUNDLE_TARGET, bundleHandlers, CALLBACK_FILE, callbackCodePathOptions, HANDLER_NODE_MAJOR, HANDLER_RUNTIME } from "../../infra/handlerPackaging";
 import { HANDLER_SPECS } from "../../infra/handlerSpecs";
 import {
@@ -183,12 +183,33 @@ describe("handler packaging", () => {
         }
       });
 
+      it("every handler refuses a payload of a contract version it does not know with UnknownContractVersion, before reading it", async function () {
+        this.timeout(120_000);
+        const job = { source: { bucket: "dev" }, destination: { bucket: "prod" }, version: CONTRACT_VERSION + 1 };
+        const events: Record<HandlerName, unknown> = {
+          "validate-input": { ...job },
+          "plan-partitions": { job },
+          "sync-range": { job, partition: { id: 0 }, phase: "copy" },
+          summarize: { job, phase: "copy", run: "r", partitionIds: [0] },
+          "write-report": { summary: { job } },
+        };
+        for (const handler of HANDLER_NAMES) {
+          const fn = functionOf(run, handler);
+          const { file, exportName } = entryPoint(fn);
+          const result = invokeHandler({ dir: await unpack(fn), file, exportName, event: events[handler], env: environmentOf(fn), runtimeModules });
+          assert.equal(result.ok, false, `${handler}: ${JSON.stringify(result)}`);
+          if (result.ok) continue;
+          assert.equal(result.errorType, UNKNOWN_CONTRACT_VERSION, `${handler}: ${JSON.stringify(result)}`);
+          assert.match(result.errorMessage, new RegExp(`contract version ${CONTRACT_VERSION + 1}, and this code knows only version ${CONTRACT_VERSION}`));
+        }
+      });
+
       for (const handler of ["validate-input", "plan-partitions", "sync-range"] as const) {
         it(`${handler} rejects a bad request with a ValidationError that names the problems, before any S3 call`, async () => {
           const fn = functionOf(run, handler);
           const dir = await unpack(fn);
           const { file, exportName } = entryPoint(fn);
-          const event = handler === "validate-input" ? BAD_REQUEST : { job: BAD_REQUEST, partition: { id: 0 }, phase: "copy" };
+          const event = handler === "validate-input" ? BAD_REQUEST : { job: { ...BAD_REQUEST, version: CONTRACT_VERSION }, partition: { id: 0 }, phase: "copy" };
           const result = invokeHandler({ dir, file, exportName, event, env: environmentOf(fn), runtimeModules });
           assert.equal(result.ok, false, JSON.stringify(result));
           if (result.ok) return;

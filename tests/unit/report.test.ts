@@ -4,6 +4,7 @@ import type { SyncJob, SyncSummary, WriteReportInput } from "../../model/contrac
 import { buildReport } from "../../handlers/engine/report";
 
 const JOB: SyncJob = {
+  version: 1,
   source: { bucket: "dev", prefix: "site/" },
   destination: { bucket: "prod", prefix: "backup/" },
   mode: "mirror",
