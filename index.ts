@@ -9,8 +9,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_NAMES } from "./model/contract";
-import { configWarnings, loadStackConfig, sourceWarnings } from "./infra/config";
-import { BackupKeyAccess, backupBucketGrants, EventForwarding, SourceAccountEvents, type BackupStack } from "./infra/crossAccount";
+import { checkAgainstAccount, configWarnings, loadStackConfig, sourceWarnings } from "./infra/config";
+import { BackupKeyGrant, backupBucketGrants, EventForwarding, SourceAccountEvents, StackKmsKey, type BackupStack } from "./infra/crossAccount";
 import { HardenedBucket } from "./infra/hardenedBucket";
 import {
   bucketName,
@@ -25,6 +25,7 @@ import {
   restApiName,
   scheduleDeadLetterQueueName,
   scheduleName,
+  sourceEventsStatementId,
   stateMachineConsoleUrl,
   type AwsScope,
 } from "./infra/names";
@@ -40,29 +41,37 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   for (const warning of configWarnings(config)) void pulumi.log.warn(warning);
   const [identity, partition] = await Promise.all([aws.getCallerIdentity(), aws.getPartition()]);
   const scope: AwsScope = { partition: partition.partition, region: config.region, accountId: identity.accountId };
+  checkAgainstAccount(config, identity.accountId);
   const stem = nameStem(config.project, config.stack);
   const names = { ...config, accountId: scope.accountId };
   const tags = { project: config.project, stack: config.stack };
 
   // Another account backs this bucket up: its sync roles may read it, and its events go there.
-  const backup: BackupStack | undefined =
-    config.backupAccountId && config.backupAccountId !== scope.accountId
-      ? { project: config.project, stack: config.backupStack, accountId: config.backupAccountId }
-      : undefined;
+  const backup: BackupStack | undefined = config.backupAccountId
+    ? { project: config.project, stack: config.backupStack, accountId: config.backupAccountId }
+    : undefined;
+
+  // The buckets' key: one the stack creates (its policy is the stack's), or one given by ARN.
+  const stackKey = config.createKmsKey
+    ? new StackKmsKey("kms-key", { description: `Encrypts the buckets of ${stem}.`, scope, backup, tags })
+    : undefined;
+  const kmsKeyArn: pulumi.Input<string> | undefined = stackKey?.keyArn ?? config.kmsKeyArn;
 
   const bucket = new HardenedBucket("bucket", {
     bucketName: bucketName(names),
     partition: scope.partition,
-    kmsKeyArn: config.kmsKeyArn,
+    kmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     eventBridgeNotifications: config.eventBridgeNotifications,
     grants: backup ? backupBucketGrants(scope.partition, bucketName(names), backup) : [],
     protect: config.protectBuckets,
     tags,
   });
-  if (backup && config.kmsKeyArn) {
-    new BackupKeyAccess("backup-key-access", { kmsKeyArn: config.kmsKeyArn, scope, backup });
-  }
+  // A key the stack did not create keeps its policy: the backup account gets a grant instead.
+  const keyGrant =
+    backup && config.kmsKeyArn
+      ? new BackupKeyGrant("backup-key-grant", { kmsKeyArn: config.kmsKeyArn, bucketName: bucketName(names), scope, backup })
+      : undefined;
   if (backup && config.eventBridgeNotifications) {
     new EventForwarding("event-forwarding", {
       name: eventForwardingName(stem),
@@ -76,7 +85,8 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     bucketName: bucket.bucketName,
     bucketArn: bucket.bucketArn,
     accountId: scope.accountId,
-    ...(config.kmsKeyArn ? { kmsKeyArn: config.kmsKeyArn } : {}),
+    ...(kmsKeyArn ? { kmsKeyArn } : {}),
+    ...(keyGrant ? { backupKeyPolicyStatement: JSON.stringify(keyGrant.keyPolicyStatement) } : {}),
   };
   if (!config.syncMachine) return bucketOutputs;
 
@@ -103,7 +113,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     notificationTopic: notifications.topic,
     reportsBucketName: reportsBucketName(names),
     reportRetentionDays: config.reportRetentionDays,
-    kmsKeyArn: config.kmsKeyArn,
+    kmsKeyArn,
     sourceKmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     protectBuckets: config.protectBuckets,
@@ -119,6 +129,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       deadLetterQueueName: scheduleDeadLetterQueueName(stem),
       scope,
       stateMachine: machine.stateMachine,
+      startArn: machine.startArn,
       scheduleExpression: config.schedule,
       timezone: config.scheduleTimezone,
       request,
@@ -126,7 +137,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     });
   }
   if (config.onChangeSync && crossAccountSource) {
-    new SourceAccountEvents("source-account-events", { scope, sourceAccountId });
+    new SourceAccountEvents("source-account-events", { scope, sourceAccountId, statementId: sourceEventsStatementId(stem, sourceAccountId) });
   }
   if (config.onChangeSync) {
     new OnChangeSync("on-change", {
@@ -134,6 +145,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       deadLetterQueueName: onChangeDeadLetterQueueName(stem),
       scope,
       stateMachine: machine.stateMachine,
+      startArn: machine.startArn,
       sourceBucket,
       sourcePrefix: config.sourcePrefix,
       sourceAccountId: crossAccountSource ? sourceAccountId : undefined,
@@ -144,7 +156,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   }
 
   const api = config.apiTrigger
-    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, tags })
+    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, startArn: machine.startArn, tags })
     : undefined;
 
   const monitoring = new SyncMonitoring("monitoring", {
@@ -164,8 +176,9 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     notificationTopicArn: notifications.topicArn,
     stateMachineArn: machine.stateMachineArn,
     stateMachineConsoleUrl: machine.stateMachineArn.apply((arn) => stateMachineConsoleUrl(scope, arn)),
+    stateMachineAliasArn: machine.startArn,
     startExecutionCommand: pulumi
-      .all([machine.stateMachineArn, request])
+      .all([machine.startArn, request])
       .apply(([stateMachineArn, syncRequest]) =>
         startExecutionCommand({ region: config.region, stateMachineArn, request: syncRequest }),
       ),

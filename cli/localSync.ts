@@ -111,10 +111,10 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       }
     },
     async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
-      const partitions = await handlers["plan-partitions"](event);
-      planned = partitions.length;
+      const plan = await handlers["plan-partitions"](event);
+      planned = plan.partitions.length;
       phases.enter("List, compare and copy");
-      return partitions;
+      return plan;
     },
     async "sync-range"(event: Parameters<(typeof handlers)["sync-range"]>[0]) {
       if (event.phase === "delete") phases.enter("Delete");

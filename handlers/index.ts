@@ -10,7 +10,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import {
   HANDLER_ENV,
   type HandlerName,
-  type Partition,
+  type PartitionPlan,
   type ReportLocation,
   type SummarizeInput,
   type SyncJob,
@@ -27,6 +27,7 @@ import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
 import { type RangeEvent, syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
+import { checkContractVersion } from "./engine/errors";
 import { REPORT_PREFIX } from "../model/settings";
 
 /** What the Lambda runtime passes beside the event (the part the handlers read). */
@@ -44,7 +45,7 @@ export const RESULT_RESERVE_MS = 10_000;
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
 export interface Handlers {
   "validate-input"(event: SyncRequest): Promise<SyncJob>;
-  "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]>;
+  "plan-partitions"(event: { job: SyncJob }): Promise<PartitionPlan>;
   "sync-range"(event: SyncRangeInput, context?: InvocationContext): Promise<SyncRangeResult>;
   summarize(event: SummarizeInput): Promise<SyncSummary>;
   "write-report"(event: WriteReportInput): Promise<ReportLocation>;
@@ -92,9 +93,12 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       return job;
     },
     async "plan-partitions"(event) {
-      return planPartitions(client, validateRequest(event.job));
+      checkContractVersion(event.job?.version, "the plan-partitions payload");
+      const partitions = await planPartitions(client, validateRequest(event.job));
+      return { partitions, partitionIds: partitions.map((partition) => partition.id) };
     },
     async "sync-range"(event, context) {
+      checkContractVersion(event.job?.version, "the sync-range payload");
       const run = event.run === undefined ? undefined : checkRunName(event.run);
       // The time budget is the job's; the function's own timeout bounds it too.
       const remaining = context?.getRemainingTimeInMillis?.();
@@ -104,6 +108,7 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       return result;
     },
     async summarize(event) {
+      checkContractVersion(event.job?.version, "the summarize payload");
       if (event.results) return summarize({ ...event, results: event.results });
       if (event.run === undefined || !Array.isArray(event.partitionIds)) {
         throw new Error("summarize needs the phase's results, or the run and partitionIds whose records hold them");
@@ -111,6 +116,7 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       return summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, event.partitionIds) });
     },
     async "write-report"(event) {
+      checkContractVersion(event.summary?.job?.version, "the write-report payload");
       if (!settings.reportBucket) {
         throw new Error(`${HANDLER_ENV.reportBucket} is not set: the write-report handler needs a bucket for reports`);
       }

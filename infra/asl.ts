@@ -209,9 +209,13 @@ export interface LambdaInvokeProps {
   functionArn: string;
   /** The event the function receives: a path (`"$"`) or a template. */
   payload: string | PayloadTemplate;
-  /** The function's JSON result is stored under this key (the `Payload` wrapper is dropped). */
-  resultKey: string;
-  /** Where `{ [resultKey]: result }` goes in the state's data. @default "$" (replaces it) */
+  /**
+   * A key: the function's JSON result is stored under it (the `Payload` wrapper is dropped). A
+   * list of keys: the function returns an object and exactly those of its fields are kept, each
+   * by a plain path (`$.Payload.<key>`).
+   */
+  resultKey: string | readonly string[];
+  /** Where the selected result goes in the state's data. @default "$" (replaces it) */
   resultPath?: string;
   timeoutSeconds: number;
   /** Errors are caught into this state unless the Task sits in a branch the parent catches. */
@@ -233,7 +237,10 @@ export function lambdaInvoke(props: LambdaInvokeProps, then: Then): TaskState {
     ...(props.comment ? { Comment: props.comment } : {}),
     Resource: LAMBDA_INVOKE,
     Parameters: { FunctionName: props.functionArn, ...payload },
-    ResultSelector: { [`${props.resultKey}.$`]: "$.Payload" },
+    ResultSelector:
+      typeof props.resultKey === "string"
+        ? { [`${props.resultKey}.$`]: "$.Payload" }
+        : Object.fromEntries(props.resultKey.map((key) => [`${key}.$`, `$.Payload.${key}`])),
     ...(props.resultPath !== undefined ? { ResultPath: props.resultPath } : {}),
     TimeoutSeconds: props.timeoutSeconds,
     Retry: lambdaRetry(),

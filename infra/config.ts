@@ -97,6 +97,10 @@ export const STACK_SETTINGS = {
         "KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) for the buckets' default encryption (SSE-KMS); the sync functions get kms:Decrypt and kms:GenerateDataKey on it. Empty means SSE-S3.",
     },
   ),
+  createKmsKey: boolean(
+    false,
+    "Create a KMS key for the stack's buckets (SSE-KMS, yearly rotation) whose key policy the stack owns: with backupAccountId, that policy also lets the backup stack's reading roles decrypt through S3. Leave kmsKeyArn empty when set; a key given by kmsKeyArn is never re-policied (the stack adds a grant instead).",
+  ),
   noncurrentVersionRetentionDays: setting(wholeNumber(1, 36_500), {
     default: 30,
     description: "Days a replaced or deleted object version is kept before the lifecycle rule expires it.",
@@ -108,7 +112,7 @@ export const STACK_SETTINGS = {
 
   backupAccountId: setting(accountId, {
     description:
-      "The AWS account of the stack that backs this bucket up (prod), when it is not this stack's account. The bucket policy then lets that stack's sync roles (by ARN) list the bucket and read its objects, the kmsKeyArn key's policy lets them decrypt through S3, and with eventBridgeNotifications a rule forwards the bucket's object events to that account's default event bus. Empty, or this stack's own account, adds none of it.",
+      "The AWS account of the stack that backs this bucket up (prod), when it is not this stack's account. The bucket policy then lets that account's sync roles (its root, on condition aws:PrincipalArn is one of those roles) list the bucket and read its objects; a createKmsKey key's policy, or a grant on the kmsKeyArn key, lets them decrypt through S3; and with eventBridgeNotifications a rule forwards the bucket's object events to that account's default event bus. Empty means none of it; this stack's own account is refused.",
   }),
   backupStack: setting(
     z.string().refine((v) => NAME_PART.test(v), "must be a stack name: lowercase letters, digits and hyphens"),
@@ -262,6 +266,8 @@ export interface StackConfig {
   bucketNamePrefix?: string;
   protectBuckets: boolean;
   kmsKeyArn?: string;
+  /** Create the buckets' KMS key in this stack (its policy is the stack's). */
+  createKmsKey: boolean;
   noncurrentVersionRetentionDays: number;
   eventBridgeNotifications: boolean;
   /** The account of the stack that backs this bucket up, when it is another account. */
@@ -317,6 +323,22 @@ export interface ConfigContext {
 }
 
 /** Every problem found in a stack's configuration; each line names its key. */
+/**
+ * The rules that need this stack's own account, known only once the program asks AWS who it is:
+ * config that cannot work is refused before any resource is declared.
+ * @throws ConfigError naming each key and its fix.
+ */
+export function checkAgainstAccount(config: StackConfig, accountId: string): void {
+  const problems: string[] = [];
+  if (config.backupAccountId === accountId) {
+    problems.push(
+      `${config.project}:backupAccountId: is this stack's own account (${accountId}); a backup stack in the same account ` +
+        "reads the bucket through its own IAM roles and needs no bucket-policy or key grants: remove backupAccountId",
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(config.stack, problems);
+}
+
 export class ConfigError extends Error {
   override name = "ConfigError";
   constructor(
@@ -395,6 +417,9 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
   if (kmsRegion !== undefined && region && kmsRegion !== region) {
     problem("kmsKeyArn", `must be a key in ${REGION_KEY} (${region}), since S3 encrypts with keys of the bucket's region`, c.kmsKeyArn);
   }
+  if (c.createKmsKey && c.kmsKeyArn !== undefined) {
+    problem("createKmsKey", `and ${key("kmsKeyArn")} are both set: either the stack creates the buckets' key, or it uses the one given; remove one`, "true");
+  }
   const sourceKmsRegion = c.sourceKmsKeyArn === undefined ? undefined : KMS_KEY_ARN.exec(c.sourceKmsKeyArn)?.[1];
   if (sourceKmsRegion !== undefined && region && sourceKmsRegion !== region) {
     problem(
@@ -462,6 +487,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     bucketNamePrefix: c.bucketNamePrefix,
     protectBuckets: c.protectBuckets,
     kmsKeyArn: c.kmsKeyArn,
+    createKmsKey: c.createKmsKey,
     noncurrentVersionRetentionDays: c.noncurrentVersionRetentionDays,
     eventBridgeNotifications: c.eventBridgeNotifications,
     backupAccountId: c.backupAccountId,

@@ -1,23 +1,28 @@
 /**
  * Dev and prod in different AWS accounts. The source side (dev, `backupAccountId`) grants the
  * backup stack's sync roles what they read and forwards its bucket's events to the backup
- * account; the backup side (prod, a source in another account) lets those events onto its default
- * bus. Same-account stacks create none of this.
+ * account; the backup side (prod, a source in another account) admits those events onto its
+ * default bus. Same-account stacks create none of this.
  *
- * The backup roles are named by ARN, deterministic from the project and the backup stack's name
- * (infra/names.ts `functionRoleName`), never the account root or `*`. AWS checks that a principal
- * in a bucket or key policy exists when the policy is set, so the backup stack is deployed first
- * (README, "Dev and prod in different accounts").
+ * Everything here adds to what the accounts already have and replaces nothing the stacks do not
+ * own: the bus gets one permission statement (not a whole bus policy), and a KMS key given by
+ * `kmsKeyArn` gets a grant (not a new key policy); only a key the stack creates (`createKmsKey`)
+ * has its policy written by the stack.
+ *
+ * The backup roles are named by the backup account's root with an `aws:PrincipalArn` condition on
+ * their exact ARNs (infra/iamDocuments.ts `backupPrincipal`), deterministic from the project and
+ * the backup stack's name (infra/names.ts `functionRoleName`): the stacks deploy in either order,
+ * and a recreated role is matched again.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_NAMES, type HandlerName } from "../model/contract";
 import {
-  backupKeyPolicy,
+  backupKeyStatement,
   backupReadStatements,
   eventForwardingPolicy,
   eventsTrustPolicy,
-  sourceAccountBusPolicy,
+  stackKeyPolicy,
   type PolicyStatement,
 } from "./iamDocuments";
 import { HANDLER_SPECS, sourceReadsOf } from "./handlerSpecs";
@@ -45,48 +50,107 @@ export function backupBucketGrants(partition: string, bucketName: string, backup
   return backupReadStatements({ bucketArn: arns.bucket(partition, bucketName), roleArns: backupRoleArns(partition, backup), reads: sourceReadsOf() });
 }
 
-export interface BackupKeyAccessArgs {
-  /** The bucket's KMS key (in this stack's account). */
+/** The ARNs of the backup roles that read objects, and so decrypt them. */
+export function backupDecryptRoleArns(partition: string, backup: BackupStack): string[] {
+  const roleArns = backupRoleArns(partition, backup);
+  return HANDLER_NAMES.filter((h) => HANDLER_SPECS[h].sourceReads.objects.length > 0).map((h) => roleArns[h]);
+}
+
+export interface StackKmsKeyArgs {
+  /** What the key encrypts, for its description. */
+  description: string;
+  scope: AwsScope;
+  /** Another account's stack that backs the bucket up: its reading roles may decrypt. @default none */
+  backup?: BackupStack;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * A KMS key the stack creates for its buckets (`createKmsKey`), so its policy is the stack's to
+ * write: the account's default statement and, for a backup account, backupKeyStatement. Rotated
+ * yearly; deleted after the longest waiting period (30 days) if the stack is destroyed.
+ */
+export class StackKmsKey extends pulumi.ComponentResource {
+  readonly key: aws.kms.Key;
+  readonly keyArn: pulumi.Output<string>;
+
+  constructor(name: string, args: StackKmsKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucketsync:index:StackKmsKey", name, args, opts);
+    this.key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: args.description,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: JSON.stringify(
+          stackKeyPolicy({
+            partition: args.scope.partition,
+            region: args.scope.region,
+            keyAccountId: args.scope.accountId,
+            decryptRoleArns: args.backup ? backupDecryptRoleArns(args.scope.partition, args.backup) : undefined,
+          }),
+        ),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    this.keyArn = this.key.arn;
+    this.registerOutputs({ keyArn: this.keyArn });
+  }
+}
+
+export interface BackupKeyGrantArgs {
+  /** The bucket's KMS key, given by `kmsKeyArn`: its policy belongs to whoever created it. */
   kmsKeyArn: string;
+  /** The bucket whose objects the grant lets the backup account decrypt. */
+  bucketName: string;
   scope: AwsScope;
   backup: BackupStack;
 }
 
 /**
- * The policy of the bucket's KMS key when another account backs it up: this account keeps
- * governing the key with IAM (the AWS default statement), and the backup roles that read objects
- * may decrypt, only through S3. The stack manages the key's whole policy from then on.
+ * Lets the backup account decrypt the bucket's objects with a key the stack does not own, without
+ * touching the key's policy: one KMS grant, added beside whatever grants and policy the key has.
+ *
+ * A grant cannot carry `kms:ViaService` or `aws:PrincipalArn`; it can carry an encryption-context
+ * constraint ("Grant constraints",
+ * https://docs.aws.amazon.com/kms/latest/developerguide/create-grant-overview.html). S3 asks KMS with
+ * the context `aws:s3:arn`, which is the bucket's ARN when the bucket uses an S3 Bucket Key, as
+ * HardenedBucket's buckets do ("Encryption context",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#encryption-context),
+ * so the grant decrypts only through S3 and only this bucket. Its grantee is the backup account
+ * (its root: it always exists, so the order of deploys does not matter); within that account only
+ * the principals whose IAM policy allows kms:Decrypt on the key can use it, and the sync roles are
+ * given it only for sync-range, only through S3 (`sourceKmsKeyArn`).
+ *
+ * The key's owner who prefers a key-policy statement to a grant adds `keyPolicyStatement`, the
+ * stack's `backupKeyPolicyStatement` output.
  */
-export class BackupKeyAccess extends pulumi.ComponentResource {
-  readonly keyPolicy: aws.kms.KeyPolicy;
+export class BackupKeyGrant extends pulumi.ComponentResource {
+  readonly grant: aws.kms.Grant;
+  /** The equivalent statement for the key's policy, for its owner. */
+  readonly keyPolicyStatement: PolicyStatement;
 
-  constructor(name: string, args: BackupKeyAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("bucketsync:index:BackupKeyAccess", name, args, opts);
-    const keyAccount = args.kmsKeyArn.split(":")[4];
-    if (keyAccount !== args.scope.accountId) {
-      throw new pulumi.RunError(
-        `kmsKeyArn ${args.kmsKeyArn} is in account ${keyAccount}, not this stack's (${args.scope.accountId}): ` +
-          "only the key's own account can grant the backup account's roles on it",
-      );
-    }
-    const roleArns = backupRoleArns(args.scope.partition, args.backup);
-    const readers = HANDLER_NAMES.filter((h) => HANDLER_SPECS[h].sourceReads.objects.length > 0).map((h) => roleArns[h]);
-    this.keyPolicy = new aws.kms.KeyPolicy(
-      `${name}-key-policy`,
+  constructor(name: string, args: BackupKeyGrantArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bucketsync:index:BackupKeyGrant", name, args, opts);
+    const partition = args.scope.partition;
+    this.grant = new aws.kms.Grant(
+      `${name}-grant`,
       {
+        name: `${nameStem(args.backup.project, args.backup.stack)}-reads-${args.bucketName}`.slice(0, 256),
         keyId: args.kmsKeyArn,
-        policy: JSON.stringify(
-          backupKeyPolicy({
-            partition: args.scope.partition,
-            region: args.scope.region,
-            keyAccountId: args.scope.accountId,
-            decryptRoleArns: readers,
-          }),
-        ),
+        granteePrincipal: `arn:${partition}:iam::${args.backup.accountId}:root`,
+        operations: ["Decrypt"],
+        constraints: [{ encryptionContextEquals: { "aws:s3:arn": arns.bucket(partition, args.bucketName) } }],
       },
       { parent: this },
     );
-    this.registerOutputs({});
+    this.keyPolicyStatement = backupKeyStatement({
+      partition,
+      region: args.scope.region,
+      decryptRoleArns: backupDecryptRoleArns(partition, args.backup),
+    });
+    this.registerOutputs({ grantId: this.grant.grantId });
   }
 }
 
@@ -134,7 +198,8 @@ export class EventForwarding extends pulumi.ComponentResource {
         assumeRolePolicy: JSON.stringify(eventsTrustPolicy(args.scope.accountId)),
         tags: args.tags,
       },
-      { parent: this },
+      // A fixed name cannot exist twice: a replacement deletes the old role first.
+      { parent: this, deleteBeforeReplace: true },
     );
     const policy = new aws.iam.RolePolicy(
       `${name}-policy`,
@@ -154,29 +219,28 @@ export interface SourceAccountEventsArgs {
   scope: AwsScope;
   /** The source bucket's account, which forwards its S3 events here. */
   sourceAccountId: string;
+  /** The permission's statement id on the bus (unique per bus; infra/names.ts). */
+  statementId: string;
 }
 
 /**
- * The default event bus's policy, admitting the source account's S3 events. A bus has one policy;
- * the stack manages it.
+ * Admits the source account's events onto this account's default bus with one permission
+ * statement (EventBridge PutPermission with a StatementId), added beside every other statement of
+ * the bus's policy. A whole bus policy (aws.cloudwatch.EventBusPolicy) would replace the others,
+ * and the two resources cannot be mixed on one bus
+ * (https://www.pulumi.com/registry/packages/aws/api-docs/cloudwatch/eventpermission/). A
+ * permission statement carries no `events:source` condition, so the account may put any event on
+ * the bus; what starts a sync is decided by the on-change rule's pattern (S3 events of the source
+ * bucket from that account), as before.
  */
 export class SourceAccountEvents extends pulumi.ComponentResource {
-  readonly busPolicy: aws.cloudwatch.EventBusPolicy;
+  readonly permission: aws.cloudwatch.EventPermission;
 
   constructor(name: string, args: SourceAccountEventsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucketsync:index:SourceAccountEvents", name, args, opts);
-    this.busPolicy = new aws.cloudwatch.EventBusPolicy(
-      `${name}-bus-policy`,
-      {
-        eventBusName: "default",
-        policy: JSON.stringify(
-          sourceAccountBusPolicy({
-            busArn: arns.defaultEventBus(args.scope),
-            partition: args.scope.partition,
-            sourceAccountId: args.sourceAccountId,
-          }),
-        ),
-      },
+    this.permission = new aws.cloudwatch.EventPermission(
+      `${name}-permission`,
+      { eventBusName: "default", principal: args.sourceAccountId, action: "events:PutEvents", statementId: args.statementId },
       { parent: this },
     );
     this.registerOutputs({});

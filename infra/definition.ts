@@ -21,6 +21,14 @@
  * their output (ResultPath null), and `summarize` reads the records of the run
  * (`$$.Execution.Name`) for the partition ids it is given. JSONPath only: the local runner
  * (local-stepfunctions/runner.ts) executes this very definition, and it does not implement JSONata.
+ *
+ * Every path is definite: `$` or `$$`, then field names and numeric indexes; no `[*]`, `..`,
+ * filters or slices. Step Functions evaluates paths with Jayway JsonPath ("Paths",
+ * https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html), where
+ * an indefinite path such as `$.items[*].id` always yields a list; interpreters of other lineages
+ * (LocalStack's) yield a bare value over a one-element list, so a definition
+ * that projects would behave differently there. The arrays a state needs are carried by the
+ * handlers instead (PartitionPlan.partitionIds, SyncSummary.deletePartitionIds).
  */
 import { HANDLER_NAMES, type HandlerName, type SyncPhase } from "../model/contract";
 import { taskTimeoutSeconds } from "./handlerSpecs";
@@ -153,12 +161,12 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
       },
       { next: S.planPartitions },
     ),
-    // -> { job, plan: { partitions } }
+    // -> { job, plan: { partitions, partitionIds } } (PartitionPlan)
     [S.planPartitions]: lambdaInvoke(
       {
         functionArn: arn["plan-partitions"],
         payload: { "job.$": "$.job" },
-        resultKey: "partitions",
+        resultKey: ["partitions", "partitionIds"],
         resultPath: "$.plan",
         timeoutSeconds: taskTimeout("plan-partitions"),
         catchTo: S.notifyFailure,
@@ -184,7 +192,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
           "job.$": "$.job",
           phase: "copy",
           "run.$": "$$.Execution.Name",
-          "partitionIds.$": "$.plan.partitions[*].id",
+          "partitionIds.$": "$.plan.partitionIds",
         },
         resultKey: "summary",
         timeoutSeconds: taskTimeout("summarize"),
@@ -251,7 +259,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
           "job.$": "$.summary.job",
           phase: "delete",
           "run.$": "$$.Execution.Name",
-          "partitionIds.$": "$.summary.deletePartitions[*].partition.id",
+          "partitionIds.$": "$.summary.deletePartitionIds",
           "previous.$": "$.summary",
         },
         resultKey: "summary",

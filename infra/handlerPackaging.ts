@@ -42,13 +42,17 @@ export const BUNDLE_FILE = "index.js";
 export const CALLBACK_FILE = "__index.js";
 
 /**
- * The Lambda runtime both packagings target. Node.js 20 reached end of support on 2026-04-30 and
- * Lambda then blocks creating and updating functions on it ("Runtime deprecation policy", Lambda
- * developer guide); Node.js 22 is supported until 2027-04-30.
+ * The Lambda runtime both packagings target. Node.js 22 is deprecated on 2027-04-30, after which
+ * Lambda blocks creating functions on it, and updating them from 2027-07-01 ("Runtime
+ * deprecation", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html). Node.js 24
+ * no longer calls callback-style handlers; ours are async `(event, context)` functions, which the
+ * packaging specs check. CI runs the whole suite on this Node major (scripts/node24/install.sh).
  */
-export const HANDLER_RUNTIME = aws.lambda.Runtime.NodeJS22dX;
+export const HANDLER_RUNTIME = aws.lambda.Runtime.NodeJS24dX;
 /** esbuild's target for that runtime; kept beside it so the two cannot drift. */
-export const BUNDLE_TARGET = "node22";
+export const BUNDLE_TARGET = "node24";
+/** The Node.js major both name. */
+export const HANDLER_NODE_MAJOR = 24;
 
 export interface HandlerBundle {
   /** The bundled CommonJS source of handlers/lambda.ts. */
@@ -184,6 +188,9 @@ export function createHandlerFunction(
     environment: { variables: args.environment },
     tracingConfig: { mode: "Active" },
     loggingConfig: { logFormat: "JSON", logGroup: args.logGroupName },
+    // Every change of code or configuration publishes a new, immutable version; the definition
+    // invokes versions (qualifiedArn), so a run in flight keeps the code it started with.
+    publish: true,
   };
   if (args.packaging === "callback") {
     return new aws.lambda.CallbackFunction(

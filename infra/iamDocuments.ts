@@ -455,8 +455,28 @@ export interface SourceReads {
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
 /**
- * The source bucket's grants to the backup account's sync roles: each role, named by its ARN
- * (never the account root, never `*`), gets exactly its reads (HANDLER_SPECS' `sourceReads`).
+ * The backup account's principal in a resource policy: its root, narrowed to exact role ARNs by an
+ * `aws:PrincipalArn` condition. Naming the roles themselves as principals would fail while they do
+ * not exist yet (AWS checks a policy's principals when it is set) and would silently stop
+ * matching once a role is recreated (the policy keeps the old role's unique principal ID); the
+ * account root always exists, and the condition compares the caller's role ARN as a string, so the
+ * source stack deploys before or after the backup stack and survives its roles being replaced
+ * ("AWS JSON policy elements: Principal", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html;
+ * `aws:PrincipalArn`, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+ */
+export function backupPrincipal(roleArns: readonly string[]): Pick<PolicyStatement, "Principal" | "Condition"> {
+  const accounts = [...new Set(roleArns.map((arn) => arn.split(":").slice(0, 5).join(":")))];
+  if (roleArns.length === 0 || accounts.length !== 1) {
+    throw new Error(`backupPrincipal: expected role ARNs of one account, got ${JSON.stringify(roleArns)}`);
+  }
+  const only = roleArns.length === 1 ? roleArns[0] : [...roleArns];
+  return { Principal: { AWS: `${accounts[0]}:root` }, Condition: { ArnEquals: { "aws:PrincipalArn": only } } };
+}
+
+/**
+ * The source bucket's policy statements for a backup stack in another account: each of its roles
+ * may do exactly the reads its handler makes in the source (HANDLER_SPECS `sourceReads`), granted
+ * to the backup account on condition of that role's ARN (see backupPrincipal).
  */
 export function backupReadStatements(args: {
   bucketArn: string;
@@ -465,25 +485,43 @@ export function backupReadStatements(args: {
 }): PolicyStatement[] {
   const statements: PolicyStatement[] = [];
   for (const [handler, actions] of Object.entries(args.reads) as Array<[HandlerName, SourceReads]>) {
-    const principal = { AWS: args.roleArns[handler] };
+    const principal = backupPrincipal([args.roleArns[handler]]);
     if (actions.bucket.length > 0) {
-      statements.push({ Sid: `Backup${pascal(handler)}ListsBucket`, Effect: "Allow", Principal: principal, Action: [...actions.bucket], Resource: args.bucketArn });
+      statements.push({ Sid: `Backup${pascal(handler)}ListsBucket`, Effect: "Allow", ...principal, Action: [...actions.bucket], Resource: args.bucketArn });
     }
     if (actions.objects.length > 0) {
-      statements.push({ Sid: `Backup${pascal(handler)}ReadsObjects`, Effect: "Allow", Principal: principal, Action: [...actions.objects], Resource: `${args.bucketArn}/*` });
+      statements.push({ Sid: `Backup${pascal(handler)}ReadsObjects`, Effect: "Allow", ...principal, Action: [...actions.objects], Resource: `${args.bucketArn}/*` });
     }
   }
   return statements;
 }
 
 /**
- * The policy of the source bucket's KMS key when a backup account reads the bucket: the AWS default
- * statement that lets the key's own account govern it with IAM policies ("Default key policy",
- * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html), and kms:Decrypt
- * for the backup roles that read objects, only through S3 in the key's region (`kms:ViaService`).
+ * The key-policy statement that lets the backup roles which read objects decrypt with the source
+ * bucket's key, only through S3 in the key's region (`kms:ViaService`), named by account root and
+ * `aws:PrincipalArn` (see backupPrincipal). Part of a stack-created key's policy (backupKeyPolicy),
+ * and what the owner of a key given by `kmsKeyArn` adds when they prefer it to the stack's grant.
  * A key policy's `Resource: "*"` is the key itself.
  */
-export function backupKeyPolicy(args: { partition: string; region: string; keyAccountId: string; decryptRoleArns: readonly string[] }): PolicyDocument {
+export function backupKeyStatement(args: { partition: string; region: string; decryptRoleArns: readonly string[] }): PolicyStatement {
+  const principal = backupPrincipal(args.decryptRoleArns);
+  return {
+    Sid: "BackupRolesDecryptThroughS3",
+    Effect: "Allow",
+    Principal: principal.Principal,
+    Action: "kms:Decrypt",
+    Resource: "*",
+    Condition: { ...principal.Condition, StringEquals: { "kms:ViaService": s3ViaService(args.region, args.partition) } },
+  };
+}
+
+/**
+ * The policy of a KMS key the stack creates (`createKmsKey`): the AWS default statement that lets
+ * the key's own account govern it with IAM policies ("Default key policy",
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html), and, when another
+ * account backs the bucket up, backupKeyStatement.
+ */
+export function stackKeyPolicy(args: { partition: string; region: string; keyAccountId: string; decryptRoleArns?: readonly string[] }): PolicyDocument {
   return document(
     {
       Sid: "EnableIamPoliciesOfTheKeyAccount",
@@ -492,14 +530,7 @@ export function backupKeyPolicy(args: { partition: string; region: string; keyAc
       Action: "kms:*",
       Resource: "*",
     },
-    {
-      Sid: "BackupRolesDecryptThroughS3",
-      Effect: "Allow",
-      Principal: { AWS: [...args.decryptRoleArns] },
-      Action: "kms:Decrypt",
-      Resource: "*",
-      Condition: { StringEquals: { "kms:ViaService": s3ViaService(args.region, args.partition) } },
-    },
+    ...(args.decryptRoleArns?.length ? [backupKeyStatement({ ...args, decryptRoleArns: args.decryptRoleArns })] : []),
   );
 }
 
@@ -508,20 +539,3 @@ export function eventForwardingPolicy(args: { busArn: string }): PolicyDocument 
   return document({ Sid: "PutEventsOnBackupBus", Effect: "Allow", Action: "events:PutEvents", Resource: args.busArn });
 }
 
-/**
- * The backup account's default bus admits the source account's S3 events (forwarded by its rule),
- * and nothing else from it ("Permissions for event buses in Amazon EventBridge",
- * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html, and its example
- * policy for a bus in a different account).
- */
-export function sourceAccountBusPolicy(args: { busArn: string; partition: string; sourceAccountId: string }): PolicyDocument {
-  return document({
-    Sid: "AdmitSourceAccountS3Events",
-    Effect: "Allow",
-    Principal: { AWS: `arn:${args.partition}:iam::${args.sourceAccountId}:root` },
-    Action: "events:PutEvents",
-    Resource: args.busArn,
-    // Every entry of a PutEvents call must be an S3 event (the documented form for `events:source`).
-    Condition: { "ForAllValues:StringEquals": { "events:source": "aws.s3" } },
-  });
-}

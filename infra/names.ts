@@ -110,6 +110,11 @@ export function eventForwardingName(stem: string): string {
   return `${stem}-forward-events`;
 }
 
+/** The statement that admits a source account's events onto the default bus (`[A-Za-z0-9_-]{1,64}`). */
+export function sourceEventsStatementId(stem: string, sourceAccountId: string): string {
+  return `${stem}-from-${sourceAccountId}`.slice(0, 64);
+}
+
 /** The REST API that starts syncs, and its role. */
 export function restApiName(stem: string): string {
   return `${stem}-api`;
@@ -129,6 +134,9 @@ export const arns = {
     `arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${logGroup}:*`,
   stateMachine: (scope: AwsScope, machine: string): string =>
     `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:stateMachine:${machine}`,
+  /** An alias of a state machine: `stateMachine:<machine>:<alias>`. */
+  stateMachineAlias: (scope: AwsScope, machine: string, alias: string): string =>
+    `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:stateMachine:${machine}:${alias}`,
   /** The machine's own (parent) executions: `execution:<machine>:<name>`. */
   executions: (scope: AwsScope, machine: string): string =>
     `arn:${scope.partition}:states:${scope.region}:${scope.accountId}:execution:${machine}:*`,

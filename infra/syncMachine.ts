@@ -24,6 +24,9 @@ import {
   type AwsScope,
 } from "./names";
 
+/** The state machine alias every trigger starts. */
+export const STATE_MACHINE_ALIAS = "live";
+
 export interface SyncMachineArgs {
   /** `<project>-<stack>`: the stem of every physical name (functions, state machine, log groups). */
   nameStem: string;
@@ -83,7 +86,11 @@ export class SyncMachine extends pulumi.ComponentResource {
   readonly role: aws.iam.Role;
   readonly logGroup: aws.cloudwatch.LogGroup;
   readonly stateMachine: aws.sfn.StateMachine;
+  /** The alias every trigger starts: it points at the version this deployment published. */
+  readonly alias: aws.sfn.Alias;
   readonly stateMachineArn: pulumi.Output<string>;
+  /** The ARN runs are started with (the alias's). */
+  readonly startArn: pulumi.Output<string>;
   readonly stateMachineName: pulumi.Output<string>;
 
   constructor(name: string, args: SyncMachineArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -142,7 +149,13 @@ export class SyncMachine extends pulumi.ComponentResource {
           assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()),
           tags: args.tags,
         },
-        { parent: this },
+        // The name is fixed, and IAM refuses a second role of the same name, so Pulumi's default
+        // (create the replacement, then delete the old one) would fail with EntityAlreadyExists.
+        // Deleting first is safe: nothing runs under the role in between but the functions it is
+        // replaced with, and the source account grants it by ARN condition (aws:PrincipalArn),
+        // which matches the new role as it did the old one. A random name suffix would avoid the
+        // gap, but then the source account could not name the role before it exists.
+        { parent: this, deleteBeforeReplace: true },
       );
       const policy = new aws.iam.RolePolicy(
         `${name}-${handler}-policy`,
@@ -206,7 +219,9 @@ export class SyncMachine extends pulumi.ComponentResource {
         policy: pulumi.all([scope, args.notificationTopic.name]).apply(([s, topicName]) =>
           json(
             stateMachinePolicy({
-              functionArns: HANDLER_NAMES.map((h) => arns.lambdaFunction(s, fnNames[h])),
+              // The definition invokes published versions (`function:<name>:<version>`), and runs
+              // started before a deploy still invoke the versions they started with.
+              functionArns: HANDLER_NAMES.map((h) => `${arns.lambdaFunction(s, fnNames[h])}:*`),
               notificationTopicArn: arns.snsTopic(s, topicName),
               stateMachineArn: arns.stateMachine(s, machineName),
               executionsArn: arns.executions(s, machineName),
@@ -218,10 +233,15 @@ export class SyncMachine extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // The definition takes the functions' and topic's own ARNs, which also orders the state
-    // machine after them.
+    // The definition invokes the versions this deployment published (qualifiedArn), which also
+    // orders the state machine after them. A deploy during a run (a 24-hour delete approval, a
+    // copy spread over many calls) publishes new versions and a new state machine version; the
+    // run goes on with the definition it started with, and so with the code it started with:
+    // Step Functions keeps a started execution on its definition, and Lambda versions are
+    // immutable ("Lambda function versions",
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html).
     const functionArns = pulumi.all(
-      Object.fromEntries(HANDLER_NAMES.map((h) => [h, functions[h].arn])) as Record<HandlerName, pulumi.Output<string>>,
+      Object.fromEntries(HANDLER_NAMES.map((h) => [h, functions[h].qualifiedArn])) as Record<HandlerName, pulumi.Output<string>>,
     );
     this.stateMachine = new aws.sfn.StateMachine(
       `${name}-state-machine`,
@@ -245,16 +265,35 @@ export class SyncMachine extends pulumi.ComponentResource {
           level: args.logLevel ?? "ERROR",
         },
         tracingConfiguration: { enabled: true },
+        // Each change publishes a version; the alias below moves to it.
+        publish: true,
         tags: args.tags,
       },
       // Step Functions checks at creation that the role may deliver logs.
       { parent: this, dependsOn: [rolePolicy] },
     );
+    // The triggers start the alias: an execution started through it is tied to the version it
+    // pointed to at start ("How Step Functions associates executions with a version or alias",
+    // https://docs.aws.amazon.com/step-functions/latest/dg/execution-alias-version-associate.html).
+    // Starting through an alias is authorized on the state machine's own ARN ("Authorization for
+    // versions and aliases", https://docs.aws.amazon.com/step-functions/latest/dg/auth-version-alias.html),
+    // so the triggers' policies name the machine.
+    this.alias = new aws.sfn.Alias(
+      `${name}-live`,
+      {
+        name: STATE_MACHINE_ALIAS,
+        description: "What the schedule, the on-change rule and the REST API start.",
+        routingConfigurations: [{ stateMachineVersionArn: this.stateMachine.stateMachineVersionArn, weight: 100 }],
+      },
+      { parent: this },
+    );
 
     this.stateMachineArn = this.stateMachine.arn;
+    this.startArn = this.alias.arn;
     this.stateMachineName = this.stateMachine.name;
     this.registerOutputs({
       stateMachineArn: this.stateMachineArn,
+      startArn: this.startArn,
       stateMachineName: this.stateMachineName,
       reportsBucketName: this.reportsBucket.bucketName,
     });

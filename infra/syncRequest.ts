@@ -2,7 +2,7 @@
  * The execution input the triggers send: the stack's sync settings as a `SyncRequest`
  * (model/contract.ts), with the bucket names filled in. Pure.
  */
-import type { SyncRequest } from "../model/contract";
+import { CONTRACT_VERSION, type SyncRequest } from "../model/contract";
 import { jsonSchemaOf, SYNC_SETTINGS, type SyncSettingName } from "../model/settings";
 import type { StackConfig } from "./config";
 
@@ -92,6 +92,8 @@ export function syncRequestJsonSchema(): Record<string, unknown> {
     (Object.keys(SYNC_SETTINGS) as SyncSettingName[]).map((name) => [name, jsonSchemaOf(SYNC_SETTINGS[name])]),
   ) as Record<SyncSettingName, Record<string, unknown>>;
   const properties: Record<keyof SyncRequest, Record<string, unknown>> = {
+    // The only contract version the deployed handlers know (model/contract.ts).
+    version: { type: "integer", enum: [CONTRACT_VERSION] },
     source: location,
     destination: location,
     ...settings,

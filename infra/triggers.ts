@@ -5,6 +5,7 @@
  * own role, allowed only `states:StartExecution` on this one state machine, and a dead-letter
  * queue for starts that failed after retries.
  */
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { SyncRequest } from "../model/contract";
@@ -29,6 +30,8 @@ export interface StartTriggerArgs {
   scope: pulumi.Input<AwsScope>;
   /** The state machine to start; its (fixed) name scopes the role. */
   stateMachine: aws.sfn.StateMachine;
+  /** The ARN runs are started with: the machine's live alias (SyncMachine.startArn). */
+  startArn: pulumi.Input<string>;
   /** The execution input of every run this trigger starts. */
   request: pulumi.Input<SyncRequest>;
   /** Retries of a failed StartExecution. @default 3 */
@@ -133,7 +136,7 @@ export class SyncSchedule extends pulumi.ComponentResource {
         scheduleExpressionTimezone: args.timezone ?? "UTC",
         flexibleTimeWindow: { mode: "OFF" },
         target: {
-          arn: args.stateMachine.arn,
+          arn: args.startArn,
           roleArn: this.role.arn,
           input: pulumi.output(args.request).apply((request) => JSON.stringify(request)),
           retryPolicy: retryPolicy(args),
@@ -251,7 +254,7 @@ export class OnChangeSync extends pulumi.ComponentResource {
       `${name}-target`,
       {
         rule: this.rule.name,
-        arn: args.stateMachine.arn,
+        arn: args.startArn,
         roleArn: this.role.arn,
         inputTransformer: {
           inputPaths: { [CHANGED_KEY_VARIABLE]: "$.detail.object.key" },
@@ -274,6 +277,8 @@ export interface RestApiTriggerArgs {
   scope: pulumi.Input<AwsScope>;
   /** The state machine the API starts; its (fixed) name scopes the role. */
   stateMachine: aws.sfn.StateMachine;
+  /** The ARN runs are started with: the machine's live alias (SyncMachine.startArn). */
+  startArn: pulumi.Input<string>;
   /** The stage in the URL. @default "v1" */
   stageName?: string;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -324,42 +329,49 @@ export class RestApiTrigger extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // Every resource that defines what a deployment serves, declared by its inputs first: the
+    // deployment's trigger hashes exactly these (see restApiRedeploymentHash).
+    const defining: Record<string, Record<string, pulumi.Input<unknown>>> = {};
+    const define = <A extends object>(logicalName: string, inputs: A): A => {
+      defining[logicalName] = inputs as Record<string, pulumi.Input<unknown>>;
+      return inputs;
+    };
     const resource = new aws.apigateway.Resource(
       `${name}-syncs`,
-      { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: REST_TRIGGER_PATH },
+      define(`${name}-syncs`, { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: REST_TRIGGER_PATH }),
       { parent: this },
     );
     const model = new aws.apigateway.Model(
       `${name}-sync-request-model`,
-      {
+      define(`${name}-sync-request-model`, {
         restApi: this.api.id,
         name: "SyncRequest",
         description: "The body of POST /syncs: a SyncRequest (handlers/contract.ts).",
         contentType: "application/json",
         schema: JSON.stringify(syncRequestJsonSchema()),
-      },
+      }),
       { parent: this },
     );
     const validator = new aws.apigateway.RequestValidator(
       `${name}-validator`,
-      { restApi: this.api.id, name: "body", validateRequestBody: true, validateRequestParameters: false },
+      define(`${name}-validator`, { restApi: this.api.id, name: "body", validateRequestBody: true, validateRequestParameters: false }),
       { parent: this },
     );
     this.method = new aws.apigateway.Method(
       `${name}-post`,
-      {
+      define(`${name}-post`, {
         restApi: this.api.id,
         resourceId: resource.id,
         httpMethod: "POST",
         authorization: "AWS_IAM",
         requestValidatorId: validator.id,
         requestModels: { "application/json": model.name },
-      },
+      }),
       { parent: this },
     );
     this.integration = new aws.apigateway.Integration(
       `${name}-start-execution`,
-      {
+      define(`${name}-start-execution`, {
         restApi: this.api.id,
         resourceId: resource.id,
         httpMethod: this.method.httpMethod,
@@ -370,11 +382,9 @@ export class RestApiTrigger extends pulumi.ComponentResource {
         // Only JSON bodies reach Step Functions, and only through the template.
         passthroughBehavior: "NEVER",
         requestTemplates: {
-          "application/json": pulumi
-            .all([scope, args.stateMachine.name])
-            .apply(([s, machine]) => startExecutionRequestTemplate(arns.stateMachine(s, machine))),
+          "application/json": pulumi.output(args.startArn).apply((startArn) => startExecutionRequestTemplate(startArn)),
         },
-      },
+      }),
       { parent: this, dependsOn: [rolePolicy] },
     );
     // 200 with Step Functions' answer ({ executionArn, startDate }); its 4xx and 5xx pass through.
@@ -385,26 +395,37 @@ export class RestApiTrigger extends pulumi.ComponentResource {
     ].map(({ statusCode, selectionPattern }) => {
       const methodResponse = new aws.apigateway.MethodResponse(
         `${name}-response-${statusCode}`,
-        { restApi: this.api.id, resourceId: resource.id, httpMethod: this.method.httpMethod, statusCode, responseModels: { "application/json": "Empty" } },
+        define(`${name}-response-${statusCode}`, {
+          restApi: this.api.id,
+          resourceId: resource.id,
+          httpMethod: this.method.httpMethod,
+          statusCode,
+          responseModels: { "application/json": "Empty" },
+        }),
         { parent: this },
       );
       return new aws.apigateway.IntegrationResponse(
         `${name}-integration-response-${statusCode}`,
-        { restApi: this.api.id, resourceId: resource.id, httpMethod: this.method.httpMethod, statusCode: methodResponse.statusCode, selectionPattern },
+        define(`${name}-integration-response-${statusCode}`, {
+          restApi: this.api.id,
+          resourceId: resource.id,
+          httpMethod: this.method.httpMethod,
+          statusCode: methodResponse.statusCode,
+          selectionPattern,
+        }),
         { parent: this, dependsOn: [this.integration] },
       );
     });
+    // A deployment is a snapshot: API Gateway serves what the API was when it was created, so a
+    // change to any defining resource needs a new one ("Deploying a REST API",
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html; the
+    // provider's `triggers`, https://www.pulumi.com/registry/packages/aws/api-docs/apigateway/deployment/).
     const deployment = new aws.apigateway.Deployment(
       `${name}-deployment`,
       {
         restApi: this.api.id,
-        description: "The POST /syncs method, its validator and its integration.",
-        // A new deployment whenever what it serves changes.
-        triggers: {
-          redeployment: pulumi
-            .all([model.schema, this.integration.requestTemplates, this.method.authorization, this.integration.uri])
-            .apply((parts) => JSON.stringify(parts)),
-        },
+        description: "The POST /syncs method, its validator, model, integration and responses.",
+        triggers: { redeployment: pulumi.output(defining).apply((inputs) => restApiRedeploymentHash(inputs)) },
       },
       { parent: this, dependsOn: [this.method, this.integration, ...responses] },
     );
@@ -418,6 +439,27 @@ export class RestApiTrigger extends pulumi.ComponentResource {
       .apply(([s, id, stage]) => `https://${id}.execute-api.${s.region}.${dnsSuffix(s.partition)}/${stage}/${REST_TRIGGER_PATH}`);
     this.registerOutputs({ url: this.url });
   }
+}
+
+/**
+ * The REST API deployment's trigger: a SHA-256 over the inputs of every resource that defines the
+ * API (keyed by logical name, keys sorted, absent values dropped), so any change to one of them
+ * redeploys it, and nothing else does.
+ */
+export function restApiRedeploymentHash(inputs: Record<string, unknown>): string {
+  return createHash("sha256").update(stableJson(inputs)).digest("hex");
+}
+
+/** JSON with object keys sorted at every level and undefined members dropped. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : stableJson(v))).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** The DNS suffix of a partition's service endpoints. */

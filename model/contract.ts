@@ -18,6 +18,15 @@ export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way"];
 export type ConflictPolicy = "report" | "newer-wins";
 export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ["report", "newer-wins"];
 
+/**
+ * The version of this contract: every payload between states carries it (in its job), and a
+ * handler refuses a payload of any other version with UNKNOWN_CONTRACT_VERSION rather than read
+ * it. A change that an older handler would misread (a renamed or re-meant field) raises it.
+ */
+export const CONTRACT_VERSION = 1;
+/** The error a handler throws for a payload of a version it does not know (Step Functions sees it as the Task's Error). */
+export const UNKNOWN_CONTRACT_VERSION = "UnknownContractVersion";
+
 /** A bucket and an optional key prefix ("dev/"). */
 export interface Location {
   bucket: string;
@@ -30,6 +39,11 @@ export interface Location {
  * optional field has a documented default.
  */
 export interface SyncRequest {
+  /**
+   * The contract version the request is written for; any other is refused before anything runs.
+   * @default CONTRACT_VERSION
+   */
+  version?: number;
   source: Location;
   destination: Location;
   /** @default "backup" (copy and update, never delete) */
@@ -91,6 +105,8 @@ export type DeleteLimit = { count: number } | { percent: number };
 
 /** A validated request with every default filled in: the input of every later step. */
 export interface SyncJob {
+  /** CONTRACT_VERSION: every later payload carries the job, and with it the version. */
+  version: number;
   source: Required<Location>;
   destination: Required<Location>;
   mode: SyncMode;
@@ -120,6 +136,18 @@ export interface Partition {
   startAfter?: string;
   endBefore?: string;
   keys?: string[];
+}
+
+/**
+ * Output of `plan-partitions`: the partitions, and their ids as an array of their own. The state
+ * machine hands `partitionIds` to `summarize` by a plain path: a projection such as
+ * `$.partitions[*].id` yields a list on AWS (Jayway JsonPath) but, over a one-element array, a bare
+ * value on other interpreters, so the definition never asks for one.
+ */
+export interface PartitionPlan {
+  partitions: Partition[];
+  /** `partitions.map((p) => p.id)`, in the same order. */
+  partitionIds: number[];
 }
 
 /** Which pass over a partition: copies (and updates) first, deletes only after all copies. */
@@ -270,6 +298,11 @@ export interface SyncSummary {
    * state machine maps over this array).
    */
   deletePartitions: Array<{ partition: Partition; deleteBudget: number }>;
+  /**
+   * The ids of `deletePartitions`, in the same order: what `summarize` reads after the delete
+   * phase, carried as its own array for the reason PartitionPlan gives.
+   */
+  deletePartitionIds: number[];
   failures: SyncFailure[];
   changes: SyncChange[];
 }

@@ -81,6 +81,8 @@ export interface RecordedResource {
   custom: boolean;
   /** The `protect` resource option. */
   protect: boolean;
+  /** The `deleteBeforeReplace` resource option. */
+  deleteBeforeReplace: boolean;
   /** URNs each input was computed from, as the engine is told (`{ role: [<role URN>] }`). */
   propertyDependencies: Record<string, string[]>;
   /** Inputs as the engine received them: plain values, `UNKNOWN` where not known yet; assets stay Asset objects. */
@@ -182,16 +184,29 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       const bucket = typeof inputs.bucket === "string" ? inputs.bucket : name;
       return { id: bucket, bucket, arn: `arn:aws:s3:::${bucket}`, bucketDomainName: `${bucket}.s3.amazonaws.com` };
     }
-    case "aws:lambda/function:Function":
-      return { id: physical, name: physical, arn: `arn:aws:lambda:${at}:function:${physical}`, version: "$LATEST" };
+    case "aws:lambda/function:Function": {
+      // A published function's first version is 1; an unpublished one has only $LATEST.
+      const version = inputs.publish === true ? "1" : "$LATEST";
+      const arn = `arn:aws:lambda:${at}:function:${physical}`;
+      return { id: physical, name: physical, arn, version, qualifiedArn: `${arn}:${version}` };
+    }
     case "aws:iam/role:Role":
       return { id: physical, name: physical, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical}` };
     case "aws:iam/policy:Policy": {
       const policyPath = typeof inputs.path === "string" && inputs.path ? inputs.path : "/";
       return { id: physical, name: physical, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:policy${policyPath}${physical}` };
     }
-    case "aws:sfn/stateMachine:StateMachine":
-      return { id: physical, name: physical, arn: `arn:aws:states:${at}:stateMachine:${physical}` };
+    case "aws:sfn/stateMachine:StateMachine": {
+      const arn = `arn:aws:states:${at}:stateMachine:${physical}`;
+      return { id: physical, name: physical, arn, ...(inputs.publish === true ? { stateMachineVersionArn: `${arn}:1` } : {}) };
+    }
+    case "aws:sfn/alias:Alias": {
+      // The alias ARN is its state machine's ARN and its name: read the machine from the version it routes to.
+      const routes = inputs.routingConfigurations as Array<{ stateMachineVersionArn?: unknown }> | undefined;
+      const versionArn = String(routes?.[0]?.stateMachineVersionArn ?? "");
+      const arn = `${versionArn.replace(/:\d+$/, "")}:${physical}`;
+      return { id: arn, name: physical, arn };
+    }
     case "aws:sns/topic:Topic":
       return { id: physical, name: physical, arn: `arn:aws:sns:${at}:${physical}` };
     case "aws:sqs/queue:Queue":
@@ -260,6 +275,7 @@ interface ResourceRequest {
   getName(): string;
   getParent(): string;
   getProtect?(): boolean;
+  getDeletebeforereplace?(): boolean;
   getPropertydependenciesMap?(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
 }
 interface ResourceResponse {
@@ -318,6 +334,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
           urn: "",
           custom: args.custom ?? true,
           protect: false,
+          deleteBeforeReplace: false,
           propertyDependencies: {},
           inputs,
           outputs: plain(state) as Record<string, unknown>,
@@ -361,6 +378,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
           record.urn = resp.getUrn();
           record.parent = req.getParent() || undefined;
           record.protect = req.getProtect?.() ?? false;
+          record.deleteBeforeReplace = req.getDeletebeforereplace?.() ?? false;
           req.getPropertydependenciesMap?.().forEach((deps, key) => {
             const urns = deps.getUrnsList();
             if (urns.length > 0) record.propertyDependencies[key] = urns;

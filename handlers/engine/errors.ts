@@ -1,3 +1,5 @@
+import { CONTRACT_VERSION, UNKNOWN_CONTRACT_VERSION } from "../../model/contract";
+
 /**
  * Errors the engine raises on purpose. Their `name` is what Step Functions sees as the Lambda
  * error type, so Catch and Retry in the state machine match on these names.
@@ -11,6 +13,8 @@ export const ERROR_NAMES = {
   deleteBudgetExceeded: "DeleteBudgetExceeded",
   /** A server listed keys out of UTF-8 byte order; merging that listing could pair keys wrongly. */
   listingOrder: "ListingOrderError",
+  /** A payload of a contract version this code does not know; it was not read. */
+  unknownContractVersion: UNKNOWN_CONTRACT_VERSION,
 } as const;
 
 export type EngineErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
@@ -30,6 +34,28 @@ export class ValidationError extends EngineError {
   constructor(readonly problems: string[]) {
     super(ERROR_NAMES.validation, problems.join("; "));
   }
+}
+
+/**
+ * A payload written for a contract version this code does not know: refused whole, never read
+ * field by field (a deploy that left an old handler behind a new definition, a hand-made request).
+ */
+export class UnknownContractVersionError extends EngineError {
+  constructor(
+    readonly version: unknown,
+    where: string,
+  ) {
+    super(
+      ERROR_NAMES.unknownContractVersion,
+      `${where} is for contract version ${JSON.stringify(version) ?? "(none)"}, and this code knows only version ${CONTRACT_VERSION}: ` +
+        "deploy the handlers and the state machine together (one pulumi up), or send a request without version",
+    );
+  }
+}
+
+/** Refuses any contract version but CONTRACT_VERSION (a payload without one included). */
+export function checkContractVersion(version: unknown, where: string): void {
+  if (version !== CONTRACT_VERSION) throw new UnknownContractVersionError(version, where);
 }
 
 /**

@@ -47,6 +47,12 @@ export function summarize(input: SummarizeInput & { results: SyncRangeResult[] }
   else if (stats.failed > 0) deleteDecision = "blocked-by-failures";
   else if (job.mode !== "mirror" || job.dryRun || plannedDeletes === 0) deleteDecision = "no-deletes";
   else deleteDecision = plannedDeletes > deleteLimit ? "over-limit" : "within-limit";
+  const deletePartitions =
+    phase === "copy" && deleteDecision !== "no-deletes" && deleteDecision !== "blocked-by-failures"
+      ? results
+          .filter((result) => result.plannedDeletes > 0)
+          .map((result) => ({ partition: result.partition, deleteBudget: result.plannedDeletes }))
+      : [];
   return {
     job,
     phase,
@@ -54,12 +60,8 @@ export function summarize(input: SummarizeInput & { results: SyncRangeResult[] }
     plannedDeletes,
     deleteLimit,
     deleteDecision,
-    deletePartitions:
-      phase === "copy" && deleteDecision !== "no-deletes" && deleteDecision !== "blocked-by-failures"
-        ? results
-            .filter((result) => result.plannedDeletes > 0)
-            .map((result) => ({ partition: result.partition, deleteBudget: result.plannedDeletes }))
-        : [],
+    deletePartitions,
+    deletePartitionIds: deletePartitions.map((entry) => entry.partition.id),
     failures: bounded(failures),
     changes: bounded(changes),
   };

@@ -3,9 +3,9 @@
  * ValidationError naming every problem, before anything is written.
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import type { Location, SyncJob, SyncRequest } from "../../model/contract";
+import { CONTRACT_VERSION, type Location, type SyncJob, type SyncRequest } from "../../model/contract";
 import { bucketName, defaultsOf, parseDeleteLimit, parseSetting, reasonOf, requestMessage, SYNC_SETTINGS, type SyncSettingName, type SyncSettingValues } from "../../model/settings";
-import { ValidationError } from "./errors";
+import { checkContractVersion, ValidationError } from "./errors";
 
 export { parseDeleteLimit };
 
@@ -40,6 +40,8 @@ export function validateRequest(request: unknown): SyncJob {
   const problems: string[] = [];
   if (typeof request !== "object" || request === null) throw new ValidationError(["the request must be an object"]);
   const r = request as SyncRequest;
+  // A request may leave the version out (it is the current one); a job always carries it.
+  if (r.version !== undefined) checkContractVersion(r.version, "the request");
   const source = location(r.source, "source", problems);
   const destination = location(r.destination, "destination", problems);
   if (
@@ -69,6 +71,7 @@ export function validateRequest(request: unknown): SyncJob {
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return {
+    version: CONTRACT_VERSION,
     source,
     destination,
     mode: s.mode,

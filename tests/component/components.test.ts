@@ -119,6 +119,7 @@ describe("SyncSchedule", () => {
       new SyncSchedule("nightly", {
         scope,
         stateMachine: stateMachine as never,
+        startArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod:live",
         request: { source: { bucket: "acme-dev" }, destination: { bucket: "acme-prod" } },
         scheduleName: "acme-prod-schedule",
         deadLetterQueueName: "acme-prod-schedule-dlq",
@@ -136,7 +137,7 @@ describe("SyncSchedule", () => {
     assert.equal(inputs.scheduleExpression, "cron(0 3 * * ? *)");
     assert.equal(inputs.scheduleExpressionTimezone, "UTC");
     assert.deepEqual(inputs.flexibleTimeWindow, { mode: "OFF" });
-    assert.equal(inputs.target.arn, "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod");
+    assert.equal(inputs.target.arn, "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod:live");
     assert.deepEqual(JSON.parse(inputs.target.input), { source: { bucket: "acme-dev" }, destination: { bucket: "acme-prod" } });
     assert.deepEqual(inputs.target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
     assert.equal(children.get("nightly-dlq")?.inputs.name, "acme-prod-schedule-dlq");
@@ -167,6 +168,7 @@ describe("OnChangeSync", () => {
       new OnChangeSync("changes", {
         scope,
         stateMachine: stateMachine as never,
+        startArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod:live",
         request,
         ruleName: "acme-prod-on-change",
         deadLetterQueueName: "acme-prod-on-change-dlq",
@@ -196,7 +198,7 @@ describe("OnChangeSync", () => {
   it("starts the machine with the request restricted to the changed key (deleting at most 1), retrying, then to its dead-letter queue", async () => {
     const children = childrenOf(await onChange(), "changes");
     const target = children.get("changes-target")?.inputs as Record<string, any>;
-    assert.equal(target.arn, "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod");
+    assert.equal(target.arn, "arn:aws:states:eu-west-1:123456789012:stateMachine:acme-prod:live");
     assert.deepEqual(target.inputTransformer.inputPaths, { key: "$.detail.object.key" });
     const input = JSON.parse(String(target.inputTransformer.inputTemplate).replace("<key>", JSON.stringify("site/a b.html")));
     assert.deepEqual(input, { ...request, maxDeletes: 1, keys: ["site/a b.html"], keysEncoding: "s3-event" });

@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, HANDLER_NAMES, type HandlerName } from "../../model/contract";
-import { BUNDLE_FILE, bundleHandlers, CALLBACK_FILE, callbackCodePathOptions } from "../../infra/handlerPackaging";
+import { CONTRACT_VERSION, HANDLER_ENV, HANDLER_NAMES, UNKNOWN_CONTRACT_VERSION, type HandlerName } from "../../model/contract";
+import { BUNDLE_FILE, BUNDLE_TARGET, bundleHandlers, CALLBACK_FILE, callbackCodePathOptions, HANDLER_NODE_MAJOR, HANDLER_RUNTIME } from "../../infra/handlerPackaging";
 import { HANDLER_SPECS } from "../../infra/handlerSpecs";
 import {
   invokeHandler,
@@ -57,6 +57,18 @@ function topLevel(dir: string): string[] {
   }
   return entries.sort();
 }
+
+describe("the Lambda runtime", () => {
+  it("is nodejs24.x with esbuild targeting node24, both naming one major", () => {
+    assert.equal(HANDLER_RUNTIME, `nodejs${HANDLER_NODE_MAJOR}.x`);
+    assert.equal(BUNDLE_TARGET, `node${HANDLER_NODE_MAJOR}`);
+  });
+
+  it("is the Node major the suite runs on under CI (.ci/run installs it), so the packaged handlers are tested on it", function () {
+    if (process.env.CI !== "true") this.skip();
+    assert.equal(Number(process.versions.node.split(".")[0]), HANDLER_NODE_MAJOR, `running on ${process.version}`);
+  });
+});
 
 describe("handler packaging", () => {
   let runtimeModules: string;
@@ -119,12 +131,12 @@ describe("handler packaging", () => {
         }
       });
 
-      it("creates one function per handler, on Node.js 22, with the project's own role", () => {
+      it("creates one function per handler, on Node.js 24, with the project's own role", () => {
         const functions = resourcesOfType(run, FUNCTION);
         assert.equal(functions.length, HANDLER_NAMES.length);
         const roleArns = new Set(resourcesOfType(run, "aws:iam/role:Role").map((r) => r.outputs.arn));
         for (const fn of functions) {
-          assert.equal(fn.inputs.runtime, "nodejs22.x");
+          assert.equal(fn.inputs.runtime, "nodejs24.x");
           assert.ok(roleArns.has(fn.inputs.role), `${fn.name} runs with a role the program did not build`);
         }
         // CallbackFunction attaches managed full-access policies only when it builds its own role.
@@ -171,12 +183,33 @@ describe("handler packaging", () => {
         }
       });
 
+      it("every handler refuses a payload of a contract version it does not know with UnknownContractVersion, before reading it", async function () {
+        this.timeout(120_000);
+        const job = { source: { bucket: "dev" }, destination: { bucket: "prod" }, version: CONTRACT_VERSION + 1 };
+        const events: Record<HandlerName, unknown> = {
+          "validate-input": { ...job },
+          "plan-partitions": { job },
+          "sync-range": { job, partition: { id: 0 }, phase: "copy" },
+          summarize: { job, phase: "copy", run: "r", partitionIds: [0] },
+          "write-report": { summary: { job } },
+        };
+        for (const handler of HANDLER_NAMES) {
+          const fn = functionOf(run, handler);
+          const { file, exportName } = entryPoint(fn);
+          const result = invokeHandler({ dir: await unpack(fn), file, exportName, event: events[handler], env: environmentOf(fn), runtimeModules });
+          assert.equal(result.ok, false, `${handler}: ${JSON.stringify(result)}`);
+          if (result.ok) continue;
+          assert.equal(result.errorType, UNKNOWN_CONTRACT_VERSION, `${handler}: ${JSON.stringify(result)}`);
+          assert.match(result.errorMessage, new RegExp(`contract version ${CONTRACT_VERSION + 1}, and this code knows only version ${CONTRACT_VERSION}`));
+        }
+      });
+
       for (const handler of ["validate-input", "plan-partitions", "sync-range"] as const) {
         it(`${handler} rejects a bad request with a ValidationError that names the problems, before any S3 call`, async () => {
           const fn = functionOf(run, handler);
           const dir = await unpack(fn);
           const { file, exportName } = entryPoint(fn);
-          const event = handler === "validate-input" ? BAD_REQUEST : { job: BAD_REQUEST, partition: { id: 0 }, phase: "copy" };
+          const event = handler === "validate-input" ? BAD_REQUEST : { job: { ...BAD_REQUEST, version: CONTRACT_VERSION }, partition: { id: 0 }, phase: "copy" };
           const result = invokeHandler({ dir, file, exportName, event, env: environmentOf(fn), runtimeModules });
           assert.equal(result.ok, false, JSON.stringify(result));
           if (result.ok) return;

@@ -9,6 +9,7 @@ import { allStates, type StateMachineDefinition } from "../../infra/asl";
 import { buildDefinition } from "../../infra/definition";
 import { TASK_TIMEOUT_MARGIN_SECONDS } from "../../infra/handlerSpecs";
 import { startExecutionRequestTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
+import { restApiRedeploymentHash } from "../../infra/triggers";
 import { BUCKET_NAME_OUTPUT } from "../../infra/source";
 import {
   containsUnknown,
@@ -48,6 +49,8 @@ const T = {
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   queue: "aws:sqs/queue:Queue",
   keyPolicy: "aws:kms/keyPolicy:KeyPolicy",
+  kmsKey: "aws:kms/key:Key",
+  kmsGrant: "aws:kms/grant:Grant",
   restApi: "aws:apigateway/restApi:RestApi",
   apiResource: "aws:apigateway/resource:Resource",
   apiMethod: "aws:apigateway/method:Method",
@@ -56,10 +59,13 @@ const T = {
   apiValidator: "aws:apigateway/requestValidator:RequestValidator",
   apiStage: "aws:apigateway/stage:Stage",
   busPolicy: "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
+  busPermission: "aws:cloudwatch/eventPermission:EventPermission",
 } as const;
 
 const DEV_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-dev`;
 const PROD_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-prod`;
+/** The alias every trigger starts. */
+const ALIAS_ARN = `arn:aws:states:eu-west-1:${MOCK_ACCOUNT_ID}:stateMachine:bucket-sync-prod:live`;
 
 function only(run: ProgramRun, type: string): RecordedResource {
   const found = resourcesOfType(run, type);
@@ -181,10 +187,14 @@ describe("bucket-sync program", () => {
       }
     });
 
-    it("registers as the definition exactly buildDefinition(...) of the functions' and topic's ARNs", () => {
+    it("registers as the definition exactly buildDefinition(...) of the functions' published versions and the topic's ARN", () => {
       const functionArns = Object.fromEntries(
-        resourcesOfType(prod, T.fn).map((f) => [String(f.inputs.name).replace("bucket-sync-prod-", ""), f.outputs.arn]),
+        resourcesOfType(prod, T.fn).map((f) => [String(f.inputs.name).replace("bucket-sync-prod-", ""), f.outputs.qualifiedArn]),
       ) as Record<HandlerName, string>;
+      for (const fn of resourcesOfType(prod, T.fn)) {
+        assert.equal(fn.inputs.publish, true, `${fn.name} publishes a version per change`);
+        assert.match(String(fn.outputs.qualifiedArn), /:function:bucket-sync-prod-[a-z-]+:1$/);
+      }
       const expected = buildDefinition({
         functionArns,
         notificationTopicArn: String(only(prod, T.topic).outputs.arn),
@@ -194,8 +204,17 @@ describe("bucket-sync program", () => {
       assert.deepEqual(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)), expected);
     });
 
+    it("publishes a state machine version per change and points the live alias at it, all of it", () => {
+      const machine = only(prod, T.stateMachine);
+      assert.equal(machine.inputs.publish, true);
+      const alias = only(prod, "aws:sfn/alias:Alias");
+      assert.equal(alias.inputs.name, "live");
+      assert.deepEqual(alias.inputs.routingConfigurations, [{ stateMachineVersionArn: machine.outputs.stateMachineVersionArn, weight: 100 }]);
+      assert.equal(alias.outputs.arn, ALIAS_ARN);
+    });
+
     it("gives every Lambda Task a timeout at least TASK_TIMEOUT_MARGIN_SECONDS above its function's", () => {
-      const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.arn), Number(f.inputs.timeout)]));
+      const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.qualifiedArn), Number(f.inputs.timeout)]));
       const definition = JSON.parse(String(only(prod, T.stateMachine).inputs.definition)) as StateMachineDefinition;
       const tasks = allStates(definition).flatMap(({ name, state }) => (state.Type === "Task" ? [{ name, state }] : []));
       const invokes = tasks.filter((t) => String(t.state.Resource).endsWith(":lambda:invoke"));
@@ -212,7 +231,7 @@ describe("bucket-sync program", () => {
       assert.equal(schedule.inputs.scheduleExpression, "cron(0 3 * * ? *)");
       assert.equal(schedule.inputs.scheduleExpressionTimezone, "Europe/Berlin");
       const target = schedule.inputs.target as Record<string, unknown>;
-      assert.equal(target.arn, only(prod, T.stateMachine).outputs.arn);
+      assert.equal(target.arn, ALIAS_ARN, "the schedule starts the live alias");
       assert.deepEqual(target.retryPolicy, { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
       const dlq = resourcesOfType(prod, T.queue).find((q) => q.inputs.name === "bucket-sync-prod-schedule-dlq");
       assert.ok(dlq);
@@ -243,7 +262,7 @@ describe("bucket-sync program", () => {
         detail: { bucket: { name: [DEV_BUCKET] }, reason: [{ "anything-but": ["Lifecycle Expiration"] }] },
       });
       const target = only(prod, T.target);
-      assert.equal(target.inputs.arn, only(prod, T.stateMachine).outputs.arn);
+      assert.equal(target.inputs.arn, ALIAS_ARN, "the rule starts the live alias");
       const transformer = target.inputs.inputTransformer as { inputPaths: Record<string, string>; inputTemplate: string };
       assert.deepEqual(transformer.inputPaths, { key: "$.detail.object.key" });
       // EventBridge puts the key, JSON-encoded, where the unquoted placeholder stands.
@@ -294,7 +313,8 @@ describe("bucket-sync program", () => {
       const command = String(prod.outputs.startExecutionCommand);
       const match = /^aws stepfunctions start-execution --region eu-west-1 --state-machine-arn '([^']+)' --input '([^']+)'$/.exec(command);
       assert.ok(match, command);
-      assert.equal(match[1], machineArn);
+      assert.equal(match[1], `${machineArn}:live`, "the command starts the live alias, as the triggers do");
+      assert.equal(prod.outputs.stateMachineAliasArn, `${machineArn}:live`);
       const request = JSON.parse(match[2]) as SyncRequest;
       assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
     });
@@ -422,7 +442,8 @@ describe("bucket-sync program", () => {
       const policy = policyNamed(prod, "sync-machine-policy");
       assert.deepEqual(
         [...asList(statement(policy, "InvokeSyncFunctions").Resource)].sort(),
-        resourcesOfType(prod, T.fn).map((f) => f.outputs.arn).sort(),
+        // Every published version of each function: a run started before a deploy still invokes its own.
+        resourcesOfType(prod, T.fn).map((f) => `${f.outputs.arn}:*`).sort(),
       );
       assert.equal(statement(policy, "PublishNotifications").Resource, only(prod, T.topic).outputs.arn);
       assert.equal(statement(policy, "StartDistributedMapChildren").Resource, only(prod, T.stateMachine).outputs.arn);
@@ -517,7 +538,7 @@ describe("bucket-sync program", () => {
       assert.equal(integration.inputs.integrationHttpMethod, "POST");
       assert.equal(integration.inputs.uri, "arn:aws:apigateway:eu-west-1:states:action/StartExecution");
       assert.equal(integration.inputs.passthroughBehavior, "NEVER");
-      assert.deepEqual(integration.inputs.requestTemplates, { "application/json": startExecutionRequestTemplate(MACHINE) });
+      assert.deepEqual(integration.inputs.requestTemplates, { "application/json": startExecutionRequestTemplate(`${MACHINE}:live`) });
       const role = resourcesOfType(api, T.role).find((r) => r.outputs.arn === integration.inputs.credentials);
       assert.ok(role, "the integration's credentials are a role of the program");
       assert.equal(role.inputs.name, "bucket-sync-prod-api");
@@ -534,6 +555,25 @@ describe("bucket-sync program", () => {
       ]);
       // No Lambda in between: the functions are the sync machine's five.
       assert.equal(resourcesOfType(api, T.fn).length, HANDLER_NAMES.length);
+    });
+
+    it("redeploys whenever any resource that defines the API changes: the trigger hashes the inputs of every one of them", async () => {
+      const definingTypes = [T.apiResource, T.apiModel, T.apiValidator, T.apiMethod, T.apiIntegration, "aws:apigateway/methodResponse:MethodResponse", "aws:apigateway/integrationResponse:IntegrationResponse"];
+      const defining = api.resources.filter((r) => definingTypes.includes(r.type));
+      assert.equal(defining.length, 5 + 3 * 2, defining.map((r) => r.name).join(", "));
+      const recorded = Object.fromEntries(defining.map((r) => [r.name, r.inputs]));
+      const deployment = only(api, "aws:apigateway/deployment:Deployment");
+      const trigger = (deployment.inputs.triggers as { redeployment: string }).redeployment;
+      assert.equal(trigger, restApiRedeploymentHash(recorded), "the trigger is the hash of exactly what the defining resources were given");
+      // Any one changed input anywhere (a validator flag, a response's pattern, the credentials, the model) gives another trigger.
+      for (const resource of defining) {
+        for (const key of Object.keys(resource.inputs)) {
+          const changed = { ...recorded, [resource.name]: { ...resource.inputs, [key]: `${JSON.stringify(resource.inputs[key])}-changed` } };
+          assert.notEqual(restApiRedeploymentHash(changed), trigger, `${resource.name}.${key}`);
+        }
+      }
+      // The stage serves that deployment.
+      assert.equal(only(api, T.apiStage).inputs.deployment, deployment.outputs.id);
     });
 
     it("exports its URL", () => {
@@ -561,16 +601,23 @@ describe("bucket-sync program", () => {
 
     const bucketPolicy = (run: ProgramRun) => JSON.parse(String(only(run, T.bucketPolicy).inputs.policy)) as IamDocument;
 
-    it("dev: the bucket policy lets prod's sync roles, by ARN, list the bucket and read its objects, and nothing more", () => {
+    const PROD_ROOT = `arn:aws:iam::${PROD_ACCOUNT}:root`;
+    /** Prod's account, narrowed to these roles by their ARNs. */
+    const asRoles = (...handlers: string[]) => ({
+      Principal: { AWS: PROD_ROOT },
+      Condition: { ArnEquals: { "aws:PrincipalArn": handlers.length === 1 ? role(handlers[0]) : handlers.map(role) } },
+    });
+
+    it("dev: the bucket policy lets prod's sync roles list the bucket and read its objects, and nothing more: prod's root on condition of each role's ARN", () => {
       const grants = bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow");
       assert.deepEqual(grants, [
-        { Sid: "BackupValidateInputListsBucket", Effect: "Allow", Principal: { AWS: role("validate-input") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
-        { Sid: "BackupPlanPartitionsListsBucket", Effect: "Allow", Principal: { AWS: role("plan-partitions") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
-        { Sid: "BackupSyncRangeListsBucket", Effect: "Allow", Principal: { AWS: role("sync-range") }, Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupValidateInputListsBucket", Effect: "Allow", ...asRoles("validate-input"), Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupPlanPartitionsListsBucket", Effect: "Allow", ...asRoles("plan-partitions"), Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
+        { Sid: "BackupSyncRangeListsBucket", Effect: "Allow", ...asRoles("sync-range"), Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${DEV_BUCKET}` },
         {
           Sid: "BackupSyncRangeReadsObjects",
           Effect: "Allow",
-          Principal: { AWS: role("sync-range") },
+          ...asRoles("sync-range"),
           Action: ["s3:GetObject", "s3:GetObjectTagging"],
           Resource: `arn:aws:s3:::${DEV_BUCKET}/*`,
         },
@@ -579,28 +626,66 @@ describe("bucket-sync program", () => {
       assert.deepEqual(bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Deny").map((s) => s.Sid), ["DenyInsecureTransport", "DenyTlsBelow1_2"]);
     });
 
-    it("dev: grants exactly the roles prod creates, under the names prod gives them", async () => {
-      const prodRun = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: DEV_ACCOUNT } });
-      const prodRoleNames = new Set(resourcesOfType(prodRun, T.role).map((r) => String(r.inputs.name)));
-      for (const statement of bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow")) {
-        const arn = String((statement.Principal as { AWS: string }).AWS);
-        assert.ok(prodRoleNames.has(arn.split("/").pop()!), `${arn} is not a role prod creates`);
-      }
+    it("dev: deploys before prod: no grant names a principal that must already exist, only prod's account root", () => {
+      const principals = [
+        ...bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow").map((s) => (s.Principal as { AWS: string }).AWS),
+        String(only(crossDev, T.kmsGrant).inputs.granteePrincipal),
+      ];
+      assert.deepEqual([...new Set(principals)], [PROD_ROOT]);
+      assert.doesNotMatch(JSON.stringify(bucketPolicy(crossDev).Statement.map((s) => s.Principal)), /:role\//);
     });
 
-    it("dev: the KMS key policy keeps IAM in charge and lets prod's reader decrypt, only through S3", () => {
-      const keyPolicy = only(crossDev, T.keyPolicy);
-      assert.equal(keyPolicy.inputs.keyId, KEY);
-      const document = JSON.parse(String(keyPolicy.inputs.policy)) as IamDocument;
-      assert.deepEqual(statement(document, "EnableIamPoliciesOfTheKeyAccount").Principal, { AWS: `arn:aws:iam::${DEV_ACCOUNT}:root` });
-      assert.deepEqual(statement(document, "BackupRolesDecryptThroughS3"), {
+    it("dev: grants exactly the roles prod creates, under the names prod gives them; prod replaces them under the same names (delete before replace), which the ARN conditions match again", async () => {
+      const prodRun = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: DEV_ACCOUNT } });
+      const prodRoles = resourcesOfType(prodRun, T.role).filter((r) => /^bucket-sync-prod-/.test(String(r.inputs.name)));
+      const prodRoleNames = new Set(prodRoles.map((r) => String(r.inputs.name)));
+      for (const statement of bucketPolicy(crossDev).Statement.filter((s) => s.Effect === "Allow")) {
+        const arn = String(statement.Condition!.ArnEquals["aws:PrincipalArn"]);
+        assert.ok(prodRoleNames.has(arn.split("/").pop()!), `${arn} is not a role prod creates`);
+      }
+      assert.equal(prodRoles.length, HANDLER_NAMES.length);
+      for (const fnRole of prodRoles) assert.equal(fnRole.deleteBeforeReplace, true, `${fnRole.name} would fail with EntityAlreadyExists on replacement`);
+    });
+
+    it("dev: never re-policies a key it did not create: a grant lets prod's account decrypt, only for this bucket's S3 encryption context", () => {
+      assert.equal(resourcesOfType(crossDev, T.keyPolicy).length, 0);
+      assert.equal(resourcesOfType(crossDev, T.kmsKey).length, 0);
+      const grant = only(crossDev, T.kmsGrant);
+      assert.equal(grant.inputs.keyId, KEY);
+      assert.equal(grant.inputs.granteePrincipal, PROD_ROOT);
+      assert.deepEqual(grant.inputs.operations, ["Decrypt"]);
+      assert.deepEqual(grant.inputs.constraints, [{ encryptionContextEquals: { "aws:s3:arn": `arn:aws:s3:::${DEV_BUCKET}` } }]);
+      // That context is the bucket's ARN only with an S3 Bucket Key, which the bucket uses.
+      const encryption = only(crossDev, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+      assert.equal((encryption.inputs.rules as Array<{ bucketKeyEnabled: boolean }>)[0].bucketKeyEnabled, true);
+    });
+
+    it("dev: exports the key-policy statement the key's owner may add instead of the grant", () => {
+      assert.deepEqual(JSON.parse(String(crossDev.outputs.backupKeyPolicyStatement)), {
         Sid: "BackupRolesDecryptThroughS3",
         Effect: "Allow",
-        Principal: { AWS: [role("sync-range")] },
+        Principal: { AWS: PROD_ROOT },
         Action: "kms:Decrypt",
         Resource: "*",
-        Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+        Condition: { ArnEquals: { "aws:PrincipalArn": role("sync-range") }, StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
       });
+    });
+
+    it("dev with createKmsKey: the stack's own key encrypts the bucket, and its policy keeps IAM in charge and lets prod's reader decrypt, only through S3", async () => {
+      const run = await runProgram({ stack: "dev", config: { backupAccountId: PROD_ACCOUNT, createKmsKey: "true" } });
+      const key = only(run, T.kmsKey);
+      assert.equal(key.inputs.enableKeyRotation, true);
+      const document = JSON.parse(String(key.inputs.policy)) as IamDocument;
+      assert.deepEqual(statement(document, "EnableIamPoliciesOfTheKeyAccount").Principal, { AWS: `arn:aws:iam::${DEV_ACCOUNT}:root` });
+      assert.deepEqual(statement(document, "BackupRolesDecryptThroughS3"), JSON.parse(String(crossDev.outputs.backupKeyPolicyStatement)));
+      assert.equal(resourcesOfType(run, T.kmsGrant).length, 0);
+      const encryption = only(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+      const rule = (encryption.inputs.rules as Array<{ applyServerSideEncryptionByDefault: { kmsMasterKeyId: string } }>)[0];
+      assert.equal(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId, key.outputs.arn);
+      assert.equal(run.outputs.kmsKeyArn, key.outputs.arn);
+      // Without a backup account, the key's policy is the default statement alone.
+      const alone = only(await runProgram({ stack: "dev", config: { createKmsKey: "true" } }), T.kmsKey);
+      assert.deepEqual(JSON.parse(String(alone.inputs.policy)).Statement.map((s: { Sid: string }) => s.Sid), ["EnableIamPoliciesOfTheKeyAccount"]);
     });
 
     it("dev: forwards the bucket's object events, lifecycle expirations left out, to prod's default bus through a role of its own", () => {
@@ -620,28 +705,27 @@ describe("bucket-sync program", () => {
       ]);
     });
 
-    it("dev: without backupAccountId, or with its own account, none of it", async () => {
-      const sameAccount = await runProgram({ stack: "dev", config: { backupAccountId: DEV_ACCOUNT, kmsKeyArn: KEY } });
-      for (const run of [dev, sameAccount]) {
-        assert.deepEqual(bucketPolicy(run).Statement.filter((s) => s.Effect === "Allow"), []);
-        for (const type of [T.keyPolicy, T.rule, T.target, T.role]) assert.equal(resourcesOfType(run, type).length, 0, type);
-      }
+    it("dev: without backupAccountId none of it", async () => {
+      assert.deepEqual(bucketPolicy(dev).Statement.filter((s) => s.Effect === "Allow"), []);
+      for (const type of [T.keyPolicy, T.kmsGrant, T.kmsKey, T.rule, T.target, T.role]) assert.equal(resourcesOfType(dev, type).length, 0, type);
+      assert.equal(dev.outputs.backupKeyPolicyStatement, undefined);
     });
 
-    it("prod: a source in another account (sourceAccountId) gets its S3 events admitted to the default bus, and the on-change rule matches them", async () => {
+    it("dev: refuses backupAccountId equal to its own account, naming the key and the fix, before declaring anything", async () => {
+      await assert.rejects(runProgram({ stack: "dev", config: { backupAccountId: DEV_ACCOUNT, kmsKeyArn: KEY } }), (err: Error) => {
+        assert.match(err.message, /bucket-sync:backupAccountId: is this stack's own account \(123456789012\).*remove backupAccountId/s);
+        return true;
+      });
+    });
+
+    it("prod: a source in another account (sourceAccountId) gets one permission statement on the default bus, beside the bus's others, and the on-change rule matches its events", async () => {
       const run = await runProgram({ stack: "prod", config: { sourceStack: undefined, sourceBucket: DEV_BUCKET, sourceAccountId: "111122223333" } });
-      const busPolicy = only(run, T.busPolicy);
-      assert.equal(busPolicy.inputs.eventBusName, "default");
-      assert.deepEqual(JSON.parse(String(busPolicy.inputs.policy)).Statement, [
-        {
-          Sid: "AdmitSourceAccountS3Events",
-          Effect: "Allow",
-          Principal: { AWS: "arn:aws:iam::111122223333:root" },
-          Action: "events:PutEvents",
-          Resource: `arn:aws:events:eu-west-1:${MOCK_ACCOUNT_ID}:event-bus/default`,
-          Condition: { "ForAllValues:StringEquals": { "events:source": "aws.s3" } },
-        },
-      ]);
+      assert.equal(resourcesOfType(run, T.busPolicy).length, 0, "a whole bus policy would replace every other statement");
+      const permission = only(run, T.busPermission);
+      assert.deepEqual(
+        { bus: permission.inputs.eventBusName, principal: permission.inputs.principal, action: permission.inputs.action, sid: permission.inputs.statementId },
+        { bus: "default", principal: "111122223333", action: "events:PutEvents", sid: "bucket-sync-prod-from-111122223333" },
+      );
       assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
       assert.equal(run.outputs.sourceAccountId, "111122223333");
     });
@@ -651,7 +735,7 @@ describe("bucket-sync program", () => {
         stack: "prod",
         stackOutputs: { "organization/bucket-sync/dev": { bucketName: DEV_BUCKET, accountId: "111122223333" } },
       });
-      assert.equal(resourcesOfType(run, T.busPolicy).length, 1);
+      assert.equal(resourcesOfType(run, T.busPermission).length, 1);
       assert.deepEqual(JSON.parse(String(only(run, T.rule).inputs.eventPattern)).account, ["111122223333"]);
     });
 
@@ -679,7 +763,7 @@ describe("bucket-sync program", () => {
     });
 
     it("prod: a source in its own account leaves the bus and the rule as they were", () => {
-      assert.equal(resourcesOfType(prod, T.busPolicy).length, 0);
+      assert.equal(resourcesOfType(prod, T.busPolicy).length + resourcesOfType(prod, T.busPermission).length, 0);
       assert.equal(JSON.parse(String(only(prod, T.rule).inputs.eventPattern)).account, undefined);
       assert.equal(prod.outputs.sourceAccountId, MOCK_ACCOUNT_ID);
     });

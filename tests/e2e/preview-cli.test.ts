@@ -109,7 +109,7 @@ describe("bucket-sync preview", () => {
     const out = prodText.stdout;
     assert.match(out, /^ {2}\+ {2}pulumi:pulumi:Stack +bucket-sync-prod$/m);
     assert.match(out, /^ {2}\+ {2}├─ bucketsync:index:SyncMachine +sync-machine$/m);
-    assert.match(out, /^ {2}\+ {2}│ {2}├─ aws:lambda:Function +sync-machine-sync-range +name=bucket-sync-prod-sync-range runtime=nodejs22\.x handler=index\.syncRange/m);
+    assert.match(out, /^ {2}\+ {2}│ {2}├─ aws:lambda:Function +sync-machine-sync-range +name=bucket-sync-prod-sync-range runtime=nodejs24\.x handler=index\.syncRange/m);
     assert.match(out, /aws:s3:Bucket +bucket-bucket +bucket=bucket-sync-123456789012-prod \[protect\]/);
     assert.match(out, /aws:iam:RolePolicy +sync-machine-sync-range-policy +statements=ListSourcePrefix, ListDestinationPrefix, ReadSourceObjects, WriteDestinationObjects/);
     assert.match(out, /^Outputs:\n {4}bucketName: +"bucket-sync-123456789012-prod"$/m);
@@ -135,14 +135,16 @@ describe("bucket-sync preview", () => {
     const dev = await runPreview({ stack: "dev", config: ["backupAccountId=210987654321"], json: true });
     assert.equal(dev.exitCode, 0, dev.stderr);
     const devPreview = dev.preview!;
-    const policy = JSON.parse(String(ofType(devPreview, "aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy)) as { Statement: Array<{ Principal?: unknown }> };
+    const policy = JSON.parse(String(ofType(devPreview, "aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy)) as { Statement: Array<{ Effect: string; Principal?: unknown }> };
     assert.ok(JSON.stringify(policy).includes("arn:aws:iam::210987654321:role/bucket-sync-prod-sync-range"));
+    assert.ok(policy.Statement.filter((s) => s.Effect === "Allow").every((s) => JSON.stringify(s.Principal) === '{"AWS":"arn:aws:iam::210987654321:root"}'));
     assert.equal(ofType(devPreview, "aws:cloudwatch/eventTarget:EventTarget")[0].inputs.arn, "arn:aws:events:eu-west-1:210987654321:event-bus/default");
     assert.deepEqual(devPreview.policy.violations, []);
 
     const prod = await runPreview({ stack: "prod", config: ["sourceAccountId=111122223333"], json: true });
     assert.equal(prod.exitCode, 0, prod.stderr);
-    assert.equal(ofType(prod.preview!, "aws:cloudwatch/eventBusPolicy:EventBusPolicy").length, 1);
+    assert.equal(ofType(prod.preview!, "aws:cloudwatch/eventBusPolicy:EventBusPolicy").length, 0);
+    assert.equal(ofType(prod.preview!, "aws:cloudwatch/eventPermission:EventPermission")[0].inputs.principal, "111122223333");
     assert.equal(prod.preview!.outputs.sourceAccountId, "111122223333");
   });
 

@@ -175,6 +175,8 @@ export function invokeHandler(args: {
       .then(() => {
         const handler = require(file)[exportName];
         if (typeof handler !== "function") throw new TypeError(exportName + " is not a function in " + file);
+        // The nodejs24.x runtime no longer supports callback-style handlers (event, context, callback).
+        if (handler.length > 2) throw new TypeError(exportName + " takes a callback, which nodejs24.x no longer calls");
         return handler(JSON.parse(eventJson), { functionName: "test", getRemainingTimeInMillis: () => 60000 });
       })
       .then(

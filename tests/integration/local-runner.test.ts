@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type {
   Partition,
+  PartitionPlan,
   ReportLocation,
   SummarizeInput,
   SyncJob,
@@ -90,9 +91,10 @@ function fakeHandlers(world: FakeWorld) {
       guard("validate-input", event);
       return validateRequest({ ...event, partitions: event.partitions ?? world.partitions });
     },
-    async "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]> {
+    async "plan-partitions"(event: { job: SyncJob }): Promise<PartitionPlan> {
       guard("plan-partitions", event);
-      return Array.from({ length: event.job.partitions }, (_, id) => ({ id }));
+      const partitions: Partition[] = Array.from({ length: event.job.partitions }, (_, id) => ({ id }));
+      return { partitions, partitionIds: partitions.map((p) => p.id) };
     },
     async "sync-range"(event: SyncRangeInput): Promise<SyncRangeResult> {
       guard("sync-range", event);
@@ -364,7 +366,7 @@ describe("local runner", () => {
 
     it("fails a Task result above 256 KiB with States.DataLimitExceeded, past every Catch", async () => {
       const fake = fakeHandlers({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 });
-      const big = { ...fake.handlers, "plan-partitions": async () => [{ id: 0, keys: ["x".repeat(DATA_LIMIT_BYTES)] }] };
+      const big = { ...fake.handlers, "plan-partitions": async () => ({ partitions: [{ id: 0, keys: ["x".repeat(DATA_LIMIT_BYTES)] }], partitionIds: [0] }) };
       const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: big, input: REQUEST });
       assert.equal(r.status, "FAILED");
       assert.equal(r.error, "States.DataLimitExceeded");
@@ -535,6 +537,28 @@ describe("local runner", () => {
       assert.deepEqual(await keys("prod", "backup/app/"), ["backup/app/a.txt", "backup/app/b.txt", "backup/app/sub/c.txt"]);
       assert.equal((mirror.output as { summary: SyncSummary }).summary.stats.deleted, 2);
       assert.ok(mirror.transitions > backup.transitions);
+    });
+
+    it("mirrors with one copy partition and one delete partition: each summarize gets its ids as a list", async () => {
+      // Over one-element arrays a projection ([*]) is where interpreter lineages part; the
+      // definition carries the id lists as arrays of their own instead.
+      await put("dev", "single/keep.txt", "kept");
+      await put("prod", "backup/single/keep.txt", "old");
+      await put("prod", "backup/single/stale.txt", "stale");
+      const handlers = createHandlers({ client, reportBucket: "reports", reportPrefix: "reports/" });
+      const summarized: SummarizeInput[] = [];
+      const run = await runLocally({
+        definition: DEFINITION,
+        functionArns: ARNS,
+        handlers: { ...handlers, summarize: async (event: SummarizeInput) => (summarized.push(event), handlers.summarize(event)) },
+        input: { source: { bucket: "dev", prefix: "single/" }, destination: { bucket: "prod", prefix: "backup/single/" }, mode: "mirror", maxDeletes: 1, partitions: 1 },
+        executionName: `single-${Date.now()}`,
+      });
+      assert.equal(run.status, "SUCCEEDED", `${run.error}: ${run.cause}`);
+      assert.deepEqual(summarized.map((e) => [e.phase, e.partitionIds]), [["copy", [0]], ["delete", [0]]]);
+      const summary = (run.output as { summary: SyncSummary }).summary;
+      assert.deepEqual([summary.stats.updated, summary.stats.deleted, summary.stats.failed], [1, 1, 0]);
+      assert.deepEqual(await keys("prod", "backup/single/"), ["backup/single/keep.txt"]);
     });
   });
 });

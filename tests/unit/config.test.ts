@@ -160,6 +160,11 @@ describe("parseStackConfig", () => {
         { kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
         /^bucket-sync:kmsKeyArn: must be a key in aws:region \(eu-west-1\)/,
       ],
+      [
+        "a stack-created key and a given one at once",
+        { createKmsKey: "true", kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
+        /^bucket-sync:createKmsKey: and bucket-sync:kmsKeyArn are both set: .*remove one/,
+      ],
       ["a bucket name prefix with capitals", { bucketNamePrefix: "Acme" }, /^bucket-sync:bucketNamePrefix: must be lowercase/],
       ["a bucket name prefix that makes names too long", { bucketNamePrefix: "a".repeat(60) }, /^bucket-sync:bucketNamePrefix: makes bucket names too long/],
       ["an invalid source bucket", { sourceStack: "", sourceBucket: "Not_A_Bucket" }, /^bucket-sync:sourceBucket: must be an S3 bucket name/],

@@ -109,6 +109,33 @@ describe("buildDefinition", () => {
       walk(def, "$");
     });
 
+    it("uses only definite paths, which every interpreter lineage evaluates alike (no [*], .., filters or slices)", () => {
+      // Jayway (AWS) returns a list for an indefinite path, other lineages a bare value over one element.
+      const definite = /^\$\$?(\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*$/;
+      const pathFields = new Set(["InputPath", "OutputPath", "ResultPath", "ItemsPath", "Variable"]);
+      const seen: string[] = [];
+      const check = (where: string, value: string) => {
+        // An intrinsic function's arguments are paths too: `States.Format('...', $$.Task.Token)`.
+        const paths = value.startsWith("States.") ? value.replace(/'(?:[^'\\]|\\.)*'/g, "").match(/\$\$?[^,)\s]*/g) ?? [] : [value];
+        for (const path of paths) {
+          seen.push(path);
+          assert.match(path, definite, `${where}: "${path}" is not a definite path`);
+        }
+      };
+      const walk = (value: unknown, where: string) => {
+        if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${where}[${i}]`));
+        else if (value && typeof value === "object") {
+          for (const [k, v] of Object.entries(value)) {
+            if (typeof v === "string" && (k.endsWith(".$") || k.endsWith("Path") || pathFields.has(k))) check(`${where}.${k}`, v);
+            else walk(v, `${where}.${k}`);
+          }
+        }
+      };
+      walk(def, "$");
+      assert.ok(seen.includes("$.plan.partitionIds") && seen.includes("$.summary.deletePartitionIds"), "the id lists travel by plain paths");
+      assert.ok(seen.length > 40, `${seen.length} paths checked`);
+    });
+
     it("names every state once across the whole machine, with exactly the names in STATE_NAMES", () => {
       const names = states.map((s) => s.name);
       assert.equal(new Set(names).size, names.length, `duplicates: ${names.filter((n, i) => names.indexOf(n) !== i)}`);
@@ -200,7 +227,9 @@ describe("buildDefinition", () => {
         assert.equal(task.Resource, LAMBDA_INVOKE, name);
         assert.equal(task.Parameters!.FunctionName, ARGS.functionArns[handler as keyof DefinitionArgs["functionArns"]], name);
         assert.ok("Payload.$" in task.Parameters! || "Payload" in task.Parameters!, `${name}: Payload`);
-        assert.deepEqual(Object.values(task.ResultSelector!), ["$.Payload"], name);
+        const selected = Object.values(task.ResultSelector!);
+        if (name === S.planPartitions) assert.deepEqual(task.ResultSelector, { "partitions.$": "$.Payload.partitions", "partitionIds.$": "$.Payload.partitionIds" });
+        else assert.deepEqual(selected, ["$.Payload"], name);
       }
     });
 
@@ -347,10 +376,10 @@ describe("buildDefinition", () => {
         "job.$": "$.job",
         phase: "copy",
         "run.$": "$$.Execution.Name",
-        "partitionIds.$": "$.plan.partitions[*].id",
+        "partitionIds.$": "$.plan.partitionIds",
       });
       const summarizeDelete = (def.States[S.summarizeDelete] as TaskState).Parameters!.Payload as Record<string, unknown>;
-      assert.equal(summarizeDelete["partitionIds.$"], "$.summary.deletePartitions[*].partition.id");
+      assert.equal(summarizeDelete["partitionIds.$"], "$.summary.deletePartitionIds");
       assert.equal(summarizeDelete["run.$"], "$$.Execution.Name");
       // After summarizing, only the summary goes on.
       for (const name of [S.summarizeCopy, S.summarizeDelete]) {

@@ -25,6 +25,7 @@ function report(overrides: { request?: object; stats?: object; summary?: Partial
       deleteLimit: 0,
       deleteDecision: "no-deletes",
       deletePartitions: [],
+      deletePartitionIds: [],
       failures: [],
       changes: [],
       ...overrides.summary,

@@ -4,6 +4,7 @@ import type { SyncJob, SyncSummary, WriteReportInput } from "../../model/contrac
 import { buildReport } from "../../handlers/engine/report";
 
 const JOB: SyncJob = {
+  version: 1,
   source: { bucket: "dev", prefix: "site/" },
   destination: { bucket: "prod", prefix: "backup/" },
   mode: "mirror",
@@ -27,6 +28,7 @@ function summary(overrides: Partial<SyncSummary["stats"]> = {}, extra: Partial<S
     deleteLimit: 10,
     deleteDecision: "no-deletes",
     deletePartitions: [],
+    deletePartitionIds: [],
     failures: [],
     changes: [],
     ...extra,

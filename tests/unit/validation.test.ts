@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import type { SyncRangeResult } from "../../model/contract";
+import { CONTRACT_VERSION, type SyncRangeResult } from "../../model/contract";
 import { ERROR_NAMES, isEngineError } from "../../handlers/engine/errors";
 import { partitionsFromKeys } from "../../handlers/engine/partitions";
 import { emptyStats } from "../../handlers/engine/stats";
@@ -16,6 +16,18 @@ describe("validateRequest", () => {
     assert.deepEqual(job.maxDeletes, { percent: 10 });
     assert.equal(job.concurrency, DEFAULTS.concurrency);
     assert.deepEqual(job.source, { bucket: "dev-data", prefix: "" });
+  });
+
+  it("stamps the job with the contract version, and refuses a request written for another one before reading it", () => {
+    assert.equal(validateRequest(ok).version, CONTRACT_VERSION);
+    assert.equal(validateRequest({ ...ok, version: CONTRACT_VERSION }).version, CONTRACT_VERSION);
+    for (const version of [CONTRACT_VERSION + 1, 0, "1"]) {
+      assert.throws(
+        () => validateRequest({ ...ok, mode: "sideways", version }),
+        (err: Error) => isEngineError(err, ERROR_NAMES.unknownContractVersion) && /knows only version 1/.test(err.message),
+        String(version),
+      );
+    }
   });
 
   it("names every problem in one error", () => {
