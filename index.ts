@@ -32,7 +32,7 @@ import { Notifications } from "./infra/notifications";
 import { SyncMonitoring } from "./infra/observability";
 import { sourceBucket as sourceOf } from "./infra/source";
 import { SyncMachine } from "./infra/syncMachine";
-import { buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
+import { buildRequestCeiling, buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
 import { OnChangeSync, RestApiTrigger, SyncSchedule } from "./infra/triggers";
 
 async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
@@ -87,6 +87,9 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     buildSyncRequest(config, { sourceBucket: source, destinationBucket: bucketName(names) }),
   );
 
+  // The stack's configuration is the ceiling of every request, however the run is started.
+  const ceiling = request.apply((r) => buildRequestCeiling(r, config.onChangeMaxDeletes));
+
   const notifications = new Notifications("notifications", {
     topicName: notificationTopicName(stem),
     emails: config.notificationEmails,
@@ -99,6 +102,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     source: sourceBucket.apply((source) => ({ bucket: source, prefix: config.sourcePrefix })),
     destination: { bucket: bucketName(names), prefix: config.destinationPrefix },
     mode: config.mode,
+    requestCeiling: ceiling,
     handlerPackaging: config.handlerPackaging,
     notificationTopic: notifications.topic,
     reportsBucketName: reportsBucketName(names),
@@ -144,7 +148,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   }
 
   const api = config.apiTrigger
-    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, tags })
+    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, ceiling, tags })
     : undefined;
 
   const monitoring = new SyncMonitoring("monitoring", {

@@ -12,6 +12,7 @@ import {
   type HandlerName,
   type Partition,
   type ReportLocation,
+  type RequestCeiling,
   type SummarizeInput,
   type SyncJob,
   type SyncRangeInput,
@@ -61,6 +62,11 @@ export interface HandlerSettings {
   reportPrefix?: string;
   /** Where partition results are kept. @default the report bucket and prefix (see runRecords.ts) */
   records?: RunRecords;
+  /**
+   * The deployed stack's ceiling: validate-input refuses a request that would widen it, however
+   * the run was started. @default none: any valid request (a local run without --stack)
+   */
+  requestCeiling?: RequestCeiling;
   /** Told of each sync-range call's work key by key (a local run's progress); deployed functions have none. */
   observe?: (event: RangeEvent) => void;
 }
@@ -72,7 +78,24 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
     compatibility: (env[HANDLER_ENV.compatibility] || undefined) as S3Compatibility | undefined,
     reportBucket: env[HANDLER_ENV.reportBucket] || undefined,
     reportPrefix: env[HANDLER_ENV.reportPrefix] ?? REPORT_PREFIX.default,
+    requestCeiling: ceilingFromEnv(env[HANDLER_ENV.requestCeiling]),
   };
+}
+
+/** The ceiling the program set, parsed; a value that is not one fails the cold start (fail closed). */
+function ceilingFromEnv(text: string | undefined): RequestCeiling | undefined {
+  if (text === undefined || text === "") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${HANDLER_ENV.requestCeiling} is not JSON: it must be the stack's RequestCeiling`);
+  }
+  const request = (parsed as { request?: { source?: unknown; destination?: unknown } } | null)?.request;
+  if (typeof request?.source !== "object" || typeof request?.destination !== "object") {
+    throw new Error(`${HANDLER_ENV.requestCeiling} must be a RequestCeiling: { "request": { "source": ..., "destination": ... } }`);
+  }
+  return parsed as RequestCeiling;
 }
 
 /** Creates every handler over one S3 client; settings come from the environment by default. */
@@ -87,7 +110,8 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
   };
   return {
     async "validate-input"(event) {
-      const job = validateRequest(event);
+      // The ceiling first: a request over it fails here, before any listing.
+      const job = validateRequest(event, settings.requestCeiling);
       await checkBucketsExist(client, job);
       return job;
     },

@@ -80,7 +80,8 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     timeoutSeconds: fixed(60),
     policy: validateInputPolicy,
     sourceReads: { bucket: ["s3:ListBucket"], objects: [] },
-    environment: REPORTS,
+    // The stack's ceiling: a request that would widen it is refused however the run was started.
+    environment: [...REPORTS, "requestCeiling"],
   },
   "plan-partitions": {
     export: "planPartitions",

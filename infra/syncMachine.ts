@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../model/contract";
+import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type RequestCeiling, type SyncMode } from "../model/contract";
 import { REPORT_PREFIX } from "../model/settings";
 import type { HandlerPackaging } from "./config";
 import { buildDefinition } from "./definition";
@@ -38,6 +38,11 @@ export interface SyncMachineArgs {
    * with AccessDenied. @default "backup"
    */
   mode?: SyncMode;
+  /**
+   * What a request may ask: the stack's configuration. validate-input reads it from its
+   * environment and refuses a request that would widen it, however the run was started.
+   */
+  requestCeiling: pulumi.Input<RequestCeiling>;
   /** Where the functions come from (a plain value: it decides the resource types). @default "bundle" */
   handlerPackaging?: HandlerPackaging;
   /** Results, failures and delete-approval requests go here. */
@@ -114,6 +119,7 @@ export class SyncMachine extends pulumi.ComponentResource {
     const environmentValues: Partial<Record<HandlerEnvKey, pulumi.Input<string>>> = {
       reportBucket: this.reportsBucket.bucketName,
       reportPrefix,
+      requestCeiling: pulumi.output(args.requestCeiling).apply((ceiling) => JSON.stringify(ceiling)),
     };
     const environmentOf = (handler: HandlerName): Record<string, pulumi.Input<string>> =>
       Object.fromEntries(

@@ -86,6 +86,22 @@ export interface SyncRequest {
 export type KeysEncoding = "raw" | "s3-event";
 export const KEYS_ENCODINGS: readonly KeysEncoding[] = ["raw", "s3-event"];
 
+/**
+ * What a deployed stack lets a request ask: the stack's configuration is the ceiling, and a
+ * request may narrow it but never widen it. Set by the program in validate-input's environment
+ * (HANDLER_ENV.requestCeiling), so every way of starting a run meets it; each setting's policy
+ * (fixed, narrow-only or free) is declared beside the setting (model/settings.ts).
+ */
+export interface RequestCeiling {
+  /**
+   * The stack's own request: its locations and settings. A request's absent fields take these
+   * values; its locations may only be this mapping narrowed by one sub-prefix on both sides.
+   */
+  request: SyncRequest;
+  /** The delete limit, a count, a key-scoped request (`keys`) may ask: the stack's on-change limit. @default none */
+  keyScopedMaxDeletes?: number;
+}
+
 /** The delete limit, parsed. */
 export type DeleteLimit = { count: number } | { percent: number };
 
@@ -319,4 +335,6 @@ export const HANDLER_ENV = {
   /** Bucket and prefix where `write-report` stores reports. */
   reportBucket: "BUCKET_SYNC_REPORT_BUCKET",
   reportPrefix: "BUCKET_SYNC_REPORT_PREFIX",
+  /** The stack's RequestCeiling as JSON; absent: requests are unconstrained (a local run). */
+  requestCeiling: "BUCKET_SYNC_REQUEST_CEILING",
 } as const;
