@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_NAMES } from "./model/contract";
-import { configWarnings, loadStackConfig, sourceWarnings } from "./infra/config";
+import { configWarnings, fullRunAlarmSeconds, loadStackConfig, sourceWarnings } from "./infra/config";
 import { BackupKeyAccess, backupBucketGrants, EventForwarding, SourceAccountEvents, type BackupStack } from "./infra/crossAccount";
 import { HardenedBucket } from "./infra/hardenedBucket";
 import {
@@ -103,6 +103,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     destination: { bucket: bucketName(names), prefix: config.destinationPrefix },
     mode: config.mode,
     requestCeiling: ceiling,
+    maxDeletesPerDay: config.maxDeletesPerDay,
     handlerPackaging: config.handlerPackaging,
     notificationTopic: notifications.topic,
     reportsBucketName: reportsBucketName(names),
@@ -117,7 +118,9 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     tags,
   });
 
+  const deadLetterQueueNames: string[] = [];
   if (config.schedule) {
+    deadLetterQueueNames.push(scheduleDeadLetterQueueName(stem));
     new SyncSchedule("schedule", {
       scheduleName: scheduleName(stem),
       deadLetterQueueName: scheduleDeadLetterQueueName(stem),
@@ -133,6 +136,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     new SourceAccountEvents("source-account-events", { scope, sourceAccountId });
   }
   if (config.onChangeSync) {
+    deadLetterQueueNames.push(onChangeDeadLetterQueueName(stem));
     new OnChangeSync("on-change", {
       ruleName: onChangeRuleName(stem),
       deadLetterQueueName: onChangeDeadLetterQueueName(stem),
@@ -157,6 +161,11 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     stateMachineArn: machine.stateMachineArn,
     functionNames: functionNames(stem, HANDLER_NAMES),
     alarmTopicArn: notifications.topicArn,
+    metricsStack: stem,
+    fullRunMaxAgeSeconds: fullRunAlarmSeconds(config.fullRunAlarmHours, config.schedule),
+    deadLetterQueueNames,
+    deleteApprovalAlarmHours: config.deleteApprovalAlarmHours,
+    sourceShrinkAlarmPercent: config.sourceShrinkAlarmPercent,
   });
 
   return {

@@ -8,7 +8,7 @@
  * have no resource-level permissions at all (X-Ray segments, the CloudWatch Logs delivery API
  * behind state-machine logging); their Sids say so.
  */
-import type { HandlerName, SyncMode } from "../model/contract";
+import { DELETE_LEDGER_KEY, type HandlerName, type SyncMode } from "../model/contract";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -248,6 +248,8 @@ export function summarizePolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
     listPrefixStatement("ListRunRecords", args.reports),
     { Sid: "ReadRunRecords", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(args.reports) },
+    // The delete budget across runs: its one ledger object, rewritten with conditional writes.
+    { Sid: "SpendDeleteBudget", Effect: "Allow", Action: "s3:PutObject", Resource: `${args.reports.bucketArn}/${args.reports.prefix}${DELETE_LEDGER_KEY}` },
     ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),

@@ -443,6 +443,7 @@ export function fromText(s: Setting, text: string): unknown {
   const trimmed = text.trim();
   switch (textType(s)) {
     case "integer":
+      if (trimmed === "" && s.default === undefined) return undefined; // an optional number not set
       return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
     case "boolean":
       return trimmed === "true" ? true : trimmed === "false" ? false : text;
