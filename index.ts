@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_NAMES } from "./model/contract";
-import { checkAgainstAccount, configWarnings, loadStackConfig, sourceWarnings } from "./infra/config";
+import { checkAgainstAccount, configWarnings, fullRunAlarmSeconds, loadStackConfig, sourceWarnings } from "./infra/config";
 import { BackupKeyGrant, backupBucketGrants, EventForwarding, SourceAccountEvents, StackKmsKey, type BackupStack } from "./infra/crossAccount";
 import { HardenedBucket } from "./infra/hardenedBucket";
 import {
@@ -33,7 +33,7 @@ import { Notifications } from "./infra/notifications";
 import { SyncMonitoring } from "./infra/observability";
 import { sourceBucket as sourceOf } from "./infra/source";
 import { SyncMachine } from "./infra/syncMachine";
-import { buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
+import { buildRequestCeiling, buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
 import { OnChangeSync, RestApiTrigger, SyncSchedule } from "./infra/triggers";
 
 async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
@@ -97,6 +97,9 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     buildSyncRequest(config, { sourceBucket: source, destinationBucket: bucketName(names) }),
   );
 
+  // The stack's configuration is the ceiling of every request, however the run is started.
+  const ceiling = request.apply((r) => buildRequestCeiling(r, config.onChangeMaxDeletes));
+
   const notifications = new Notifications("notifications", {
     topicName: notificationTopicName(stem),
     emails: config.notificationEmails,
@@ -109,6 +112,8 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     source: sourceBucket.apply((source) => ({ bucket: source, prefix: config.sourcePrefix })),
     destination: { bucket: bucketName(names), prefix: config.destinationPrefix },
     mode: config.mode,
+    requestCeiling: ceiling,
+    maxDeletesPerDay: config.maxDeletesPerDay,
     handlerPackaging: config.handlerPackaging,
     notificationTopic: notifications.topic,
     reportsBucketName: reportsBucketName(names),
@@ -123,7 +128,9 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     tags,
   });
 
+  const deadLetterQueueNames: string[] = [];
   if (config.schedule) {
+    deadLetterQueueNames.push(scheduleDeadLetterQueueName(stem));
     new SyncSchedule("schedule", {
       scheduleName: scheduleName(stem),
       deadLetterQueueName: scheduleDeadLetterQueueName(stem),
@@ -140,6 +147,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     new SourceAccountEvents("source-account-events", { scope, sourceAccountId, statementId: sourceEventsStatementId(stem, sourceAccountId) });
   }
   if (config.onChangeSync) {
+    deadLetterQueueNames.push(onChangeDeadLetterQueueName(stem));
     new OnChangeSync("on-change", {
       ruleName: onChangeRuleName(stem),
       deadLetterQueueName: onChangeDeadLetterQueueName(stem),
@@ -156,7 +164,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   }
 
   const api = config.apiTrigger
-    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, startArn: machine.startArn, tags })
+    ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, startArn: machine.startArn, ceiling, tags })
     : undefined;
 
   const monitoring = new SyncMonitoring("monitoring", {
@@ -165,6 +173,11 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     stateMachineArn: machine.stateMachineArn,
     functionNames: functionNames(stem, HANDLER_NAMES),
     alarmTopicArn: notifications.topicArn,
+    metricsStack: stem,
+    fullRunMaxAgeSeconds: fullRunAlarmSeconds(config.fullRunAlarmHours, config.schedule),
+    deadLetterQueueNames,
+    deleteApprovalAlarmHours: config.deleteApprovalAlarmHours,
+    sourceShrinkAlarmPercent: config.sourceShrinkAlarmPercent,
   });
 
   return {

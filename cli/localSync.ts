@@ -3,7 +3,7 @@
  * the local interpreter, its Lambda tasks dispatched to the handlers, against any S3-compatible
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
-import type { ReportLocation, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
+import type { ReportLocation, RequestCeiling, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,6 +22,8 @@ export const LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:bucket-sync-n
 
 export interface LocalSyncOptions {
   request: SyncRequest;
+  /** A stack's ceiling, which validate-input applies as the deployed one does. @default none: unconstrained */
+  requestCeiling?: RequestCeiling;
   /** S3-compatible endpoint; absent for AWS. */
   endpoint?: string;
   compatibility?: S3Compatibility;
@@ -100,7 +102,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   let reportInput: WriteReportInput | undefined;
   const phases = new PhaseClock("Validate and plan");
   const approve = options.approve ?? (async () => false);
-  const validateInput = createHandlers({ client: firstContact })["validate-input"];
+  const validateInput = createHandlers({ client: firstContact, requestCeiling: options.requestCeiling })["validate-input"];
   const tracked = {
     ...handlers,
     async "validate-input"(event: Parameters<typeof validateInput>[0]) {

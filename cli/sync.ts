@@ -5,7 +5,7 @@
 import { Option, type Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Location, SyncRequest, SyncStats } from "../model/contract";
+import type { Location, RequestCeiling, SyncRequest, SyncStats } from "../model/contract";
 import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
 import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
@@ -31,6 +31,7 @@ interface SyncOptions {
   startAfter?: string;
   reportTo?: string;
   approveDeletes?: boolean;
+  stack?: string;
   json?: boolean;
   verbose?: boolean;
   enforceIam?: boolean;
@@ -74,7 +75,9 @@ function flagOption(name: (typeof FLAG_SETTINGS)[number]): Option {
 
 /**
  * The flags' values as request fields: each checked by its declaration, a problem naming the
- * flag as typed; an absent flag takes the setting's local default, else the request's own.
+ * flag as typed; an absent flag takes the setting's local default, else the request's own. With
+ * `--stack`, an absent flag is absent from the request, which then takes the stack's value, as a
+ * request to the deployed machine does.
  */
 export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
   const fields: Record<string, unknown> = {};
@@ -82,7 +85,7 @@ export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
     const declared: Setting = SYNC_SETTINGS[name];
     const given = options[name];
     if (given === undefined) {
-      if (declared.localDefault !== undefined) fields[name] = declared.localDefault;
+      if (declared.localDefault !== undefined && options.stack === undefined) fields[name] = declared.localDefault;
       continue;
     }
     const value = typeof given === "string" ? fromText(declared, given) : given;
@@ -163,6 +166,10 @@ export function registerSync(program: Command): void {
     .addOption(flagOption("startAfter"))
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
+    .option(
+      "--stack <stack>",
+      "apply that stack's request ceiling (Pulumi.<stack>.yaml): refuse what its deployed machine would refuse; absent settings take its values (default: unconstrained)",
+    )
     .option("--json", "print the report as JSON on stdout")
     .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
     .option(
@@ -180,6 +187,8 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   let request: SyncRequest;
   let report: ReturnType<typeof reportLocation>;
   let endpoint: string | undefined;
+  let requestCeiling: RequestCeiling | undefined;
+  let dryRun = false;
   try {
     request = {
       source: parseS3Url(locationArgument(sourceArgument, options.source, "source"), sourceArgument === undefined ? "--source" : "SOURCE"),
@@ -189,14 +198,25 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
       ),
       ...settingsFromFlags(options),
     };
+    if (options.stack !== undefined) {
+      const { stackCeiling } = await import("./stackCeiling");
+      requestCeiling = stackCeiling(options.stack, { source: request.source.bucket, destination: request.destination.bucket });
+    }
     const { validateRequest } = await import("../handlers/engine/validation");
-    const job = validateRequest(request); // bad input fails here, naming the problem, before any S3 call
+    // bad input, or a request over the stack's ceiling, fails here, naming each problem, before any S3 call
+    const job = validateRequest(request, requestCeiling);
+    dryRun = job.dryRun;
     checkModeFlags(options, job.mode);
     if (options.stack !== undefined && !options.enforceIam) throw new Error("--stack names the stack whose IAM --enforce-iam runs under; give --enforce-iam too");
     report = reportLocation(options);
     endpoint = endpointUrl(options.endpoint);
   } catch (err) {
-    console.error(`bucket-sync sync: ${(err as Error).message}`);
+    const problems = (err as { problems?: unknown }).problems;
+    if (options.stack !== undefined && Array.isArray(problems)) {
+      console.error(`bucket-sync sync: stack "${options.stack}" would refuse this request:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    } else {
+      console.error(`bucket-sync sync: ${(err as Error).message}`);
+    }
     return EXIT.badInput;
   }
   let iam: import("../local-stepfunctions/iam").IamEnforcement | undefined;
@@ -215,12 +235,12 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   }
   const { ENDPOINT_UNREACHABLE, runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
-  const progress = createProgress(process.stderr, { dryRun: request.dryRun });
+  const progress = createProgress(process.stderr, { dryRun });
   let observe = progress.observe;
   if (options.verbose) {
     const { keyLine } = await import("./keyLines");
     const out = options.json ? process.stderr : process.stdout;
-    const sides = { source: request.source as Required<Location>, destination: request.destination as Required<Location>, dryRun: request.dryRun ?? false };
+    const sides = { source: request.source as Required<Location>, destination: request.destination as Required<Location>, dryRun };
     observe = (event) => {
       progress.observe(event);
       const line = keyLine(event, sides);
@@ -229,6 +249,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   }
   const result = await runLocalSync({
     request,
+    requestCeiling,
     endpoint,
     report,
     approve: async () => options.approveDeletes ?? false,

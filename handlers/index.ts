@@ -12,6 +12,7 @@ import {
   type HandlerName,
   type PartitionPlan,
   type ReportLocation,
+  type RequestCeiling,
   type SummarizeInput,
   type SyncJob,
   type SyncRangeInput,
@@ -20,7 +21,9 @@ import {
   type SyncSummary,
   type WriteReportInput,
 } from "../model/contract";
+import { applyDeleteBudget, parseDeleteBudgetConfig, type DeleteBudgetConfig } from "./engine/deleteBudget";
 import { planPartitions } from "./engine/partitions";
+import { approvalMetricValues, emfDocument, runMetricValues } from "./engine/runMetrics";
 import { writeReport } from "./engine/report";
 import { checkRunName, readPhaseRecords, type RunRecords, s3RunRecords } from "./engine/runRecords";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";
@@ -62,6 +65,27 @@ export interface HandlerSettings {
   reportPrefix?: string;
   /** Where partition results are kept. @default the report bucket and prefix (see runRecords.ts) */
   records?: RunRecords;
+  /**
+   * The deployed stack's ceiling: validate-input refuses a request that would widen it, however
+   * the run was started. @default none: any valid request (a local run without --stack)
+   */
+  requestCeiling?: RequestCeiling;
+  /**
+   * The stack's delete budget across runs and its ledger: summarize spends from it, and sends a
+   * run that would overspend it for approval. @default none: each run has only its own limit
+   */
+  deleteBudget?: DeleteBudgetConfig;
+  /**
+   * The `Stack` dimension of the run metrics; with it, summarize and write-report print them as
+   * embedded-metric-format lines. @default none: no metrics (a local run)
+   */
+  metricsStack?: string;
+  /**
+   * Where metric lines go. Straight to standard output, not console.log: Lambda's console prefixes
+   * each line with a timestamp and request id, and CloudWatch then no longer reads it as JSON.
+   * @default process.stdout
+   */
+  printMetrics?: (line: string) => void;
   /** Told of each sync-range call's work key by key (a local run's progress); deployed functions have none. */
   observe?: (event: RangeEvent) => void;
 }
@@ -73,7 +97,37 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
     compatibility: (env[HANDLER_ENV.compatibility] || undefined) as S3Compatibility | undefined,
     reportBucket: env[HANDLER_ENV.reportBucket] || undefined,
     reportPrefix: env[HANDLER_ENV.reportPrefix] ?? REPORT_PREFIX.default,
+    requestCeiling: ceilingFromEnv(env[HANDLER_ENV.requestCeiling]),
+    deleteBudget: deleteBudgetFromEnv(env[HANDLER_ENV.deleteBudget]),
+    metricsStack: env[HANDLER_ENV.metricsStack] || undefined,
   };
+}
+
+function deleteBudgetFromEnv(text: string | undefined): DeleteBudgetConfig | undefined {
+  if (text === undefined || text === "") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${HANDLER_ENV.deleteBudget} is not JSON`);
+  }
+  return parseDeleteBudgetConfig(parsed, HANDLER_ENV.deleteBudget);
+}
+
+/** The ceiling the program set, parsed; a value that is not one fails the cold start (fail closed). */
+function ceilingFromEnv(text: string | undefined): RequestCeiling | undefined {
+  if (text === undefined || text === "") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${HANDLER_ENV.requestCeiling} is not JSON: it must be the stack's RequestCeiling`);
+  }
+  const request = (parsed as { request?: { source?: unknown; destination?: unknown } } | null)?.request;
+  if (typeof request?.source !== "object" || typeof request?.destination !== "object") {
+    throw new Error(`${HANDLER_ENV.requestCeiling} must be a RequestCeiling: { "request": { "source": ..., "destination": ... } }`);
+  }
+  return parsed as RequestCeiling;
 }
 
 /** Creates every handler over one S3 client; settings come from the environment by default. */
@@ -86,9 +140,14 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
     }
     return s3RunRecords(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? "reports/" });
   };
+  const print = settings.printMetrics ?? ((line: string) => void process.stdout.write(line));
+  const metrics = (values: Parameters<typeof emfDocument>[1]): void => {
+    if (settings.metricsStack) print(`${JSON.stringify(emfDocument(settings.metricsStack, values, new Date()))}\n`);
+  };
   return {
     async "validate-input"(event) {
-      const job = validateRequest(event);
+      // The ceiling first: a request over it fails here, before any listing.
+      const job = validateRequest(event, settings.requestCeiling);
       await checkBucketsExist(client, job);
       return job;
     },
@@ -109,18 +168,28 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
     },
     async summarize(event) {
       checkContractVersion(event.job?.version, "the summarize payload");
-      if (event.results) return summarize({ ...event, results: event.results });
-      if (event.run === undefined || !Array.isArray(event.partitionIds)) {
+      let summary: SyncSummary;
+      if (event.results) summary = summarize({ ...event, results: event.results });
+      else if (event.run === undefined || !Array.isArray(event.partitionIds)) {
         throw new Error("summarize needs the phase's results, or the run and partitionIds whose records hold them");
+      } else {
+        summary = summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, event.partitionIds) });
       }
-      return summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, event.partitionIds) });
+      if (settings.deleteBudget) {
+        summary = await applyDeleteBudget(client, settings.deleteBudget, summary, { run: event.run ?? "unnamed", previous: event.previous });
+      }
+      const approval = approvalMetricValues(summary);
+      if (approval) metrics(approval);
+      return summary;
     },
     async "write-report"(event) {
       checkContractVersion(event.summary?.job?.version, "the write-report payload");
       if (!settings.reportBucket) {
         throw new Error(`${HANDLER_ENV.reportBucket} is not set: the write-report handler needs a bucket for reports`);
       }
-      return writeReport(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? REPORT_PREFIX.default }, event);
+      const location = await writeReport(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? REPORT_PREFIX.default }, event);
+      metrics(runMetricValues(event.summary, event.execution?.startTime, new Date()));
+      return location;
     },
   };
 }

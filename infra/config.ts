@@ -155,6 +155,11 @@ export const STACK_SETTINGS = {
   conflictPolicy: SYNC_SETTINGS.conflictPolicy,
   dryRun: SYNC_SETTINGS.dryRun,
   maxDeletes: SYNC_SETTINGS.maxDeletes,
+  maxDeletesPerDay: setting(SYNC_SETTINGS.maxDeletes.schema, {
+    default: "10%",
+    description:
+      'Most objects all mirror runs together may delete in a rolling 24 hours, a count ("500") or a share of the destination ("5%", of what the latest full run listed); deletes above it wait for approval. Kept in a ledger in the reports bucket, written with S3 conditional writes.',
+  }),
   concurrency: SYNC_SETTINGS.concurrency,
   partitions: SYNC_SETTINGS.partitions,
   minKeysPerPartition: SYNC_SETTINGS.minKeysPerPartition,
@@ -205,6 +210,19 @@ export const STACK_SETTINGS = {
   notificationEmails: setting(z.array(z.string().trim().refine((v) => EMAIL.test(v), "must list email addresses")), {
     default: [],
     description: "Email addresses subscribed to the notification topic (results, failures, delete approvals, alarms).",
+  }),
+  fullRunAlarmHours: setting(wholeNumber(1, 168), {
+    description:
+      "Alarm when no full run has succeeded for this many hours (at most 168, CloudWatch's 7-day window). Empty means twice the schedule's period; without a schedule, no such alarm.",
+  }),
+  deleteApprovalAlarmHours: setting(wholeNumber(1, 23), {
+    default: 4,
+    description: "Alarm when a delete approval has waited this many hours without an answer (it expires after 24).",
+  }),
+  sourceShrinkAlarmPercent: setting(wholeNumber(1, 100), {
+    default: 10,
+    description:
+      "Alarm when a full run lists this share fewer source objects than the previous full run (a full run listing 0 where the previous listed any alarms on its own).",
   }),
   logRetentionDays: setting(
     wholeNumber(1, 3653).refine(
@@ -291,6 +309,8 @@ export interface StackConfig {
   dryRun: boolean;
   /** As the SyncRequest takes it: a count (`"500"`) or a share (`"5%"`). */
   maxDeletes: string;
+  /** The delete budget across runs, as written: a count or a share of the destination. */
+  maxDeletesPerDay: string;
   concurrency: number;
   partitions: number;
   minKeysPerPartition: number;
@@ -307,6 +327,10 @@ export interface StackConfig {
   /** A REST API (IAM-signed POST) that starts syncs. */
   apiTrigger: boolean;
   notificationEmails: string[];
+  /** Alarm after this long without a successful full run; absent: twice the schedule's period, or none. */
+  fullRunAlarmHours?: number;
+  deleteApprovalAlarmHours: number;
+  sourceShrinkAlarmPercent: number;
   logRetentionDays: number;
   reportRetentionDays: number;
 }
@@ -504,6 +528,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     dryRun: c.dryRun,
     // The SyncRequest takes the limit as written; the engine parses it with the same declaration.
     maxDeletes: (values[key("maxDeletes")] ?? "").trim(),
+    maxDeletesPerDay: (values[key("maxDeletesPerDay")] ?? "").trim(),
     concurrency: c.concurrency,
     partitions: c.partitions,
     minKeysPerPartition: c.minKeysPerPartition,
@@ -518,9 +543,64 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     onChangeMaxDeletes: c.onChangeMaxDeletes,
     apiTrigger: c.apiTrigger,
     notificationEmails,
+    fullRunAlarmHours: c.fullRunAlarmHours,
+    deleteApprovalAlarmHours: c.deleteApprovalAlarmHours,
+    sourceShrinkAlarmPercent: c.sourceShrinkAlarmPercent,
     logRetentionDays: c.logRetentionDays,
     reportRetentionDays: c.reportRetentionDays,
   };
+}
+
+/**
+ * An alarm looks back at most 7 days (period x evaluation periods), and at most 1 day when its
+ * period is under an hour (PutMetricAlarm, `Period`:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+ */
+export const ALARM_MAX_WINDOW_SECONDS = 7 * 24 * 3600;
+
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+
+/**
+ * The longest time between two runs of an EventBridge Scheduler expression, in seconds: exact for
+ * `rate(...)`; for `cron(...)`, from its minute and hour fields when it runs every day, else a
+ * week (a schedule on some days only). Undefined for a one-time `at(...)`. Pure.
+ */
+export function schedulePeriodSeconds(expression: string): number | undefined {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) return Number(rate[1]) * (rate[2].startsWith("minute") ? 60 : rate[2].startsWith("hour") ? HOUR : DAY);
+  const cron = /^cron\(([^()]+)\)$/.exec(expression);
+  if (!cron) return undefined;
+  const [minutes, hours, dayOfMonth, month, dayOfWeek] = cron[1].trim().split(/\s+/);
+  const everyDay = ["*", "?"].includes(dayOfMonth) && month === "*" && ["*", "?"].includes(dayOfWeek);
+  if (!everyDay) return 7 * DAY;
+  const values = (field: string, size: number): number[] | undefined => {
+    if (field === "*") return Array.from({ length: size }, (_, i) => i);
+    const step = /^(\*|\d+)\/(\d+)$/.exec(field);
+    if (step) {
+      const first = step[1] === "*" ? 0 : Number(step[1]);
+      return Array.from({ length: size }, (_, i) => i).filter((i) => i >= first && (i - first) % Number(step[2]) === 0);
+    }
+    if (/^\d+(,\d+)*$/.test(field)) return field.split(",").map(Number).sort((a, b) => a - b);
+    return undefined; // ranges and the like: assume the least frequent, once a day
+  };
+  const hourList = values(hours, 24);
+  const minuteList = values(minutes, 60);
+  if (!hourList || !minuteList || hourList.length === 0 || minuteList.length === 0) return DAY;
+  const times = hourList.flatMap((h) => minuteList.map((m) => h * HOUR + m * 60));
+  // the longest gap, the one across midnight included
+  return Math.max(...times.map((t, i) => (i + 1 < times.length ? times[i + 1] - t : DAY - t + times[0])));
+}
+
+/**
+ * How long without a successful full run the stack alarms after: `fullRunAlarmHours`, else twice
+ * the schedule's period when CloudWatch can look back that far. Undefined: no such alarm. Pure.
+ */
+export function fullRunAlarmSeconds(hours: number | undefined, schedule: string | undefined): number | undefined {
+  if (hours !== undefined) return hours * HOUR;
+  const period = schedule === undefined ? undefined : schedulePeriodSeconds(schedule);
+  if (period === undefined || 2 * period > ALARM_MAX_WINDOW_SECONDS) return undefined;
+  return Math.max(2 * period, HOUR);
 }
 
 /**
@@ -539,6 +619,12 @@ export function configWarnings(config: StackConfig): string[] {
       `${key("notificationEmails")} is empty, but ${key("mode")} mirror can ask for delete approval: the request goes ` +
         `only to the notification topic, so nobody would see it and the run would fail when it times out. ` +
         `Subscribe someone: pulumi config set --path '${key("notificationEmails")}[0]' ops@example.com`,
+    );
+  }
+  if (config.syncMachine && config.schedule && fullRunAlarmSeconds(config.fullRunAlarmHours, config.schedule) === undefined) {
+    warnings.push(
+      `${key("schedule")} ${config.schedule} runs less often than every 3.5 days, and CloudWatch alarms look back at most 7 days: ` +
+        `no alarm would notice that backups stopped. Set ${key("fullRunAlarmHours")} (at most 168).`,
     );
   }
   return warnings;

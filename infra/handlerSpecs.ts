@@ -80,7 +80,8 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     timeoutSeconds: fixed(60),
     policy: validateInputPolicy,
     sourceReads: { bucket: ["s3:ListBucket"], objects: [] },
-    environment: REPORTS,
+    // The stack's ceiling: a request that would widen it is refused however the run was started.
+    environment: [...REPORTS, "requestCeiling"],
   },
   "plan-partitions": {
     export: "planPartitions",
@@ -107,7 +108,8 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     timeoutSeconds: fixed(120),
     policy: summarizePolicy,
     sourceReads: { bucket: [], objects: [] },
-    environment: REPORTS,
+    // The delete budget across runs (its ledger beside the reports), and the approval metrics.
+    environment: [...REPORTS, "deleteBudget", "metricsStack"],
   },
   "write-report": {
     export: "writeReport",
@@ -116,7 +118,8 @@ export const HANDLER_SPECS: Readonly<Record<HandlerName, HandlerSpec>> = {
     timeoutSeconds: fixed(120),
     policy: writeReportPolicy,
     sourceReads: { bucket: [], objects: [] },
-    environment: REPORTS,
+    // The run's counters go out as metrics with its report.
+    environment: [...REPORTS, "metricsStack"],
   },
 };
 

@@ -8,7 +8,7 @@
  * have no resource-level permissions at all (X-Ray segments, the CloudWatch Logs delivery API
  * behind state-machine logging); their Sids say so.
  */
-import type { HandlerName, SyncMode } from "../model/contract";
+import { DELETE_LEDGER_KEY, type HandlerName, type SyncMode } from "../model/contract";
 
 export interface PolicyStatement {
   Sid?: string;
@@ -266,7 +266,10 @@ export function summarizePolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
     listPrefixStatement("ListRunRecords", args.reports),
     { Sid: "ReadRunRecords", Effect: "Allow", Action: "s3:GetObject", Resource: objectArn(args.reports) },
-    ...kmsStatement("DecryptRunRecords", args.kmsKeyArns, ["kms:Decrypt"]),
+    // The delete budget across runs: its one ledger object, rewritten with conditional writes
+    // (so, under SSE-KMS, summarize encrypts as well as decrypts).
+    { Sid: "SpendDeleteBudget", Effect: "Allow", Action: "s3:PutObject", Resource: `${args.reports.bucketArn}/${args.reports.prefix}${DELETE_LEDGER_KEY}` },
+    ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );

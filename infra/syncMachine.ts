@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type SyncMode } from "../model/contract";
+import { DELETE_LEDGER_KEY, HANDLER_ENV, HANDLER_NAMES, type HandlerName, type Location, type RequestCeiling, type SyncMode } from "../model/contract";
 import { REPORT_PREFIX } from "../model/settings";
 import type { HandlerPackaging } from "./config";
 import { buildDefinition } from "./definition";
@@ -42,6 +42,18 @@ export interface SyncMachineArgs {
    * with AccessDenied. @default "backup"
    */
   mode?: SyncMode;
+  /**
+   * What a request may ask: the stack's configuration. validate-input reads it from its
+   * environment and refuses a request that would widen it, however the run was started.
+   */
+  requestCeiling: pulumi.Input<RequestCeiling>;
+  /**
+   * Most deletes all runs together may make in a rolling 24 hours, as written (`"10%"`, `"500"`);
+   * summarize keeps the ledger in the reports bucket. @default "10%"
+   */
+  maxDeletesPerDay?: string;
+  /** The run metrics' `Stack` dimension (infra/observability.ts alarms on them). @default nameStem */
+  metricsStack?: string;
   /** Where the functions come from (a plain value: it decides the resource types). @default "bundle" */
   handlerPackaging?: HandlerPackaging;
   /** Results, failures and delete-approval requests go here. */
@@ -122,6 +134,13 @@ export class SyncMachine extends pulumi.ComponentResource {
     const environmentValues: Partial<Record<HandlerEnvKey, pulumi.Input<string>>> = {
       reportBucket: this.reportsBucket.bucketName,
       reportPrefix,
+      requestCeiling: pulumi.output(args.requestCeiling).apply((ceiling) => JSON.stringify(ceiling)),
+      deleteBudget: pulumi
+        .all([this.reportsBucket.bucketName, args.source])
+        .apply(([bucket, source]) =>
+          JSON.stringify({ bucket, key: `${reportPrefix}${DELETE_LEDGER_KEY}`, perDay: args.maxDeletesPerDay ?? "10%", sourcePrefix: source.prefix }),
+        ),
+      metricsStack: args.metricsStack ?? args.nameStem,
     };
     const environmentOf = (handler: HandlerName): Record<string, pulumi.Input<string>> =>
       Object.fromEntries(

@@ -2,8 +2,8 @@
  * The execution input the triggers send: the stack's sync settings as a `SyncRequest`
  * (model/contract.ts), with the bucket names filled in. Pure.
  */
-import { CONTRACT_VERSION, type SyncRequest } from "../model/contract";
-import { jsonSchemaOf, SYNC_SETTINGS, type SyncSettingName } from "../model/settings";
+import { CONTRACT_VERSION, type RequestCeiling, type SyncRequest } from "../model/contract";
+import { jsonSchemaOf, MAX_KEY_BYTES, MAX_REQUEST_KEYS, parseSetting, requestPolicyOf, SYNC_SETTINGS, type SyncSettingName } from "../model/settings";
 import type { StackConfig } from "./config";
 
 /** The config keys that are SyncRequest fields, by the same names. */
@@ -40,6 +40,15 @@ export function buildSyncRequest(
     ...(settings.storageClass ? { storageClass: settings.storageClass } : {}),
     timeBudgetSeconds: settings.timeBudgetSeconds,
   };
+}
+
+/**
+ * The stack's ceiling: its own request, and the delete limit of a key-scoped run (the on-change
+ * rule's). A request to this stack may narrow it, never widen it (model/settings.ts says how, per
+ * setting).
+ */
+export function buildRequestCeiling(request: SyncRequest, onChangeMaxDeletes: number): RequestCeiling {
+  return { request, keyScopedMaxDeletes: onChangeMaxDeletes };
 }
 
 /** The EventBridge input-transformer variable that carries the changed key. */
@@ -80,26 +89,37 @@ export function startExecutionCommand(args: { region: string; stateMachineArn: s
  * each problem. Keyed by SyncRequest's own fields, so a new field
  * cannot be forgotten here.
  */
-export function syncRequestJsonSchema(): Record<string, unknown> {
-  const location = {
+export function syncRequestJsonSchema(ceiling?: RequestCeiling): Record<string, unknown> {
+  // JSON Schema counts characters, S3 bytes: a character is at least a byte, so this bound never
+  // refuses a valid key, and validate-input checks the bytes.
+  const location = (pinned?: { bucket: string; prefix?: string }) => ({
     type: "object",
     required: ["bucket"],
     additionalProperties: false,
-    properties: { bucket: { type: "string", minLength: 3, maxLength: 63 }, prefix: { type: "string", maxLength: 1024 } },
-  };
-  // Each setting's type, bounds and choices from its one declaration (model/settings.ts).
+    properties: {
+      bucket: pinned ? { type: "string", enum: [pinned.bucket] } : { type: "string", minLength: 3, maxLength: 63 },
+      prefix: {
+        type: "string",
+        maxLength: MAX_KEY_BYTES,
+        // The stack's prefix, narrowed: a regular expression of the literal prefix.
+        ...(pinned?.prefix ? { pattern: `^${escapeRegExp(pinned.prefix)}` } : {}),
+      },
+    },
+  });
+  // Each setting's type, bounds and choices from its one declaration (model/settings.ts), and,
+  // for a stack, what its request policy lets a request ask.
   const settings = Object.fromEntries(
-    (Object.keys(SYNC_SETTINGS) as SyncSettingName[]).map((name) => [name, jsonSchemaOf(SYNC_SETTINGS[name])]),
+    (Object.keys(SYNC_SETTINGS) as SyncSettingName[]).map((name) => [name, { ...jsonSchemaOf(SYNC_SETTINGS[name]), ...gateOf(name, ceiling) }]),
   ) as Record<SyncSettingName, Record<string, unknown>>;
   const properties: Record<keyof SyncRequest, Record<string, unknown>> = {
     // The only contract version the deployed handlers know (model/contract.ts).
     version: { type: "integer", enum: [CONTRACT_VERSION] },
-    source: location,
-    destination: location,
+    source: location(ceiling?.request.source),
+    destination: location(ceiling?.request.destination),
     ...settings,
-    // A count or a share ("5%"): the share's form is the engine's to check.
-    maxDeletes: { type: ["integer", "string"] },
-    keys: { type: "array", items: { type: "string", minLength: 1 } },
+    // A count or a share ("5%"): the share's form and its ceiling are the engine's to check.
+    maxDeletes: { type: ["integer", "string"], minimum: 0, maxLength: 16 },
+    keys: { type: "array", maxItems: MAX_REQUEST_KEYS, items: { type: "string", minLength: 1, maxLength: MAX_KEY_BYTES } },
   };
   return {
     $schema: "http://json-schema.org/draft-04/schema#",
@@ -109,6 +129,22 @@ export function syncRequestJsonSchema(): Record<string, unknown> {
     additionalProperties: false,
     properties,
   };
+}
+
+/** The JSON Schema keywords a stack's ceiling adds to a setting's own (model/settings.ts's RequestPolicy). */
+function gateOf(name: SyncSettingName, ceiling: RequestCeiling | undefined): Record<string, unknown> {
+  if (!ceiling) return {};
+  const policy = requestPolicyOf(name);
+  const raw = (ceiling.request as unknown as Record<string, unknown>)[name];
+  const parsed = parseSetting<unknown>(SYNC_SETTINGS[name], raw);
+  if (!parsed.ok) throw new Error(`syncRequestJsonSchema: the ceiling's ${name} is invalid`);
+  if (policy.kind === "fixed") return parsed.value === undefined ? { not: {} } : { enum: [parsed.value] };
+  if (policy.kind === "narrow-only" && policy.gate && parsed.value !== undefined) return policy.gate(parsed.value);
+  return {};
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 /**

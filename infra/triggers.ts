@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { SyncRequest } from "../model/contract";
+import type { RequestCeiling, SyncRequest } from "../model/contract";
 import {
   apiGatewayTrustPolicy,
   eventsTrustPolicy,
@@ -279,6 +279,12 @@ export interface RestApiTriggerArgs {
   stateMachine: aws.sfn.StateMachine;
   /** The ARN runs are started with: the machine's live alias (SyncMachine.startArn). */
   startArn: pulumi.Input<string>;
+  /**
+   * The stack's ceiling: the model refuses a body that asks other buckets, a prefix outside the
+   * stack's, or a setting over its policy (a gate at the door; validate-input enforces all of it).
+   * @default none: the model checks only a SyncRequest's shape and bounds
+   */
+  ceiling?: pulumi.Input<RequestCeiling>;
   /** The stage in the URL. @default "v1" */
   stageName?: string;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -348,7 +354,7 @@ export class RestApiTrigger extends pulumi.ComponentResource {
         name: "SyncRequest",
         description: "The body of POST /syncs: a SyncRequest (handlers/contract.ts).",
         contentType: "application/json",
-        schema: JSON.stringify(syncRequestJsonSchema()),
+        schema: pulumi.output(args.ceiling).apply((ceiling) => JSON.stringify(syncRequestJsonSchema(ceiling))),
       }),
       { parent: this },
     );

@@ -100,6 +100,22 @@ export interface SyncRequest {
 export type KeysEncoding = "raw" | "s3-event";
 export const KEYS_ENCODINGS: readonly KeysEncoding[] = ["raw", "s3-event"];
 
+/**
+ * What a deployed stack lets a request ask: the stack's configuration is the ceiling, and a
+ * request may narrow it but never widen it. Set by the program in validate-input's environment
+ * (HANDLER_ENV.requestCeiling), so every way of starting a run meets it; each setting's policy
+ * (fixed, narrow-only or free) is declared beside the setting (model/settings.ts).
+ */
+export interface RequestCeiling {
+  /**
+   * The stack's own request: its locations and settings. A request's absent fields take these
+   * values; its locations may only be this mapping narrowed by one sub-prefix on both sides.
+   */
+  request: SyncRequest;
+  /** The delete limit, a count, a key-scoped request (`keys`) may ask: the stack's on-change limit. @default none */
+  keyScopedMaxDeletes?: number;
+}
+
 /** The delete limit, parsed. */
 export type DeleteLimit = { count: number } | { percent: number };
 
@@ -305,6 +321,18 @@ export interface SyncSummary {
   deletePartitionIds: number[];
   failures: SyncFailure[];
   changes: SyncChange[];
+  /**
+   * The stack's delete budget across runs, when it has one and this run wanted to delete: the
+   * budget (a count) and what earlier runs spent of it in the last 24 hours. A run that would go
+   * over it asks for approval (`deleteDecision` over-limit, `deleteLimit` what was left of it).
+   */
+  dailyDeleteBudget?: { limit: number; spent: number };
+  /**
+   * Whether this run listed the stack's whole mapping (no keys, no startAfter, the stack's
+   * prefixes), and what the previous such run listed: the baseline of the source-shrink checks.
+   * Absent without a delete ledger (a local run).
+   */
+  history?: { fullRun: boolean; previousSourceObjects?: number };
 }
 
 /** Output of the `write-report` handler. */
@@ -339,6 +367,43 @@ export interface WriteReportInput {
   execution?: { name: string; startTime?: string };
 }
 
+/**
+ * Where a stack's delete ledger lives, under the report prefix of its reports bucket (see
+ * handlers/engine/deleteBudget.ts). Summarize may write this one key.
+ */
+export const DELETE_LEDGER_KEY = "delete-budget/ledger.json";
+
+/**
+ * The run's counters as CloudWatch metrics (embedded metric format, printed by the handlers):
+ * namespace, the dimension that names the stack, and every metric by name. The alarms and the
+ * dashboard (infra/observability.ts) name them from here.
+ */
+export const RUN_METRICS = {
+  namespace: "BucketSync",
+  dimension: "Stack",
+  names: {
+    sourceObjects: "SourceObjects",
+    destinationObjects: "DestinationObjects",
+    copied: "Copied",
+    failed: "Failed",
+    extra: "Extra",
+    deleted: "Deleted",
+    bytes: "Bytes",
+    /** Seconds from the run's start to its report: how far the backup trails the source. */
+    lagSeconds: "LagSeconds",
+    /** 1 for a full run (the stack's whole mapping) that finished without failures. */
+    fullRunsSucceeded: "FullRunsSucceeded",
+    /** A full run: how much smaller the source is than at the previous full run, in percent (0 when it grew). */
+    sourceShrinkPercent: "SourceShrinkPercent",
+    /** A full run that listed 0 source objects where the previous one listed some: 1. */
+    emptySourceRuns: "EmptySourceRuns",
+    /** A run whose deletes went for approval: 1 when asked, 1 when answered (approved). */
+    deleteApprovalsRequested: "DeleteApprovalsRequested",
+    deleteApprovalsAnswered: "DeleteApprovalsAnswered",
+  },
+} as const;
+export type RunMetricName = (typeof RUN_METRICS.names)[keyof typeof RUN_METRICS.names];
+
 /** Handler names: Lambda function roles, Task state names and dispatch keys. */
 export const HANDLER_NAMES = ["validate-input", "plan-partitions", "sync-range", "summarize", "write-report"] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
@@ -352,4 +417,10 @@ export const HANDLER_ENV = {
   /** Bucket and prefix where `write-report` stores reports. */
   reportBucket: "BUCKET_SYNC_REPORT_BUCKET",
   reportPrefix: "BUCKET_SYNC_REPORT_PREFIX",
+  /** The stack's RequestCeiling as JSON; absent: requests are unconstrained (a local run). */
+  requestCeiling: "BUCKET_SYNC_REQUEST_CEILING",
+  /** The stack's DeleteBudgetConfig as JSON (ledger and daily budget); absent: no budget across runs. */
+  deleteBudget: "BUCKET_SYNC_DELETE_BUDGET",
+  /** The value of the run metrics' `Stack` dimension; absent: no metrics are printed (a local run). */
+  metricsStack: "BUCKET_SYNC_METRICS_STACK",
 } as const;

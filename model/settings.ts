@@ -11,7 +11,7 @@
  * user typed (`--concurrency must be a whole number from 1 to 1000, got "0"`). No Pulumi import.
  */
 import { z } from "zod";
-import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type DeleteLimit } from "./contract";
+import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type ConflictPolicy, type DeleteLimit, type SyncMode } from "./contract";
 
 /** How a setting is written as text (Pulumi config, a command-line flag); Pulumi.yaml's `type`. */
 export type SettingText = "string" | "integer" | "boolean" | "array";
@@ -32,12 +32,103 @@ export interface Setting<T = unknown> {
   readonly localDefault?: unknown;
   /** One or two sentences, shown in Pulumi.yaml and the CLI's help. */
   readonly description: string;
+  /**
+   * Whether a request may set it on a deployed stack, whose configuration is the ceiling
+   * (see RequestPolicy); declared for every sync setting, absent on stack-only settings.
+   */
+  readonly request?: RequestPolicy<T>;
 }
+
+/**
+ * What a request may do with a setting on a deployed stack. The stack's configuration is the
+ * ceiling: whoever may start a run (a schedule, an S3 event, `POST /syncs`, a direct
+ * StartExecution) is trusted to start a backup, not to change what the backup is.
+ *
+ * - `fixed`: the stack's value or nothing; anything else is refused.
+ * - `free`: any valid value (it can only make the run do less, or tune how it runs).
+ * - `narrow-only`: `within(asked, ceiling)` must hold. `allowed` words what may be asked, for the
+ *   refusal; `gate` gives the JSON Schema keywords the REST model adds for this ceiling (a gate at
+ *   the door; validate-input is the check that cannot be bypassed).
+ *
+ * A new setting declares its policy here, beside its schema: a filter setting such as `exclude`
+ * is `narrow-only` with `within` = "the asked patterns contain the stack's" (it may exclude more,
+ * never less), an `include` = "every asked pattern lies within one of the stack's".
+ */
+export type RequestPolicy<T> =
+  | { readonly kind: "fixed" }
+  | { readonly kind: "free" }
+  | {
+      readonly kind: "narrow-only";
+      // methods, not function properties: a policy of one setting's type stands in for RequestPolicy<unknown>
+      within(asked: T, ceiling: T, scope: RequestScope): boolean;
+      allowed(ceiling: T, scope: RequestScope): string;
+      gate?(ceiling: T): Record<string, unknown>;
+    };
+
+/** What a ceiling check knows about the request besides the setting itself. */
+export interface RequestScope {
+  /**
+   * The delete limit a key-scoped request (an on-change run, `keys` given) may ask, a count;
+   * undefined for a request over the whole key space.
+   */
+  keyScopedMaxDeletes?: number;
+}
+
+export const FIXED = { kind: "fixed" } as const;
+export const FREE = { kind: "free" } as const;
+
+/** Narrow-only: no more than the stack's value (concurrency, partitions, time budget). */
+const atMost: RequestPolicy<number> = {
+  kind: "narrow-only",
+  within: (asked, ceiling) => asked <= ceiling,
+  allowed: (ceiling) => `at most ${ceiling}`,
+  gate: (ceiling) => ({ maximum: ceiling }),
+};
+
+/** Narrow-only among choices: the stack's value, or one that does strictly less. */
+function stackOr<T extends string>(narrower: (ceiling: T) => readonly T[]): RequestPolicy<T> {
+  const allowed = (ceiling: T) => [...new Set([ceiling, ...narrower(ceiling)])];
+  return {
+    kind: "narrow-only",
+    within: (asked, ceiling) => allowed(ceiling).includes(asked),
+    allowed: (ceiling) => allowed(ceiling).join(" or "),
+    gate: (ceiling) => ({ enum: allowed(ceiling) }),
+  };
+}
+
+/** The most deletes a limit allows out of `total` objects (a share rounds down). */
+export function deleteLimitOf(limit: DeleteLimit, total: number): number {
+  return "count" in limit ? limit.count : Math.floor((total * limit.percent) / 100);
+}
+
+function deleteLimitText(limit: DeleteLimit): string {
+  return "count" in limit ? String(limit.count) : `${limit.percent}%`;
+}
+
+/**
+ * A delete limit is within the stack's when it is of the same kind and no higher, or 0. A count
+ * and a share cannot be compared before the destination is listed, so the other kind is refused
+ * (fail closed) — except in a key-scoped run, which may ask up to the stack's on-change count.
+ */
+const noMoreDeletes: RequestPolicy<DeleteLimit> = {
+  kind: "narrow-only",
+  within: (asked, ceiling, scope) => {
+    if ("count" in asked && asked.count === 0) return true;
+    if ("count" in asked && scope.keyScopedMaxDeletes !== undefined && asked.count <= scope.keyScopedMaxDeletes) return true;
+    if ("count" in asked && "count" in ceiling) return asked.count <= ceiling.count;
+    if ("percent" in asked && "percent" in ceiling) return asked.percent <= ceiling.percent;
+    return false;
+  },
+  allowed: (ceiling, scope) =>
+    `${"count" in ceiling ? `a count of at most ${ceiling.count}` : `a share of at most ${deleteLimitText(ceiling)}`}` +
+    (scope.keyScopedMaxDeletes !== undefined ? ` (or, with keys, a count of at most ${scope.keyScopedMaxDeletes})` : "") +
+    " or 0",
+};
 
 /** Declares a setting; the type parameter follows the schema's output. */
 export function setting<S extends z.ZodType, const D extends z.input<S> | undefined = undefined>(
   schema: S,
-  spec: { default?: D; localDefault?: z.input<S>; description: string },
+  spec: { default?: D; localDefault?: z.input<S>; description: string; request?: RequestPolicy<z.output<S>> },
 ): Setting<z.output<S>> & { readonly default: D } {
   return { schema: schema as unknown as z.ZodType<z.output<S>>, ...spec } as Setting<z.output<S>> & { readonly default: D };
 }
@@ -62,6 +153,18 @@ export const STORAGE_CLASSES = [
   "REDUCED_REDUNDANCY",
 ] as const;
 export type StorageClass = (typeof STORAGE_CLASSES)[number];
+
+/** S3's longest key, in UTF-8 bytes: the bound of every key and prefix a request names. */
+export const MAX_KEY_BYTES = 1024;
+/**
+ * Most keys one request names. Step Functions refuses an execution input over 256 KiB, and a
+ * key-scoped run's keys travel in it (and in the job every state carries): 1,000 keys of 200 bytes
+ * fit with room to spare. A longer list is refused by the REST model and by validate-input; sync a
+ * prefix (or `startAfter`) instead.
+ */
+export const MAX_REQUEST_KEYS = 1000;
+/** Step Functions' largest execution input and state data, in UTF-8 bytes (256 KiB). */
+export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -131,29 +234,40 @@ export const SYNC_SETTINGS = {
   mode: setting(z.enum(SYNC_MODES), {
     default: "backup",
     description: "backup (copy and update, never delete), mirror (also delete extra objects), or two-way.",
+    request: stackOr<SyncMode>((ceiling) => (ceiling === "backup" ? [] : ["backup"])),
   }),
   conflictPolicy: setting(z.enum(CONFLICT_POLICIES), {
     default: "report",
     description: "two-way only: report, or newer-wins.",
+    request: stackOr<ConflictPolicy>(() => ["report"]),
   }),
   dryRun: setting(z.boolean(), {
     default: false,
     description: "Plan and report, write nothing.",
+    request: {
+      kind: "narrow-only",
+      within: (asked, ceiling) => asked || !ceiling,
+      allowed: (ceiling) => (ceiling ? "true" : "true or false"),
+      gate: (ceiling) => (ceiling ? { enum: [true] } : {}),
+    },
   }),
   maxDeletes: setting(deleteLimit, {
     default: "10%",
     description:
       'Most objects a mirror run may delete, a count ("500") or a share ("5%"); above it nothing is deleted without approval.',
+    request: noMoreDeletes,
   }),
   concurrency: setting(wholeNumber(1, 1000), {
     default: 32,
     localDefault: 64,
     description: "Parallel S3 operations per range worker.",
+    request: atMost,
   }),
   partitions: setting(wholeNumber(1, 1000), {
     default: 16,
     localDefault: 1,
     description: "How many key ranges to plan for parallel workers.",
+    request: atMost,
   }),
   minKeysPerPartition: setting(wholeNumber(1, 1_000_000_000), {
     // A partition costs a LIST per side, a sync-range invocation and three state transitions;
@@ -161,35 +275,53 @@ export const SYNC_SETTINGS = {
     default: 1000,
     description:
       "Fewest keys a planned partition holds: a small key space gets fewer partitions than asked. Lower it for large objects.",
+    request: FREE,
   }),
-  startAfter: setting(z.string().min(1), {
+  startAfter: setting(z.string().min(1).max(MAX_KEY_BYTES), {
     description: "Sync only keys after this one (relative to the source prefix, in UTF-8 byte order). Empty means every key.",
+    request: FREE,
   }),
   multipartThresholdBytes: setting(wholeNumber(1), {
     default: 64 * MiB,
     description: "Objects at or above this size are copied part by part with UploadPartCopy.",
+    request: FREE,
   }),
   partSizeBytes: setting(wholeNumber(5 * MiB, 5 * GiB), {
     default: 64 * MiB,
     description: "Part size for multipart copies (raised as needed to stay within 10,000 parts); S3 allows 5 MiB to 5 GiB.",
+    request: FREE,
   }),
   storageClass: setting(z.enum(STORAGE_CLASSES), {
     description: "Storage class for written objects (e.g. STANDARD_IA). Empty means the bucket's default.",
+    // What the backup costs and how fast it restores is the stack's decision.
+    request: FIXED,
   }),
-  sseKmsKeyId: setting(z.string().min(1), {
+  sseKmsKeyId: setting(z.string().min(1).max(2048), {
     description: "Encrypt written objects with this KMS key (SSE-KMS). Empty means the bucket's default encryption.",
+    // A request could otherwise encrypt the backup with a key its owners cannot use.
+    request: FIXED,
   }),
   keysEncoding: setting(z.enum(KEYS_ENCODINGS), {
     default: "raw",
     description: "How `keys` are written: raw, or s3-event (URL-encoded as S3 event notifications carry them).",
+    request: FREE,
   }),
   timeBudgetSeconds: setting(wholeNumber(1, LAMBDA_MAX_TIMEOUT_SECONDS - SYNC_RANGE_SLACK_SECONDS), {
     default: 600,
     description: `Wall-clock budget of one sync-range call before it returns a cursor; must leave ${SYNC_RANGE_SLACK_SECONDS} s of syncRangeTimeoutSeconds.`,
+    // The stack's budget fits its sync-range timeout; a larger one would not.
+    request: atMost,
   }),
 } as const;
 
 export type SyncSettingName = keyof typeof SYNC_SETTINGS;
+
+/** Each sync setting's request policy, as declared above (every one declares it: a spec proves it). */
+export function requestPolicyOf(name: SyncSettingName): RequestPolicy<unknown> {
+  const policy = (SYNC_SETTINGS[name] as Setting).request;
+  if (policy === undefined) throw new Error(`sync setting ${name} declares no request policy`);
+  return policy;
+}
 /** What each sync setting is once parsed (undefined: an optional setting not given). */
 export type SyncSettingValues = {
   [K in SyncSettingName]: (typeof SYNC_SETTINGS)[K] extends Setting<infer T> ? T : never;
@@ -262,8 +394,10 @@ function requirement(schema: z.ZodType, form: "json" | "text"): string {
       return "true or false";
     case "array":
       return "a list of strings";
-    case "string":
-      return "a non-empty string";
+    case "string": {
+      const max = (inner as { maxLength?: number | null }).maxLength;
+      return max == null ? "a non-empty string" : `a non-empty string of at most ${max} characters`;
+    }
     default:
       return "valid";
   }
@@ -309,6 +443,7 @@ export function fromText(s: Setting, text: string): unknown {
   const trimmed = text.trim();
   switch (textType(s)) {
     case "integer":
+      if (trimmed === "" && s.default === undefined) return undefined; // an optional number not set
       return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
     case "boolean":
       return trimmed === "true" ? true : trimmed === "false" ? false : text;

@@ -3,8 +3,23 @@
  * ValidationError naming every problem, before anything is written.
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { CONTRACT_VERSION, type Location, type SyncJob, type SyncRequest } from "../../model/contract";
-import { bucketName, defaultsOf, parseDeleteLimit, parseSetting, reasonOf, requestMessage, SYNC_SETTINGS, type SyncSettingName, type SyncSettingValues } from "../../model/settings";
+import { CONTRACT_VERSION, type Location, type RequestCeiling, type SyncJob, type SyncRequest } from "../../model/contract";
+import {
+  bucketName,
+  defaultsOf,
+  MAX_EXECUTION_INPUT_BYTES,
+  MAX_KEY_BYTES,
+  MAX_REQUEST_KEYS,
+  parseDeleteLimit,
+  parseSetting,
+  reasonOf,
+  requestMessage,
+  requestPolicyOf,
+  SYNC_SETTINGS,
+  type RequestScope,
+  type SyncSettingName,
+  type SyncSettingValues,
+} from "../../model/settings";
 import { checkContractVersion, ValidationError } from "./errors";
 
 export { parseDeleteLimit };
@@ -29,17 +44,33 @@ function location(value: unknown, side: string, problems: string[]): Required<Lo
   const { bucket, prefix } = value as Location;
   problems.push(...bucketNameProblems(bucket, side));
   if (prefix !== undefined && typeof prefix !== "string") problems.push(`${side} prefix must be a string`);
+  else if (typeof prefix === "string" && utf8Bytes(prefix) > MAX_KEY_BYTES) {
+    problems.push(`${side} prefix is ${utf8Bytes(prefix)} bytes long: S3 keys, and so prefixes, are at most ${MAX_KEY_BYTES} bytes`);
+  }
   return { bucket: typeof bucket === "string" ? bucket : "", prefix: typeof prefix === "string" ? prefix : "" };
+}
+
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, "utf8");
 }
 
 /**
  * Validates a request and fills in defaults. Throws ValidationError listing every problem.
  * A SyncJob is a valid request too: handlers re-validate the job they are given.
+ *
+ * With a `ceiling` (a deployed stack's), the request's absent fields take the stack's values, and
+ * a request that would widen the stack's configuration is refused: one problem per setting,
+ * naming the value asked and the ceiling (see RequestPolicy in model/settings.ts).
  */
-export function validateRequest(request: unknown): SyncJob {
+export function validateRequest(request: unknown, ceiling?: RequestCeiling): SyncJob {
   const problems: string[] = [];
-  if (typeof request !== "object" || request === null) throw new ValidationError(["the request must be an object"]);
-  const r = request as SyncRequest;
+  if (typeof request !== "object" || request === null || Array.isArray(request)) throw new ValidationError(["the request must be an object"]);
+  const inputBytes = utf8Bytes(JSON.stringify(request));
+  if (inputBytes > MAX_EXECUTION_INPUT_BYTES) {
+    // Step Functions itself refuses such an input (StartExecution); a local run must not accept it either.
+    problems.push(`the request is ${inputBytes} bytes: an execution input is at most ${MAX_EXECUTION_INPUT_BYTES} bytes (256 KiB)`);
+  }
+  const r = (ceiling ? { ...ceiling.request, ...definedFields(request) } : request) as SyncRequest;
   // A request may leave the version out (it is the current one); a job always carries it.
   if (r.version !== undefined) checkContractVersion(r.version, "the request");
   const source = location(r.source, "source", problems);
@@ -65,10 +96,15 @@ export function validateRequest(request: unknown): SyncJob {
   if (r.keys !== undefined) {
     if (!Array.isArray(r.keys) || r.keys.some((key) => typeof key !== "string" || key === "")) {
       problems.push("keys must be a list of non-empty key names");
+    } else if (r.keys.length > MAX_REQUEST_KEYS) {
+      problems.push(`keys lists ${r.keys.length} keys: a request names at most ${MAX_REQUEST_KEYS}; sync a prefix (or startAfter) instead`);
+    } else if (r.keys.some((key) => utf8Bytes(key) > MAX_KEY_BYTES)) {
+      problems.push(`keys must each be at most ${MAX_KEY_BYTES} bytes (S3's longest key)`);
     } else {
       keys = [...new Set(s.keysEncoding === "s3-event" ? r.keys.flatMap(eventKeyCandidates) : r.keys)];
     }
   }
+  if (ceiling) problems.push(...ceilingProblems(r, source, destination, settings, ceiling));
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     version: CONTRACT_VERSION,
@@ -89,6 +125,76 @@ export function validateRequest(request: unknown): SyncJob {
     keys,
     timeBudgetSeconds: s.timeBudgetSeconds,
   };
+}
+
+/** A request's fields that are given (a JSON `null` or an absent field takes the stack's value). */
+function definedFields(request: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined && value !== null));
+}
+
+/** The stack's settings, parsed as a request's are; an invalid ceiling is the program's bug, refused. */
+function ceilingSettings(ceiling: RequestCeiling): Record<string, unknown> {
+  const parsed: Record<string, unknown> = {};
+  for (const name of Object.keys(SYNC_SETTINGS) as SyncSettingName[]) {
+    const result = parseSetting<unknown>(SYNC_SETTINGS[name], (ceiling.request as unknown as Record<string, unknown>)[name]);
+    if (!result.ok) throw new Error(`the stack's request ceiling is invalid: ${requestMessage(name, undefined, result.problem)}`);
+    parsed[name] = result.value;
+  }
+  return parsed;
+}
+
+/**
+ * How a request (absent fields already the stack's) widens the stack's ceiling, one problem each:
+ * locations other than the stack's mapping narrowed by one sub-prefix on both sides, and each
+ * setting against its declared policy.
+ */
+function ceilingProblems(
+  request: SyncRequest,
+  source: Required<Location>,
+  destination: Required<Location>,
+  settings: Record<string, unknown>,
+  ceiling: RequestCeiling,
+): string[] {
+  const problems: string[] = [];
+  const stackSource = { bucket: ceiling.request.source.bucket, prefix: ceiling.request.source.prefix ?? "" };
+  const stackDestination = { bucket: ceiling.request.destination.bucket, prefix: ceiling.request.destination.prefix ?? "" };
+  for (const [side, asked, stack] of [["source", source, stackSource], ["destination", destination, stackDestination]] as const) {
+    if (asked.bucket !== "" && asked.bucket !== stack.bucket) {
+      problems.push(`${side} bucket "${asked.bucket}" is not this stack's ${side} bucket "${stack.bucket}": the stack's configuration fixes its buckets`);
+    }
+  }
+  if (!source.prefix.startsWith(stackSource.prefix)) {
+    problems.push(
+      `source prefix "${source.prefix}" is outside this stack's source prefix "${stackSource.prefix}": a request may only name a sub-prefix of it`,
+    );
+  } else {
+    const sub = source.prefix.slice(stackSource.prefix.length);
+    const expected = stackDestination.prefix + sub;
+    if (destination.prefix !== expected) {
+      problems.push(
+        `destination prefix "${destination.prefix}" does not follow source prefix "${source.prefix}": this stack maps ` +
+          `"${stackSource.prefix}" to "${stackDestination.prefix}", so a request narrows both sides by the same sub-prefix ` +
+          `and the destination prefix must be "${expected}" (narrowing one side alone would make the rest of the other side extra)`,
+      );
+    }
+  }
+  const stack = ceilingSettings(ceiling);
+  const scope: RequestScope = request.keys !== undefined ? { keyScopedMaxDeletes: ceiling.keyScopedMaxDeletes } : {};
+  const shown = (value: unknown) => (value === undefined ? "unset" : JSON.stringify(value));
+  for (const name of Object.keys(SYNC_SETTINGS) as SyncSettingName[]) {
+    if (!(name in settings)) continue; // invalid: already a problem of its own
+    const policy = requestPolicyOf(name);
+    const asked = settings[name];
+    const limit = stack[name];
+    const askedText = shown((request as unknown as Record<string, unknown>)[name]);
+    const limitText = shown((ceiling.request as unknown as Record<string, unknown>)[name]);
+    if (policy.kind === "fixed" && JSON.stringify(asked) !== JSON.stringify(limit)) {
+      problems.push(`${name} ${askedText} is not allowed: this stack fixes ${name} (${limitText}); leave it out`);
+    } else if (policy.kind === "narrow-only" && asked !== undefined && limit !== undefined && !policy.within(asked, limit, scope)) {
+      problems.push(`${name} ${askedText} is over this stack's ceiling ${limitText}: a request may ask ${policy.allowed(limit, scope)}`);
+    }
+  }
+  return problems;
 }
 
 /**

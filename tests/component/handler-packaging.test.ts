@@ -143,13 +143,33 @@ describe("handler packaging", () => {
         assert.equal(resourcesOfType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").length, 0);
       });
 
-      it("gives every function the HANDLER_ENV variables for reports", () => {
+      it("gives every function the HANDLER_ENV variables for reports, and validate-input the stack's ceiling", () => {
         for (const handler of HANDLER_NAMES) {
-          assert.deepEqual(environmentOf(functionOf(run, handler)), {
+          const { [HANDLER_ENV.requestCeiling]: ceiling, ...rest } = environmentOf(functionOf(run, handler));
+          assert.deepEqual(rest, {
             [HANDLER_ENV.reportBucket]: REPORTS_BUCKET,
             [HANDLER_ENV.reportPrefix]: "reports/",
           });
+          assert.equal(ceiling !== undefined, handler === "validate-input", handler);
         }
+        const ceiling = JSON.parse(environmentOf(functionOf(run, "validate-input"))[HANDLER_ENV.requestCeiling]);
+        assert.equal(ceiling.request.mode, "backup");
+        assert.equal(ceiling.request.destination.bucket, `bucket-sync-${MOCK_ACCOUNT_ID}-prod`);
+        assert.equal(ceiling.keyScopedMaxDeletes, 1);
+      });
+
+      it("validate-input, as deployed, refuses a request over the stack's ceiling before any S3 call", async () => {
+        const fn = functionOf(run, "validate-input");
+        const dir = await unpack(fn);
+        const { file, exportName } = entryPoint(fn);
+        const event = { source: { bucket: "someone-elses" }, destination: { bucket: "empty-bucket" }, mode: "mirror", maxDeletes: "100%" };
+        const result = invokeHandler({ dir, file, exportName, event, env: environmentOf(fn), runtimeModules });
+        assert.equal(result.ok, false, JSON.stringify(result));
+        if (result.ok) return;
+        assert.equal(result.errorType, "ValidationError", JSON.stringify(result));
+        assert.match(result.errorMessage, /source bucket "someone-elses" is not this stack's source bucket/);
+        assert.match(result.errorMessage, /mode "mirror" is over this stack's ceiling "backup": a request may ask backup/);
+        assert.match(result.errorMessage, /maxDeletes "100%" is over this stack's ceiling "10%"/);
       });
 
       it("ships the code with its pinned AWS SDK, and no CLI or test-server packages", async () => {
@@ -216,7 +236,8 @@ describe("handler packaging", () => {
           // Step Functions matches Catch and Retry on this errorType.
           assert.equal(result.errorType, "ValidationError", JSON.stringify(result));
           assert.match(result.errorMessage, /source bucket name "Not_A_Bucket" is invalid/);
-          assert.match(result.errorMessage, /destination is missing/);
+          // validate-input takes what a request leaves out from the stack's configuration
+          if (handler !== "validate-input") assert.match(result.errorMessage, /destination is missing/);
           assert.match(result.errorMessage, /mode "sideways" is unknown/);
         });
       }

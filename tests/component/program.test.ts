@@ -529,7 +529,11 @@ describe("bucket-sync program", () => {
       assert.equal(method.inputs.requestValidatorId, validator.outputs.id ?? `${validator.name}-id`);
       const model = only(api, T.apiModel);
       assert.deepEqual(method.inputs.requestModels, { "application/json": model.inputs.name });
-      assert.deepEqual(JSON.parse(String(model.inputs.schema)), syncRequestJsonSchema());
+      // The stack's ceiling as a gate: the same ceiling validate-input is given.
+      const validateInput = api.resources.find((r) => r.type === "aws:lambda/function:Function" && r.inputs.name === "bucket-sync-prod-validate-input");
+      const ceiling = JSON.parse((validateInput?.inputs.environment as { variables: Record<string, string> }).variables.BUCKET_SYNC_REQUEST_CEILING);
+      assert.deepEqual(JSON.parse(String(model.inputs.schema)), syncRequestJsonSchema(ceiling));
+      assert.deepEqual((JSON.parse(String(model.inputs.schema)) as { properties: { mode: unknown } }).properties.mode, { type: "string", enum: ["backup"] });
     });
 
     it("integrates straight with Step Functions StartExecution for this machine, through a role allowed only that", () => {
