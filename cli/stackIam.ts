@@ -25,7 +25,11 @@ export async function loadStackIam(stack: string): Promise<StackIam> {
     import("../infra/names"),
     import("../infra/stackRoles"),
     import("../local-stepfunctions/iam"),
-  ]);
+  ]).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "MODULE_NOT_FOUND" && err.code !== "ERR_MODULE_NOT_FOUND") throw err;
+    // The stack files and the Pulumi SDK that reads them come with the project's sources.
+    throw new Error(`--enforce-iam reads the stack's Pulumi.${stack}.yaml with the program's own config code: run it from the project checkout, after npm ci (${err.message.split("\n")[0]})`);
+  });
   const project = projectName();
   const configOf = (name: string) => {
     let values: Record<string, string>;
