@@ -3,8 +3,9 @@
  * environment and creates the S3 client once; each handler validates, delegates, returns JSON.
  *
  * Deployed two ways (see infra/handlerPackaging.ts): as `aws.lambda.CallbackFunction`s whose
- * serialized factory loads this module, compiled, and calls `createHandlers()` at cold start; and
- * as an esbuild bundle of handlers/lambda.ts. No Pulumi import here.
+ * serialized factory loads handlers/callLog.ts, compiled, and calls `createLambdaHandlers()` at
+ * cold start; and as an esbuild bundle of handlers/lambda.ts. Both log each call as one JSON line
+ * (callLog.ts); the CLI calls `createHandlers` directly. No Pulumi import here.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import {

@@ -1,10 +1,11 @@
 /**
  * Lambda entry points of the bundled packaging (esbuild bundles this file). The handlers and
- * their S3 client are created once per container, at module load, from the environment.
+ * their S3 client are created once per container, at module load, from the environment; each call
+ * writes one JSON log line (handlers/callLog.ts).
  */
-import { createHandlers } from "./index";
+import { createLambdaHandlers } from "./callLog";
 
-const handlers = createHandlers();
+const handlers = createLambdaHandlers();
 
 export const validateInput = handlers["validate-input"];
 export const planPartitions = handlers["plan-partitions"];

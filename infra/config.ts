@@ -627,6 +627,20 @@ export function configWarnings(config: StackConfig): string[] {
         `no alarm would notice that backups stopped. Set ${key("fullRunAlarmHours")} (at most 168).`,
     );
   }
+  // An email subscription receives nothing until its address confirms it ("Email notifications",
+  // https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html): SNS mails a
+  // confirmation link and the subscription stays PendingConfirmation until someone follows it.
+  if (config.syncMachine && config.notificationEmails.length > 0) {
+    const approval =
+      config.mode === "mirror"
+        ? " A delete-approval request published meanwhile reaches nobody: the run waits up to 24 h, then fails (Request delete approval times out, then Sync failed) with copies done and nothing deleted."
+        : "";
+    warnings.push(
+      `${key("notificationEmails")}: each address (${config.notificationEmails.join(", ")}) gets a confirmation mail from SNS ` +
+        `and receives nothing (results, failures, alarms) until it follows the link; until then the subscription is ` +
+        `PendingConfirmation.${approval} Check after deploying: aws sns list-subscriptions-by-topic --topic-arn <notificationTopicArn>`,
+    );
+  }
   return warnings;
 }
 

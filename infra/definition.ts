@@ -231,7 +231,9 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
         waitForTaskToken: true,
         timeoutSeconds: TIMEOUTS.approval,
         catchTo: S.notifyFailure,
-        comment: `Waits at most ${TIMEOUTS.approval / 3600} h for an answer; a timeout fails the run like a denial.`,
+        // Email subscribers who have not confirmed their subscription get nothing; with nobody
+        // confirmed, nobody answers, and the timeout fails the run with nothing deleted.
+        comment: `Waits at most ${TIMEOUTS.approval / 3600} h for an answer; a timeout (also when no subscriber has confirmed) fails the run like a denial, with nothing deleted.`,
       },
       { next: S.deletePartitions },
     ),

@@ -34,8 +34,8 @@ import { HANDLER_SPECS } from "./handlerSpecs";
 
 /** The module esbuild bundles. */
 export const BUNDLE_ENTRY = path.join(__dirname, "..", "handlers", "lambda.ts");
-/** The module the `callback` packaging compiles and loads at cold start. */
-export const HANDLER_MODULE_ENTRY = path.join(__dirname, "..", "handlers", "index.ts");
+/** The module the `callback` packaging compiles and loads at cold start (its createLambdaHandlers logs each call). */
+export const HANDLER_MODULE_ENTRY = path.join(__dirname, "..", "handlers", "callLog.ts");
 /** The bundle's file name inside the archive: handlers are `index.<export>`. */
 export const BUNDLE_FILE = "index.js";
 /** The serialized callback's file name inside the archive (set by CallbackFunction). */
@@ -148,11 +148,11 @@ export function handlerModuleSource(): string {
 export function handlerFactory(handler: HandlerName): () => (event: never) => Promise<unknown> {
   const source = handlerModuleSource();
   return () => {
-    const loaded: { exports: { createHandlers?: () => Record<HandlerName, (event: never) => Promise<unknown>> } } = { exports: {} };
+    const loaded: { exports: { createLambdaHandlers?: () => Record<HandlerName, (event: never) => Promise<unknown>> } } = { exports: {} };
     // `require` is __index.js's own: it resolves packages from the archive's node_modules.
     new Function("exports", "require", "module", `${source}\n//# sourceURL=handlers.js`)(loaded.exports, require, loaded);
-    if (!loaded.exports.createHandlers) throw new Error("the handlers module exports no createHandlers");
-    return loaded.exports.createHandlers()[handler];
+    if (!loaded.exports.createLambdaHandlers) throw new Error("the handlers module exports no createLambdaHandlers");
+    return loaded.exports.createLambdaHandlers()[handler];
   };
 }
 

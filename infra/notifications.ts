@@ -7,7 +7,11 @@ export interface NotificationsArgs {
    * exists.
    */
   topicName: string;
-  /** Email addresses to subscribe; each receives a confirmation mail from SNS first. @default [] */
+  /**
+   * Email addresses to subscribe. Each receives a confirmation mail from SNS first and nothing
+   * else until its address follows the link: the subscription stays PendingConfirmation
+   * (https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html). @default []
+   */
   emails?: string[];
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONTRACT_VERSION, HANDLER_ENV, HANDLER_NAMES, UNKNOWN_CONTRACT_VERSION, type HandlerName } from "../../model/contract";
 import { BUNDLE_FILE, BUNDLE_TARGET, bundleHandlers, CALLBACK_FILE, callbackCodePathOptions, HANDLER_NODE_MAJOR, HANDLER_RUNTIME } from "../../infra/handlerPackaging";
 import { HANDLER_SPECS } from "../../infra/handlerSpecs";
+import { CALL_LOG_MESSAGE } from "../../handlers/callLog";
 import {
   invokeHandler,
   lambdaRuntimeModules,
@@ -43,6 +44,15 @@ function entryPoint(fn: RecordedResource): { file: string; exportName: string } 
 
 function environmentOf(fn: RecordedResource): Record<string, string> {
   return (fn.inputs.environment as { variables: Record<string, string> }).variables;
+}
+
+/** Bytes of every file under a directory. */
+function totalBytes(dir: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += fs.statSync(path.join(entry.parentPath, entry.name)).size;
+  }
+  return total;
 }
 
 /** Lists a directory tree, two levels deep, as relative paths. */
@@ -190,6 +200,18 @@ describe("handler packaging", () => {
         }
       });
 
+      it(`stays within its size budget (${packaging === "bundle" ? "3" : "20"} MB unpacked; Lambda allows 250 MB)`, async () => {
+        // The budget holds the archive to what the handlers need: the pinned SDK clients, the
+        // Powertools logger, p-limit. A CLI or test dependency pulled in would break it.
+        const dir = await unpack(functionOf(run, "sync-range"));
+        const bytes = totalBytes(dir);
+        const budget = (packaging === "bundle" ? 3 : 20) * 1000 * 1000;
+        assert.ok(bytes < budget, `${packaging} archive: ${(bytes / 1e6).toFixed(2)} MB unpacked, budget ${budget / 1e6} MB`);
+        if (packaging === "callback") {
+          assert.ok(topLevel(dir).includes("node_modules/@aws-lambda-powertools"), "the logger is shipped");
+        }
+      });
+
       it("loads in a fresh Node process and exports a function for every handler", async function () {
         // Five archives unpacked (the callback ones with their node_modules) and five Node processes.
         this.timeout(180_000);
@@ -200,6 +222,11 @@ describe("handler packaging", () => {
           // `summarize` of nothing fails inside the handler, which proves it was found and called.
           const result = invokeHandler({ dir, file, exportName, event: {}, env: environmentOf(fn), runtimeModules });
           if (!result.ok) assert.doesNotMatch(result.errorMessage, /is not a function|Cannot find module/, `${handler}: ${result.errorMessage}`);
+          // Each call writes one structured line (handlers/callLog.ts), in this packaging too.
+          const calls = (result.logs ?? []).filter((line) => line.message === CALL_LOG_MESSAGE);
+          assert.equal(calls.length, 1, `${handler}: ${JSON.stringify(result.logs)}`);
+          assert.equal(calls[0].handler, handler);
+          assert.equal(calls[0].outcome, result.ok ? "ok" : "error");
         }
       });
 

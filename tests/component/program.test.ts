@@ -800,7 +800,20 @@ describe("bucket-sync program", () => {
       assert.equal(mirror.warnings.length, 1);
       assert.match(mirror.warnings[0], /^bucket-sync:notificationEmails is empty, but bucket-sync:mode mirror can ask for delete approval/);
       const subscribed = await runProgram({ stack: "prod", config: { mode: "mirror", notificationEmails: '["ops@example.com"]' } });
-      assert.deepEqual(subscribed.warnings, []);
+      assert.equal(subscribed.warnings.length, 1, subscribed.warnings.join("\n"));
+      assert.doesNotMatch(subscribed.warnings[0], /is empty/);
+    });
+
+    it("warns that email subscriptions stay pending until confirmed, and what a delete approval does meanwhile", async () => {
+      const mirror = await runProgram({ stack: "prod", config: { mode: "mirror", notificationEmails: '["ops@example.com","oncall@example.com"]' } });
+      assert.equal(resourcesOfType(mirror, T.subscription).length, 2);
+      assert.deepEqual(mirror.warnings.length, 1);
+      assert.match(mirror.warnings[0], /^bucket-sync:notificationEmails: each address \(ops@example.com, oncall@example.com\) gets a confirmation mail from SNS and receives nothing .* until it follows the link; until then the subscription is PendingConfirmation\./);
+      assert.match(mirror.warnings[0], /delete-approval request published meanwhile reaches nobody: the run waits up to 24 h, then fails .* nothing deleted/);
+      assert.match(mirror.warnings[0], /aws sns list-subscriptions-by-topic/);
+      const backup = await runProgram({ stack: "prod", config: { notificationEmails: '["ops@example.com"]' } });
+      assert.equal(backup.warnings.length, 1);
+      assert.doesNotMatch(backup.warnings[0], /delete-approval/, "a backup never asks");
     });
 
     it("runs the program again and again in one process, each run with its own config", async () => {

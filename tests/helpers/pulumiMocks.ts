@@ -148,9 +148,13 @@ export function lambdaRuntimeModules(): string {
 }
 
 /** What a handler invocation returned, shaped as the Lambda runtime reports it. */
-export type InvocationResult =
+export type InvocationResult = (
   | { ok: true; result: unknown }
-  | { ok: false; errorType: string; errorMessage: string };
+  | { ok: false; errorType: string; errorMessage: string }
+) & {
+  /** The JSON lines the handler logged (stdout and stderr), parsed. */
+  logs?: Array<Record<string, unknown>>;
+};
 
 /**
  * Loads `<dir>/<file>` in a fresh `node` (no access to the project's node_modules) and calls its
@@ -201,5 +205,9 @@ export function invokeHandler(args: {
   if (marker < 0) {
     throw new Error(`handler process exited with ${child.status} and no result:\n${child.stderr}\n${child.stdout}`);
   }
-  return JSON.parse(child.stdout.slice(marker + "@@RESULT@@".length)) as InvocationResult;
+  const logs = `${child.stdout.slice(0, marker)}\n${child.stderr}`
+    .split("\n")
+    .filter((line) => line.trim().startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { ...(JSON.parse(child.stdout.slice(marker + "@@RESULT@@".length)) as InvocationResult), logs };
 }
