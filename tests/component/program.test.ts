@@ -282,16 +282,42 @@ describe("bucket-sync program", () => {
       assert.equal((JSON.parse(template.replace("<key>", '"k"')) as SyncRequest).maxDeletes, 5);
     });
 
-    it("alarms on failed and on timed-out executions, to the notification topic", () => {
+    it("alarms on executions that fail, time out or abort, on backups that stop, and on both dead-letter queues, to the notification topic", () => {
       const topicArn = only(prod, T.topic).outputs.arn;
       const alarms = resourcesOfType(prod, T.alarm);
-      assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), ["ExecutionsFailed", "ExecutionsTimedOut"]);
+      assert.deepEqual(alarms.map((a) => a.inputs.name).sort(), [
+        "bucket-sync-prod-dead-letters-1",
+        "bucket-sync-prod-dead-letters-2",
+        "bucket-sync-prod-delete-approval-waiting",
+        "bucket-sync-prod-executions-aborted",
+        "bucket-sync-prod-executions-failed",
+        "bucket-sync-prod-executions-timed-out",
+        "bucket-sync-prod-full-run-overdue",
+        "bucket-sync-prod-source-empty",
+        "bucket-sync-prod-source-shrank",
+      ]);
       for (const alarm of alarms) {
-        assert.equal(alarm.inputs.namespace, "AWS/States");
-        assert.deepEqual(alarm.inputs.dimensions, { StateMachineArn: only(prod, T.stateMachine).outputs.arn });
-        assert.equal(alarm.inputs.threshold, 1);
         assert.deepEqual(alarm.inputs.alarmActions, [topicArn]);
+        if (alarm.inputs.namespace === "AWS/States") assert.deepEqual(alarm.inputs.dimensions, { StateMachineArn: only(prod, T.stateMachine).outputs.arn });
       }
+      // prod runs nightly: twice a day's period
+      assert.equal(alarms.find((a) => a.inputs.name === "bucket-sync-prod-full-run-overdue")?.inputs.period, 48 * 3600);
+      const queues = alarms.filter((a) => a.inputs.namespace === "AWS/SQS").map((a) => (a.inputs.dimensions as { QueueName: string }).QueueName);
+      assert.deepEqual(queues.sort(), resourcesOfType(prod, "aws:sqs/queue:Queue").map((q) => String(q.inputs.name)).sort());
+    });
+
+    it("gives summarize the delete budget's ledger beside the reports, and lets it write that one object", () => {
+      const summarize = resourcesOfType(prod, T.fn).find((f) => f.inputs.name === "bucket-sync-prod-summarize");
+      const env = (summarize?.inputs.environment as { variables: Record<string, string> }).variables;
+      assert.deepEqual(JSON.parse(env.BUCKET_SYNC_DELETE_BUDGET), {
+        bucket: `${PROD_BUCKET}-reports`,
+        key: "reports/delete-budget/ledger.json",
+        perDay: "10%",
+        sourcePrefix: "",
+      });
+      assert.equal(env.BUCKET_SYNC_METRICS_STACK, "bucket-sync-prod");
+      const writes = policyNamed(prod, "sync-machine-summarize-policy").Statement.filter((s) => [s.Action].flat().includes("s3:PutObject"));
+      assert.deepEqual(writes.map((s) => s.Resource), [`arn:aws:s3:::${PROD_BUCKET}-reports/reports/delete-budget/ledger.json`]);
     });
 
     it("draws a dashboard of the state machine and its functions", () => {

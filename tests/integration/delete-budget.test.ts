@@ -4,8 +4,8 @@
  * mirror runs through the state machine, of which only one fits the day's budget.
  */
 import { strict as assert } from "node:assert";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { HANDLER_ENV, type SyncRequest, type SyncSummary } from "../../model/contract";
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HANDLER_ENV, RUN_METRICS, type SyncRequest, type SyncSummary } from "../../model/contract";
 import { createHandlers, settingsFromEnv } from "../../handlers/index";
 import { reserveDeletes, type DeleteBudget, type DeleteLedger } from "../../handlers/engine/deleteBudget";
 import { createS3Client } from "../../handlers/engine/s3Client";
@@ -149,5 +149,50 @@ describe("the delete budget across runs (embedded S3 server)", function () {
     assert.equal(extras.length, 4, "the denied run's extras are still there");
     const ledger = await readLedger("ledger/prod.json");
     assert.deepEqual(ledger.spends.map((s) => s.deletes), [4]);
+  });
+
+  it("prints the run's counters as metrics, and a full run that finds the source emptied says so", async () => {
+    for (const bucket of ["shrink-dev", "shrink-prod"]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const key of ["a", "b", "c", "d"]) await client.send(new PutObjectCommand({ Bucket: "shrink-dev", Key: key, Body: key }));
+    const lines: string[] = [];
+    const environment = {
+      [HANDLER_ENV.reportBucket]: "reports",
+      [HANDLER_ENV.reportPrefix]: "reports/",
+      [HANDLER_ENV.deleteBudget]: JSON.stringify({ bucket: "reports", key: "ledger/shrink.json", perDay: "10%", sourcePrefix: "" }),
+      [HANDLER_ENV.metricsStack]: "acme-prod",
+    };
+    const fullRun = (name: string) =>
+      runLocally({
+        definition: DEFINITION,
+        functionArns: ARNS,
+        handlers: createHandlers({ ...settingsFromEnv(environment), client, printMetrics: (line) => lines.push(line) }),
+        input: { source: { bucket: "shrink-dev" }, destination: { bucket: "shrink-prod" } },
+        executionName: name,
+      });
+    const first = await fullRun("full-1");
+    assert.equal(first.status, "SUCCEEDED", `${first.error}: ${first.cause}`);
+    for (const key of ["a", "b", "c", "d"]) await client.send(new DeleteObjectCommand({ Bucket: "shrink-dev", Key: key }));
+    const second = await fullRun("full-2");
+    assert.equal(second.status, "SUCCEEDED", `${second.error}: ${second.cause}`);
+
+    const documents = lines.map((line) => JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }> } });
+    assert.equal(documents.length, 2, lines.join(""));
+    for (const doc of documents) {
+      assert.equal(doc._aws.CloudWatchMetrics[0].Namespace, RUN_METRICS.namespace);
+      assert.deepEqual(doc._aws.CloudWatchMetrics[0].Dimensions, [[RUN_METRICS.dimension]]);
+      assert.equal(doc[RUN_METRICS.dimension], "acme-prod");
+      // every metric named in the directive has its value in the document
+      for (const { Name } of doc._aws.CloudWatchMetrics[0].Metrics) assert.equal(typeof doc[Name], "number", Name);
+    }
+    assert.equal(documents[0].SourceObjects, 4);
+    assert.equal(documents[0].Copied, 4);
+    assert.equal(documents[0].FullRunsSucceeded, 1);
+    assert.equal(documents[0].SourceShrinkPercent, undefined, "no previous full run to compare with");
+    assert.equal(documents[1].SourceObjects, 0);
+    assert.equal(documents[1].FullRunsSucceeded, 1);
+    assert.equal(documents[1].SourceShrinkPercent, 100);
+    assert.equal(documents[1].EmptySourceRuns, 1);
+    assert.equal(documents[1].Extra, 4);
+    assert.equal(typeof documents[1].LagSeconds, "number", "the lag from the execution's start time");
   });
 });

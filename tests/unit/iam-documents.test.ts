@@ -131,10 +131,11 @@ describe("IAM documents", () => {
       assert.deepEqual(sid(policy, "ListDestinationPrefix").Condition, { StringLike: { "s3:prefix": ["backup/", "backup/*"] } });
     });
 
-    it("grant summarize a listing and reads of the run records under the reports prefix only", () => {
+    it("grant summarize a listing and reads of the run records under the reports prefix only, and writes of the delete ledger alone", () => {
       assert.deepEqual(grants(HANDLER_SPECS.summarize.policy(args())).filter((g) => g.startsWith("s3:")), [
         "s3:GetObject on arn:aws:s3:::acme-prod-reports/reports/*",
         "s3:ListBucket on arn:aws:s3:::acme-prod-reports",
+        "s3:PutObject on arn:aws:s3:::acme-prod-reports/reports/delete-budget/ledger.json",
       ]);
       assert.deepEqual(sid(HANDLER_SPECS.summarize.policy(args()), "ListRunRecords").Condition, {
         StringLike: { "s3:prefix": ["reports/", "reports/*"] },
