@@ -16,7 +16,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Partition, SyncJob } from "../../model/contract";
 import { compareKeys, successor } from "./keys";
-import { type Cumulative, type KeyLister, KeySample } from "./keySample";
+import { type Cumulative, type KeyLister, KeySample, PAGE_KEYS } from "./keySample";
 import { s3KeyLister } from "./listing";
 
 /** Most keys in one partition of a key-scoped (on-change) run. */
@@ -33,6 +33,21 @@ const REFINE_SHARE = 1 / 8;
  * so a plan takes about the same number of rounds (each re-estimates every gap) at any size.
  */
 const probesPerRound = (partitions: number) => Math.max(32, Math.ceil(partitions / 2));
+/**
+ * Pages each side is listed from its start before sampling takes over: a side of up to this many
+ * thousand keys is listed whole (exact, and no dearer than a listing); a larger one has spent a
+ * few sequential calls whose keys the sample keeps.
+ */
+export const HEAD_CALLS = 8;
+/** Gaps a side's listing reads on at once once it lists the rest, and the pages a gap must hold to be split. */
+const LISTING_PARALLELISM = 16;
+const LISTING_SPLIT_PAGES = 8;
+/**
+ * Share of the budget a side spends listing before it samples: the sample's first estimates of a
+ * large key space are far off (a number line learned from a few pages), so a side that a listing
+ * would cover in this many calls is listed whatever they say.
+ */
+const LISTING_SHARE = 1 / 2;
 
 /** Listing calls the planner may make per side: grows with the partitions asked, not the keys. */
 export function listCallBudget(partitions: number): number {
@@ -61,26 +76,47 @@ export interface RangePlan {
 
 const work = (c: Cumulative) => c.count + c.bytes / WORK_BYTES_PER_KEY;
 
-/** Plans balanced ranges over the union of two sides' keys, sampling each through its lister. */
+/**
+ * Plans balanced ranges over the union of two sides' keys, sampling each through its lister.
+ *
+ * Planning never costs more than listing: each side is first listed from its start, page after
+ * page, for up to HEAD_CALLS calls (a small bucket ends there: its plan is exact and costs exactly
+ * its listing). A side that holds more is sampled, and as soon as the rest of it can be listed in
+ * fewer calls than what is left of the budget (by the sample's own estimate of its unlisted gaps),
+ * every gap is listed through to the next page instead, the gaps in parallel: a bucket that fits
+ * the budget is planned from its whole listing. Each round's probes, of both sides, are sent at
+ * once.
+ */
 export async function planRanges(source: KeyLister, destination: KeyLister, options: RangePlanOptions): Promise<RangePlan> {
   // boundaries at least every quarter of the smallest partition
   const anchorEvery = Math.floor(options.minKeysPerPartition / 4);
   const sides = [new KeySample(source, options.startAfter, anchorEvery), new KeySample(destination, options.startAfter, anchorEvery)];
-  await Promise.all(sides.map((side) => side.start()));
   const budget = listCallBudget(options.partitions);
+  const headCalls = options.partitions > 1 ? Math.min(budget, HEAD_CALLS) : 1;
+  await Promise.all(sides.map((side) => side.start(headCalls)));
   if (options.partitions > 1) {
     for (;;) {
       const probes = sides.flatMap((side) => {
+        const left = budget - side.calls;
+        if (left <= 0) return [];
+        const all = side.gaps();
+        // the rest of the side, listed: one call per page of each gap's estimated keys
+        const listing = all.reduce((sum, gap) => sum + Math.ceil(gap.count / PAGE_KEYS), 0);
+        if (side.calls < budget * LISTING_SHARE || listing <= left) {
+          // List the rest. Gaps are read on in parallel; a long one is split at its midpoint
+          // first while there are few gaps (each split costs about one call more than a listing).
+          const split = all.length < LISTING_PARALLELISM;
+          return all.slice(0, left).map((gap) => () => side.probe(gap, 1, split && gap.count > LISTING_SPLIT_PAGES * PAGE_KEYS));
+        }
         const totals = side.totals();
         const perKey = totals.count > 0 ? work(totals) / totals.count : 1;
         const share = Math.max(work(totals) / options.partitions, options.minKeysPerPartition * perKey);
-        const gaps = side
-          .gaps()
+        const gaps = all
           .filter((gap) => work(gap) > share * REFINE_SHARE)
           .sort((a, b) => work(b) - work(a))
-          .slice(0, Math.max(0, Math.min(probesPerRound(options.partitions), budget - side.calls)));
+          .slice(0, Math.min(probesPerRound(options.partitions), left));
         // each gap may spend its share of what is left of the budget on halving empty stretches
-        const calls = Math.max(1, Math.floor((budget - side.calls) / Math.max(1, gaps.length) / 4));
+        const calls = Math.max(1, Math.floor(left / Math.max(1, gaps.length) / 4));
         return gaps.map((gap) => () => side.probe(gap, calls));
       });
       if (probes.length === 0) break;
