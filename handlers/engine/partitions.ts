@@ -18,6 +18,7 @@ import type { Partition, SyncJob } from "../../model/contract";
 import { compareKeys, successor } from "./keys";
 import { type Cumulative, type KeyLister, KeySample, PAGE_KEYS } from "./keySample";
 import { s3KeyLister } from "./listing";
+import { schedulingOrder } from "./schedule";
 
 /** Most keys in one partition of a key-scoped (on-change) run. */
 export const KEYS_PER_PARTITION = 1000;
@@ -49,10 +50,16 @@ const LISTING_SPLIT_PAGES = 8;
  */
 const LISTING_SHARE = 1 / 2;
 
-/** Listing calls the planner may make per side: grows with the partitions asked, not the keys. */
+/**
+ * Listing calls the planner may make per side: grows with the partitions asked, not the keys;
+ * 16 a partition up to 128 partitions, 1 a partition beyond. Past a hundred or so ranges, the
+ * Map's queue evens out what a coarser estimate misses (engine/schedule.ts), and the planner's
+ * CPU stays bounded: it grows with the calls.
+ */
 export function listCallBudget(partitions: number): number {
-  return 64 + 16 * partitions;
+  return 64 + 16 * Math.min(partitions, BUDGET_KNEE) + Math.max(0, partitions - BUDGET_KNEE);
 }
+const BUDGET_KNEE = 128;
 
 /** What range planning needs. */
 export interface RangePlanOptions {
@@ -72,6 +79,8 @@ export interface RangePlan {
   /** Estimated keys (the larger side per stretch) and bytes of the planned key space. */
   estimatedKeys: number;
   estimatedBytes: number;
+  /** Estimated work of each partition, by id (keys plus bytes / WORK_BYTES_PER_KEY). */
+  estimatedWork: number[];
 }
 
 const work = (c: Cumulative) => c.count + c.bytes / WORK_BYTES_PER_KEY;
@@ -150,6 +159,7 @@ function chooseRanges(source: KeySample, destination: KeySample, options: RangeP
   const total = work({ count, bytes });
   const wanted = Math.max(1, Math.min(options.partitions, Math.floor(count / options.minKeysPerPartition)));
   const boundaries: string[] = [];
+  const boundaryWork: number[] = [];
   let from = 0;
   for (let i = 1; i < wanted; i++) {
     const target = (i * total) / wanted;
@@ -158,10 +168,20 @@ function chooseRanges(source: KeySample, destination: KeySample, options: RangeP
     if (index + 1 < cumulativeWork.length && target - cumulativeWork[index] > cumulativeWork[index + 1] - target) index++;
     if (index >= cumulativeWork.length) break;
     const boundary = candidates[index];
-    if (boundaries.length === 0 || compareKeys(boundary, boundaries[boundaries.length - 1]) > 0) boundaries.push(boundary);
+    if (boundaries.length === 0 || compareKeys(boundary, boundaries[boundaries.length - 1]) > 0) {
+      boundaries.push(boundary);
+      boundaryWork.push(cumulativeWork[index]);
+    }
     from = index + 1;
   }
-  return { partitions: partitionsFromBoundaries(boundaries, options.startAfter), estimatedKeys: Math.round(count), estimatedBytes: Math.round(bytes) };
+  const ends = [...boundaryWork, total];
+  const estimatedWork = ends.map((end, i) => Math.max(0, end - (i > 0 ? ends[i - 1] : 0)));
+  return {
+    partitions: partitionsFromBoundaries(boundaries, options.startAfter),
+    estimatedKeys: Math.round(count),
+    estimatedBytes: Math.round(bytes),
+    estimatedWork,
+  };
 }
 
 /** Turns sorted boundaries into contiguous partitions covering the key space after `startAfter`. */
@@ -186,7 +206,10 @@ export function partitionsFromKeys(keys: string[]): Partition[] {
   return partitions;
 }
 
-/** Plans the partitions of a job by sampling both buckets (see planRanges). */
+/**
+ * Plans the partitions of a job by listing or sampling both buckets (see planRanges), in the
+ * order the Map should start them: largest estimated range first (engine/schedule.ts).
+ */
 export async function planPartitions(client: S3Client, job: SyncJob): Promise<Partition[]> {
   if (job.keys) {
     const after = job.startAfter;
@@ -198,5 +221,5 @@ export async function planPartitions(client: S3Client, job: SyncJob): Promise<Pa
     minKeysPerPartition: job.minKeysPerPartition,
     startAfter: job.startAfter,
   });
-  return plan.partitions;
+  return schedulingOrder(plan.estimatedWork).map((i) => plan.partitions[i]);
 }
