@@ -11,6 +11,8 @@ import {
   HANDLER_ENV,
   type HandlerName,
   type Partition,
+  type PlanLocation,
+  type PlanPartitionsInput,
   type ReportLocation,
   type SummarizeInput,
   type SyncJob,
@@ -44,6 +46,9 @@ export const RESULT_RESERVE_MS = 10_000;
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
 export interface Handlers {
   "validate-input"(event: SyncRequest): Promise<SyncJob>;
+  /** With a `run`: writes the plan beside the run's records and returns where it is. */
+  "plan-partitions"(event: PlanPartitionsInput & { run: string }): Promise<PlanLocation>;
+  /** Without one: returns the partitions. */
   "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]>;
   "sync-range"(event: SyncRangeInput, context?: InvocationContext): Promise<SyncRangeResult>;
   summarize(event: SummarizeInput): Promise<SyncSummary>;
@@ -91,9 +96,11 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       await checkBucketsExist(client, job);
       return job;
     },
-    async "plan-partitions"(event) {
-      return planPartitions(client, validateRequest(event.job));
-    },
+    "plan-partitions": (async (event: PlanPartitionsInput) => {
+      const run = event.run === undefined ? undefined : checkRunName(event.run);
+      const partitions = await planPartitions(client, validateRequest(event.job));
+      return run === undefined ? partitions : records().putPlan(run, partitions);
+    }) as Handlers["plan-partitions"],
     async "sync-range"(event, context) {
       const run = event.run === undefined ? undefined : checkRunName(event.run);
       // The time budget is the job's; the function's own timeout bounds it too.
@@ -105,10 +112,11 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
     },
     async summarize(event) {
       if (event.results) return summarize({ ...event, results: event.results });
-      if (event.run === undefined || !Array.isArray(event.partitionIds)) {
-        throw new Error("summarize needs the phase's results, or the run and partitionIds whose records hold them");
+      const partitionIds = event.plan ? (await records().getPlan(event.plan)).map((partition) => partition.id) : event.partitionIds;
+      if (event.run === undefined || !Array.isArray(partitionIds)) {
+        throw new Error("summarize needs the phase's results, or the run and the plan (or partitionIds) whose records hold them");
       }
-      return summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, event.partitionIds) });
+      return summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, partitionIds) });
     },
     async "write-report"(event) {
       if (!settings.reportBucket) {

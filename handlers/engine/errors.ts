@@ -11,6 +11,8 @@ export const ERROR_NAMES = {
   deleteBudgetExceeded: "DeleteBudgetExceeded",
   /** A server listed keys out of UTF-8 byte order; merging that listing could pair keys wrongly. */
   listingOrder: "ListingOrderError",
+  /** A run's plan object is missing or is not a plan: the run stops rather than sync nothing. */
+  planInvalid: "PlanInvalid",
 } as const;
 
 export type EngineErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];

@@ -21,6 +21,7 @@ import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, 
 import { differences, fingerprints, type Place } from "../../handlers/engine/faithfulCopy";
 import { assertConverged } from "../helpers/convergence";
 import { countingClient, getText, listKeys, newBucket, put, putMany, WRITE_COMMANDS } from "../helpers/s3";
+import { s3ObjectStore } from "../../cli/localSync";
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
@@ -108,6 +109,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
       definition: DEFINITION,
       functionArns: ARNS,
       handlers: tracked,
+      objects: s3ObjectStore(client),
       input: request,
       approve: options.approve,
       onEvent: (event: RunEvent) => {

@@ -31,6 +31,7 @@ import { countingClient, getText, listKeys, newBucket, put, putMany, writes } fr
 import type { RunningS3Server, ServerFeatures } from "../servers/types";
 import { AWKWARD_KEYS } from "../helpers/keys";
 import { startPrefixScopedProxy, type PrefixScopedProxy } from "../helpers/prefixScopedProxy";
+import { s3ObjectStore } from "../../cli/localSync";
 
 /** Waits past the one-second LastModified resolution of listings. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
@@ -100,6 +101,7 @@ export function engineContract(
         definition: DEFINITION,
         functionArns: ARNS,
         handlers: table,
+        objects: s3ObjectStore(reportClient),
         input,
         validate: false,
         async approve({ message }) {

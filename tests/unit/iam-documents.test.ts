@@ -121,10 +121,10 @@ describe("IAM documents", () => {
       );
     });
 
-    it("grant plan-partitions a listing of the source prefix only", () => {
+    it("grant plan-partitions a listing of the source prefix and writing the run plans beside the reports only", () => {
       assert.deepEqual(
         grants(HANDLER_SPECS["plan-partitions"].policy(args())).filter((g) => g.startsWith("s3:")),
-        ["s3:ListBucket on arn:aws:s3:::acme-dev"],
+        ["s3:ListBucket on arn:aws:s3:::acme-dev", "s3:PutObject on arn:aws:s3:::acme-prod-reports/reports/*/plan.json"],
       );
     });
 
@@ -179,6 +179,8 @@ describe("IAM documents", () => {
       stateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:m",
       executionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m:*",
       childExecutionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m/*",
+      reports: { bucketArn: "arn:aws:s3:::acme-prod-reports", prefix: "reports/" },
+      kmsKeyArns: [],
     });
 
     it("is trusted by states.amazonaws.com for this account only", () => {
@@ -192,11 +194,12 @@ describe("IAM documents", () => {
       ]);
     });
 
-    it("invokes exactly the given functions, publishes to the topic, and runs, stops and redrives its own Distributed Map runs as AWS documents", () => {
+    it("invokes exactly the given functions, publishes to the topic, reads the run plans, and runs, stops and redrives its own Distributed Map runs as AWS documents", () => {
       const named = grants(machine).filter((g) => !g.endsWith(" on *"));
       assert.deepEqual(named, [
         "lambda:InvokeFunction on arn:aws:lambda:eu-west-1:123456789012:function:a",
         "lambda:InvokeFunction on arn:aws:lambda:eu-west-1:123456789012:function:b",
+        "s3:GetObject on arn:aws:s3:::acme-prod-reports/reports/*/plan.json",
         "sns:Publish on arn:aws:sns:eu-west-1:123456789012:t",
         "states:DescribeExecution on arn:aws:states:eu-west-1:123456789012:execution:m/*",
         "states:DescribeExecution on arn:aws:states:eu-west-1:123456789012:execution:m:*",
