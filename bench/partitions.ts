@@ -1,13 +1,17 @@
 /**
  * Partition planning benchmark: plans generated key layouts (bench/lib/keyLayouts.ts) from 10^5
  * to 10^8 keys, with no server, and prints per layout the imbalance (largest partition over the
- * even share: N/P, or the minimum partition size when larger) and the listing calls it took.
+ * even share: N/P, or the minimum partition size when larger), the listing calls it took against
+ * those of listing both buckets whole, the planner's CPU time and heap, and the simulated makespan
+ * (engine/schedule.ts): the plan run `partitions / ranges-per-worker` ranges at a time in the order
+ * the planner hands them to the Map, against the total work over that many workers.
  *
  *   npm run bench:partitions -- --json
  *   npm run bench:partitions -- --keys 1000000 --partitions 16,256
  */
 import { parseArgs } from "node:util";
 import { WORK_BYTES_PER_KEY, listCallBudget, planRanges } from "../handlers/engine/partitions";
+import { schedulingOrder, simulateMakespan } from "../handlers/engine/schedule";
 import { SYNC_SETTINGS } from "../model/settings";
 import { AWS_PRICES } from "../pricing/prices";
 import { alternatives, paperRun, S3_PREFIX_LIMITS, STEP_FUNCTIONS_LIMITS, type PaperAssumptions } from "./lib/costModel";
@@ -16,7 +20,9 @@ import { type KeyLayout, keyLayouts } from "./lib/keyLayouts";
 const { values } = parseArgs({
   options: {
     keys: { type: "string", default: "100000,1000000,10000000,100000000" },
-    partitions: { type: "string", default: "16,128" },
+    partitions: { type: "string", default: "16,128,1024" },
+    // ranges planned per range run at once: maxConcurrency = partitions / this
+    "ranges-per-worker": { type: "string", default: "8" },
     "min-keys-per-partition": { type: "string", default: String(SYNC_SETTINGS.minKeysPerPartition.default) },
     layouts: { type: "string" },
     // bench/RESULTS.md, 20,000 × 1 KiB: one partition of 64 requests, 41.08 s for the first sync
@@ -33,6 +39,7 @@ const numbers = (text: string, name: string) =>
 const keyCounts = numbers(values.keys, "--keys");
 const partitionCounts = numbers(values.partitions, "--partitions");
 const [minKeysPerPartition] = numbers(values["min-keys-per-partition"], "--min-keys-per-partition");
+const [rangesPerWorker] = numbers(values["ranges-per-worker"], "--ranges-per-worker");
 const only = values.layouts?.split(",");
 
 export interface PartitionBenchRow {
@@ -47,22 +54,41 @@ export interface PartitionBenchRow {
   largestPartitionKeys: number;
   listCalls: number;
   listCallBudget: number;
+  /** Calls a listing of both buckets whole takes (1,000 keys a page). */
+  listingCalls: number;
   estimatedKeys: number;
   seconds: number;
+  /** Planner CPU time (user + system), seconds. */
+  cpuSeconds: number;
+  /** Heap in use right after planning, MiB. */
+  heapMiB: number;
+  /** Ranges run at once in the makespan simulation: partitions asked / ranges per worker. */
+  maxConcurrency: number;
+  /** Simulated makespan over the ideal, in the order the planner hands ranges to the Map. */
+  makespanRatio: number;
+  /** The same, were the ranges started in key order. */
+  keyOrderMakespanRatio: number;
 }
 
 async function benchOne(layout: KeyLayout, partitions: number): Promise<PartitionBenchRow> {
   const source = layout.source.lister();
   const destination = layout.destination.lister();
+  globalThis.gc?.();
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   const plan = await planRanges(source, destination, { partitions, minKeysPerPartition });
+  const used = process.cpuUsage(cpu);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const heapMiB = process.memoryUsage().heapUsed / 1024 ** 2;
   const union = layout.union;
   const counts = plan.partitions.map((p) => union.countBetween(p.startAfter, p.endBefore));
   const works = plan.partitions.map((p, i) => counts[i] + union.bytesBetween(p.startAfter, p.endBefore) / WORK_BYTES_PER_KEY);
   const totalWork = works.reduce((a, b) => a + b, 0);
   const keyShare = Math.max(union.count / partitions, minKeysPerPartition);
   const workShare = Math.max(totalWork / partitions, (minKeysPerPartition * totalWork) / union.count);
+  const maxConcurrency = Math.max(1, Math.floor(partitions / rangesPerWorker));
+  const scheduled = simulateMakespan(schedulingOrder(plan.estimatedWork).map((i) => works[i]), maxConcurrency);
+  const keyOrder = simulateMakespan(works, maxConcurrency);
   return {
     layout: layout.name,
     keys: union.count,
@@ -73,8 +99,14 @@ async function benchOne(layout: KeyLayout, partitions: number): Promise<Partitio
     largestPartitionKeys: Math.max(...counts),
     listCalls: source.calls + destination.calls,
     listCallBudget: 2 * listCallBudget(partitions),
+    listingCalls: Math.max(1, Math.ceil(layout.source.count / 1000)) + Math.max(1, Math.ceil(layout.destination.count / 1000)),
     estimatedKeys: plan.estimatedKeys,
     seconds: Number(seconds.toFixed(3)),
+    cpuSeconds: Number(((used.user + used.system) / 1e6).toFixed(3)),
+    heapMiB: Number(heapMiB.toFixed(1)),
+    maxConcurrency,
+    makespanRatio: Number(scheduled.ratio.toFixed(3)),
+    keyOrderMakespanRatio: Number(keyOrder.ratio.toFixed(3)),
   };
 }
 
@@ -136,7 +168,9 @@ async function main(): Promise<void> {
         else {
           console.log(
             `${row.layout.padEnd(17)} ${String(row.keys).padStart(10)} keys  ${String(row.partitionsPlanned).padStart(4)}/${String(partitions).padEnd(4)} partitions  ` +
-              `imbalance keys ${row.keyImbalance.toFixed(2)} work ${row.workImbalance.toFixed(2)}  ${row.listCalls} list calls  ${row.seconds} s`,
+              `imbalance keys ${row.keyImbalance.toFixed(2)} work ${row.workImbalance.toFixed(2)}  ` +
+              `makespan ${row.makespanRatio.toFixed(2)}x ideal at ${row.maxConcurrency} at once (key order ${row.keyOrderMakespanRatio.toFixed(2)}x)  ` +
+              `${row.listCalls} list calls (listing ${row.listingCalls})  CPU ${row.cpuSeconds} s  heap ${row.heapMiB} MiB`,
           );
         }
       }

@@ -3,14 +3,16 @@
  * the local interpreter, its Lambda tasks dispatched to the handlers, against any S3-compatible
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
-import type { ReportLocation, RequestCeiling, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
+import type { PlanPartitionsInput, ReportLocation, RequestCeiling, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
 import { buildReport, writeReport } from "../handlers/engine/report";
 import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
-import { phaseFolder, recordPath, type RunRecords } from "../handlers/engine/runRecords";
+import { parsePlan, phaseFolder, planMissing, planPath, recordPath, type RunRecords } from "../handlers/engine/runRecords";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { ObjectStore } from "../local-stepfunctions/emulation";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
@@ -112,9 +114,9 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
         throw unreachable(err) ? endpointUnreachable(options.endpoint, err) : err;
       }
     },
-    async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
+    async "plan-partitions"(event: PlanPartitionsInput & { run: string }) {
       const plan = await handlers["plan-partitions"](event);
-      planned = plan.partitions.length;
+      planned = plan.partitions;
       phases.enter("List, compare and copy");
       return plan;
     },
@@ -142,6 +144,8 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       functionArns,
       handlers: tracked,
       input: options.request,
+      // The copy Map reads the plan where plan-partitions wrote it: beside the report.
+      objects: "bucket" in reportTo ? s3ObjectStore(client) : directoryObjectStore(reportTo.directory),
       // buildDefinition's output is checked by asl-validator in tests/unit/definition.test.ts; checking
       // it again here would add 0.3–0.6 s to every run. The faithfulness check still runs.
       validate: false,
@@ -216,6 +220,19 @@ async function writeLocalReport(directory: string, event: WriteReportInput, run?
  */
 export function directoryRunRecords(directory: string): RunRecords {
   return {
+    async putPlan(run, partitions) {
+      const key = planPath(run);
+      const path = resolve(directory, key);
+      await mkdir(resolve(path, ".."), { recursive: true });
+      await writeFile(`${path}.tmp`, JSON.stringify(partitions));
+      await rename(`${path}.tmp`, path);
+      return { bucket: LOCAL_RECORDS_BUCKET, key, partitions: partitions.length };
+    },
+    async getPlan(location) {
+      const text = await directoryObjectStore(directory).getObject(location.bucket, location.key);
+      if (text === undefined) throw planMissing(location);
+      return parsePlan(text, location);
+    },
     async put(run, result) {
       const path = resolve(directory, recordPath(run, result.phase, result.partition.id));
       await mkdir(resolve(path, ".."), { recursive: true });
@@ -234,6 +251,44 @@ export function directoryRunRecords(directory: string): RunRecords {
       return Promise.all(
         names.filter((name) => name.endsWith(".json")).map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8"))),
       );
+    },
+  };
+}
+
+/**
+ * The bucket name a local run's plan location carries when its records are kept in a directory:
+ * the directory stands in for the reports bucket, for the handlers and the Map's ItemReader alike.
+ */
+export const LOCAL_RECORDS_BUCKET = "local-run-records";
+
+/** Objects of a local records directory, by key, as the ItemReader reads them (bucket LOCAL_RECORDS_BUCKET). */
+export function directoryObjectStore(directory: string): ObjectStore {
+  return {
+    async getObject(bucket, key) {
+      if (bucket !== LOCAL_RECORDS_BUCKET) throw new Error(`a local run's records are in ${directory}, not in bucket ${bucket}`);
+      const path = resolve(directory, key);
+      if (!path.startsWith(resolve(directory) + "/")) throw new Error(`key ${key} lies outside ${directory}`);
+      try {
+        return await readFile(path, "utf8");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+/** Objects of an S3 endpoint, as the ItemReader reads them (NoSuchKey: undefined). */
+export function s3ObjectStore(client: S3Client): ObjectStore {
+  return {
+    async getObject(bucket, key) {
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return await (object.Body as { transformToString(): Promise<string> }).transformToString();
+      } catch (err) {
+        if ((err as { name?: string }).name === "NoSuchKey") return undefined;
+        throw err;
+      }
     },
   };
 }

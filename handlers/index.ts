@@ -11,7 +11,9 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import {
   HANDLER_ENV,
   type HandlerName,
-  type PartitionPlan,
+  type Partition,
+  type PlanLocation,
+  type PlanPartitionsInput,
   type ReportLocation,
   type RequestCeiling,
   type SummarizeInput,
@@ -49,7 +51,10 @@ export const RESULT_RESERVE_MS = 10_000;
 /** Every handler, keyed by its name (the Task state name and Lambda function role). */
 export interface Handlers {
   "validate-input"(event: SyncRequest): Promise<SyncJob>;
-  "plan-partitions"(event: { job: SyncJob }): Promise<PartitionPlan>;
+  /** With a `run`: writes the plan beside the run's records and returns where it is. */
+  "plan-partitions"(event: PlanPartitionsInput & { run: string }): Promise<PlanLocation>;
+  /** Without one: returns the partitions. */
+  "plan-partitions"(event: { job: SyncJob }): Promise<Partition[]>;
   "sync-range"(event: SyncRangeInput, context?: InvocationContext): Promise<SyncRangeResult>;
   summarize(event: SummarizeInput): Promise<SyncSummary>;
   "write-report"(event: WriteReportInput): Promise<ReportLocation>;
@@ -152,11 +157,12 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       await checkBucketsExist(client, job);
       return job;
     },
-    async "plan-partitions"(event) {
+    "plan-partitions": (async (event: PlanPartitionsInput) => {
       checkContractVersion(event.job?.version, "the plan-partitions payload");
+      const run = event.run === undefined ? undefined : checkRunName(event.run);
       const partitions = await planPartitions(client, validateRequest(event.job));
-      return { partitions, partitionIds: partitions.map((partition) => partition.id) };
-    },
+      return run === undefined ? partitions : records().putPlan(run, partitions);
+    }) as Handlers["plan-partitions"],
     async "sync-range"(event, context) {
       checkContractVersion(event.job?.version, "the sync-range payload");
       const run = event.run === undefined ? undefined : checkRunName(event.run);
@@ -171,10 +177,12 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       checkContractVersion(event.job?.version, "the summarize payload");
       let summary: SyncSummary;
       if (event.results) summary = summarize({ ...event, results: event.results });
-      else if (event.run === undefined || !Array.isArray(event.partitionIds)) {
-        throw new Error("summarize needs the phase's results, or the run and partitionIds whose records hold them");
-      } else {
-        summary = summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, event.partitionIds) });
+      else {
+        const partitionIds = event.plan ? (await records().getPlan(event.plan)).map((partition) => partition.id) : event.partitionIds;
+        if (event.run === undefined || !Array.isArray(partitionIds)) {
+          throw new Error("summarize needs the phase's results, or the run and the plan (or partitionIds) whose records hold them");
+        }
+        summary = summarize({ ...event, results: await readPhaseRecords(records(), checkRunName(event.run), event.phase, partitionIds) });
       }
       if (settings.deleteBudget) {
         summary = await applyDeleteBudget(client, settings.deleteBudget, summary, { run: event.run ?? "unnamed", previous: event.previous });

@@ -99,6 +99,8 @@ export type MapState = StateBase &
   Transition & {
     Type: "Map";
     ItemsPath?: string;
+    /** Where a Distributed Map reads its items instead of its input (here: a JSON array in S3). */
+    ItemReader?: ItemReader;
     ItemSelector?: PayloadTemplate;
     ItemProcessor: SubMachine & { ProcessorConfig?: ProcessorConfig };
     MaxConcurrency?: number;
@@ -141,6 +143,18 @@ export interface StateMachineDefinition extends SubMachine {
 // ---------------------------------------------------------------------------------------------
 // Service integrations
 
+/**
+ * A Distributed Map's ItemReader over one JSON file in S3: `Parameters` name the bucket and key
+ * (`Bucket.$`/`Key.$` paths on the Map's input), `ReaderConfig.InputType` is `JSON`.
+ */
+export interface ItemReader {
+  Resource: typeof S3_GET_OBJECT;
+  ReaderConfig: { InputType: "JSON" };
+  Parameters: PayloadTemplate;
+}
+
+/** The ItemReader resource that reads one S3 object (a JSON array of items). */
+export const S3_GET_OBJECT = "arn:aws:states:::s3:getObject";
 /** Optimized Lambda integration: the result is `{ Payload, StatusCode, ... }`. */
 export const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 /** Optimized SNS integration (request-response). */

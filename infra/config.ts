@@ -167,7 +167,7 @@ export const STACK_SETTINGS = {
   timeBudgetSeconds: SYNC_SETTINGS.timeBudgetSeconds,
   maxConcurrency: setting(wholeNumber(1, DISTRIBUTED_MAP_MAX_CONCURRENCY), {
     default: 16,
-    description: "Most partitions synced at once by each Distributed Map.",
+    description: "Parallelism: most key ranges (partitions) synced at once by each Distributed Map.",
   }),
   syncRangeTimeoutSeconds: setting(wholeNumber(SYNC_RANGE_SLACK_SECONDS + 1, LAMBDA_MAX_TIMEOUT_SECONDS), {
     default: LAMBDA_MAX_TIMEOUT_SECONDS,

@@ -14,12 +14,13 @@
  * ```
  *
  * Data between states stays small (Step Functions limits a state's data to 256 KiB, and
- * `States.DataLimitExceeded` cannot be caught): the state holds only `job`, the plan, and then
- * just the summary. Per-partition results never enter it: the sync-range call that finishes a
+ * `States.DataLimitExceeded` cannot be caught): the state holds only `job`, the plan's location,
+ * and then just the summary. The plan itself is an object beside the run's records, which the
+ * copy Map reads through its ItemReader and summarize reads to know which records to expect. Per-partition results never enter it: the sync-range call that finishes a
  * partition writes its result to the run records beside the run's report
  * (handlers/engine/runRecords.ts), each Map iteration ends with an empty object, the Maps discard
  * their output (ResultPath null), and `summarize` reads the records of the run
- * (`$$.Execution.Name`) for the partition ids it is given. JSONPath only: the local runner
+ * (`$$.Execution.Name`) for the partitions of the plan. JSONPath only: the local runner
  * (local-stepfunctions/runner.ts) executes this very definition, and it does not implement JSONata.
  *
  * Every path is definite: `$` or `$$`, then field names and numeric indexes; no `[*]`, `..`,
@@ -45,7 +46,9 @@ import {
   subMachine,
   succeed,
   type ChoiceCondition,
+  type ItemReader,
   type MapState,
+  S3_GET_OBJECT,
   type PayloadTemplate,
   type State,
   type StateMachineDefinition,
@@ -161,12 +164,12 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
       },
       { next: S.planPartitions },
     ),
-    // -> { job, plan: { partitions, partitionIds } } (PartitionPlan)
+    // -> { job, plan: { location: PlanLocation } }
     [S.planPartitions]: lambdaInvoke(
       {
         functionArn: arn["plan-partitions"],
-        payload: { "job.$": "$.job" },
-        resultKey: ["partitions", "partitionIds"],
+        payload: { "job.$": "$.job", "run.$": "$$.Execution.Name" },
+        resultKey: "location",
         resultPath: "$.plan",
         timeoutSeconds: taskTimeout("plan-partitions"),
         catchTo: S.notifyFailure,
@@ -177,7 +180,13 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
     // -> { job, plan } (results go to the run records)
     [S.copyPartitions]: partitionMap({
       name: "Copy",
-      itemsPath: "$.plan.partitions",
+      items: {
+        itemReader: {
+          Resource: S3_GET_OBJECT,
+          ReaderConfig: { InputType: "JSON" },
+          Parameters: { "Bucket.$": "$.plan.location.bucket", "Key.$": "$.plan.location.key" },
+        },
+      },
       itemSelector: { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy", "run.$": "$$.Execution.Name" },
       iteration: rangeLoop("copy", arn["sync-range"], taskTimeout("sync-range")),
       maxConcurrency,
@@ -192,7 +201,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
           "job.$": "$.job",
           phase: "copy",
           "run.$": "$$.Execution.Name",
-          "partitionIds.$": "$.plan.partitionIds",
+          "plan.$": "$.plan.location",
         },
         resultKey: "summary",
         timeoutSeconds: taskTimeout("summarize"),
@@ -240,7 +249,7 @@ export function buildDefinition(args: DefinitionArgs): StateMachineDefinition {
     // -> { summary } (results go to the run records)
     [S.deletePartitions]: partitionMap({
       name: "Delete",
-      itemsPath: "$.summary.deletePartitions",
+      items: { itemsPath: "$.summary.deletePartitions" },
       itemSelector: {
         "job.$": "$.summary.job",
         "partition.$": "$$.Map.Item.Value.partition",
@@ -391,12 +400,14 @@ function rangeLoop(phase: SyncPhase, syncRangeArn: string, timeoutSeconds: numbe
 
 /**
  * A Map over partitions. Distributed in AWS, so each partition runs as its own child execution
- * (own history and 256 KiB limit, up to thousands in parallel); the items come from the state's
- * data through `ItemsPath` (no ItemReader), so the same definition runs as an inline Map locally.
+ * (own history and 256 KiB limit, up to thousands in parallel). The copy Map reads the plan
+ * through an ItemReader (a JSON array in S3; the state machine's role reads it, see
+ * stateMachinePolicy); the delete Map takes the summary's partitions with deletes through
+ * `ItemsPath`.
  */
 function partitionMap(props: {
   name: "Copy" | "Delete";
-  itemsPath: string;
+  items: { itemsPath: string } | { itemReader: ItemReader };
   itemSelector: PayloadTemplate;
   iteration: SubMachine;
   maxConcurrency: number;
@@ -408,7 +419,7 @@ function partitionMap(props: {
     Comment: props.comment,
     // Map Run names are built from the label, which may not contain spaces.
     Label: `${props.name}Partitions`,
-    ItemsPath: props.itemsPath,
+    ...("itemReader" in props.items ? { ItemReader: props.items.itemReader } : { ItemsPath: props.items.itemsPath }),
     ItemSelector: props.itemSelector,
     ItemProcessor: {
       ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },

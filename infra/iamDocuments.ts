@@ -205,13 +205,24 @@ export function validateInputPolicy(args: HandlerPolicyArgs): PolicyDocument {
 }
 
 /**
+ * The run plans beside the reports: `<reportPrefix><execution>/plan.json` (see
+ * handlers/engine/runRecords.ts).
+ */
+export function runPlanArn(reports: BucketScope): string {
+  return `${objectArn(reports)}/plan.json`;
+}
+
+/**
  * plan-partitions: samples both listings to choose range boundaries (a key only the destination
- * holds is work too, in mirror), each under its own prefix only, as sync-range lists them.
+ * holds is work too, in mirror), each under its own prefix only, as sync-range lists them; then
+ * writes the run's plan beside the reports.
  */
 export function planPartitionsPolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
     listPrefixStatement("ListSourcePrefix", args.source),
     listPrefixStatement("ListDestinationPrefix", args.destination),
+    { Sid: "WriteRunPlans", Effect: "Allow", Action: "s3:PutObject", Resource: runPlanArn(args.reports) },
+    ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
@@ -344,6 +355,10 @@ export interface StateMachinePolicyArgs {
   executionsArn: string;
   /** `arn:...:execution:<machine>/*`: the child executions of its Distributed Maps. */
   childExecutionsArn: string;
+  /** Where plan-partitions writes run plans (the reports bucket and prefix), which the copy Map reads. */
+  reports: BucketScope;
+  /** KMS keys the reports bucket encrypts with (the plan's reader decrypts with them). */
+  kmsKeyArns: readonly string[];
 }
 
 /**
@@ -356,6 +371,11 @@ export interface StateMachinePolicyArgs {
  * `states:StopExecution` on its executions (`execution:<machine>:*`, and the Map Runs' children
  * `execution:<machine>/<map run label>:*`); and, for redriving a failed Map Run (which a redrive of
  * the parent execution does), `states:RedriveExecution` on `execution:<machine>/<map run label>:*`.
+ *
+ * The copy Map reads the run's plan through its ItemReader with the state machine's own role:
+ * `s3:GetObject` on the plan objects ("IAM policies for datasets", ItemReader, AWS Step Functions
+ * developer guide: https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html),
+ * and kms:Decrypt when the reports bucket encrypts with a KMS key.
  */
 export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument {
   return document(
@@ -369,6 +389,10 @@ export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument
       Resource: [args.executionsArn, args.childExecutionsArn],
     },
     { Sid: "RedriveDistributedMapRuns", Effect: "Allow", Action: "states:RedriveExecution", Resource: args.childExecutionsArn },
+    { Sid: "ReadRunPlans", Effect: "Allow", Action: "s3:GetObject", Resource: runPlanArn(args.reports) },
+    ...(args.kmsKeyArns.length > 0
+      ? [{ Sid: "DecryptRunPlans", Effect: "Allow" as const, Action: "kms:Decrypt", Resource: [...new Set(args.kmsKeyArns)] }]
+      : []),
     {
       // Step Functions configures log delivery through these APIs, none of which accepts a resource.
       Sid: "LogDeliveryHasNoResourceLevelPermissions",

@@ -235,7 +235,7 @@ export class SyncMachine extends pulumi.ComponentResource {
       `${name}-policy`,
       {
         role: this.role.id,
-        policy: pulumi.all([scope, args.notificationTopic.name]).apply(([s, topicName]) =>
+        policy: pulumi.all([scope, args.notificationTopic.name, args.reportsBucketName, args.kmsKeyArn]).apply(([s, topicName, reportsBucket, kmsKeyArn]) =>
           json(
             stateMachinePolicy({
               // The definition invokes published versions (`function:<name>:<version>`), and runs
@@ -245,6 +245,8 @@ export class SyncMachine extends pulumi.ComponentResource {
               stateMachineArn: arns.stateMachine(s, machineName),
               executionsArn: arns.executions(s, machineName),
               childExecutionsArn: arns.childExecutions(s, machineName),
+              reports: { bucketArn: arns.bucket(s.partition, reportsBucket), prefix: reportPrefix },
+              kmsKeyArns: kmsKeyArn ? [kmsKeyArn] : [],
             }),
           ),
         ),

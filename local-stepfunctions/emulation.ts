@@ -23,6 +23,18 @@
  *   (the interpreter adds `$$.Execution.Input/StartTime` and `$$.Map.Item`). A new token is
  *   issued per callback attempt: reading `$$.Task.Token` returns the pending token, and the
  *   callback Task consumes it.
+ * - A Distributed Map's `ItemReader` over one JSON file in S3 (`arn:aws:states:::s3:getObject`,
+ *   `ReaderConfig.InputType` `JSON`): when the Map starts, its `Parameters` (`Bucket`, `Key`) are
+ *   resolved against the Map's input, the object is read from the run's object store (the S3 the
+ *   handlers write to), and its JSON array becomes the Map's items; the Map's input itself stays
+ *   as it was, so the items never enter the state's data. A missing object, text that is not JSON,
+ *   or JSON that is not an array fails the Map with `States.ItemReaderFailed`, which its Catch
+ *   handles, as in AWS ("Reading input from JSON files" and "Error names", AWS Step Functions
+ *   developer guide: https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html,
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). The
+ *   interpreter has no ItemReader: {@link emulateItemReaders} gives it a copy of the definition
+ *   in which a Task of the reader's own runs first (its events are not the run's) and the Map
+ *   takes the items it read.
  * - The 256 KiB limit on a state's data (`States.DataLimitExceeded`), which the interpreter does
  *   not enforce: Task results are checked here, every state's output by the runner through
  *   {@link exceedsDataLimit}.
@@ -36,7 +48,16 @@
 import { randomUUID } from "node:crypto";
 import type { HandlerName } from "../model/contract";
 import { AccessDeniedError, type IamEnforcement } from "./iam";
-import { allStates, LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, type StateMachineDefinition } from "../infra/asl";
+import {
+  allStates,
+  LAMBDA_INVOKE,
+  S3_GET_OBJECT,
+  SNS_PUBLISH,
+  SNS_PUBLISH_WAIT_FOR_TASK_TOKEN,
+  type MapState,
+  type State,
+  type StateMachineDefinition,
+} from "../infra/asl";
 
 /** A handler per name, as `createHandlers(env)` returns them. */
 export type HandlerTable = { [K in HandlerName]: (event: any) => Promise<any> };
@@ -57,6 +78,14 @@ export interface Invocation {
 
 /** Answers a delete-approval request: `true` approves, `false` denies. */
 export type Approver = (request: { message: unknown }) => Promise<boolean>;
+
+/**
+ * The S3 an ItemReader reads from, as the state machine's role sees it: an object's text, or
+ * undefined when there is no such key (S3's NoSuchKey).
+ */
+export interface ObjectStore {
+  getObject(bucket: string, key: string): Promise<string | undefined>;
+}
 
 /** Step Functions' limit on a state's input, output and a Task's result (UTF-8 bytes). */
 export const DATA_LIMIT_BYTES = 256 * 1024;
@@ -305,4 +334,102 @@ function jsonCopy<T>(value: T): T {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ItemReader
+
+/** The name of the Task that reads a Map's items, in the interpreter's copy of the definition. */
+export function itemReaderStateName(mapName: string): string {
+  return `${mapName} [ItemReader]`;
+}
+
+/** The interpreter's copy of a definition, with every ItemReader emulated. */
+export interface ItemReaderEmulation {
+  /** The definition to hand the interpreter. */
+  definition: StateMachineDefinition;
+  /** The reader Tasks' functions, by state name (for `taskResourceLocalHandlers`). */
+  taskHandlers: Record<string, (input: { Bucket?: unknown; Key?: unknown }) => Promise<unknown>>;
+  /** Names of the reader Tasks: their events belong to no state of the real definition. */
+  readerStates: Set<string>;
+  /** Context entries the Maps read their items from (merge into the run's context). */
+  context: Record<string, unknown>;
+}
+
+/** Context key under which the reader Tasks leave the items they read. */
+const ITEMS_CONTEXT = "ItemReaderItems";
+
+/**
+ * Rewrites a copy of `definition` for the interpreter: each Map with an ItemReader gets a Task
+ * before it that reads the items from `objects` (references to the Map now reach the Task), and
+ * the Map takes them from the context instead of its input. The Task passes the Map's input on
+ * unchanged (ResultPath null) and carries the Map's Retry and Catch, so a failed read is handled
+ * where a failed Map would be.
+ */
+export function emulateItemReaders(definition: StateMachineDefinition, objects: ObjectStore | undefined): ItemReaderEmulation {
+  const copy = structuredClone(definition);
+  const items: Record<string, unknown[]> = {};
+  const taskHandlers: ItemReaderEmulation["taskHandlers"] = {};
+  const readerStates = new Set<string>();
+  for (const { name, state, machine } of allStates(copy)) {
+    if (state.Type !== "Map" || !(state as MapState).ItemReader) continue;
+    const map = state as MapState;
+    const reader = map.ItemReader!;
+    const readerName = itemReaderStateName(name);
+    const slot = `r${readerStates.size}`;
+    readerStates.add(readerName);
+    redirect(machine, name, readerName);
+    machine.States[readerName] = {
+      Type: "Task",
+      Resource: S3_GET_OBJECT,
+      Parameters: reader.Parameters,
+      ...(map.InputPath !== undefined ? { InputPath: map.InputPath } : {}),
+      ResultPath: null,
+      ...(map.Retry ? { Retry: map.Retry } : {}),
+      ...(map.Catch ? { Catch: map.Catch } : {}),
+      Next: name,
+    } as State;
+    delete map.ItemReader;
+    map.ItemsPath = `$$.${ITEMS_CONTEXT}.${slot}`;
+    taskHandlers[readerName] = async (input) => {
+      items[slot] = await readItems(objects, input, name);
+      return {};
+    };
+  }
+  return { definition: copy, taskHandlers, readerStates, context: { [ITEMS_CONTEXT]: items } };
+}
+
+/** Reads one JSON array of items, failing as AWS does with States.ItemReaderFailed. */
+async function readItems(objects: ObjectStore | undefined, input: { Bucket?: unknown; Key?: unknown }, map: string): Promise<unknown[]> {
+  const { Bucket: bucket, Key: key } = input;
+  if (typeof bucket !== "string" || bucket === "" || typeof key !== "string" || key === "") {
+    throw new TaskError("States.ItemReaderFailed", `${map}: the ItemReader needs a Bucket and a Key, got ${JSON.stringify(input)}`);
+  }
+  if (!objects) throw new Error(`${map} reads its items from S3: the local run needs an object store (runLocally's \`objects\`)`);
+  let text: string | undefined;
+  try {
+    text = await objects.getObject(bucket, key);
+  } catch (err) {
+    throw new TaskError("States.ItemReaderFailed", `${map}: reading s3://${bucket}/${key} failed: ${(err as Error).name}: ${(err as Error).message}`);
+  }
+  if (text === undefined) throw new TaskError("States.ItemReaderFailed", `${map}: s3://${bucket}/${key} does not exist (NoSuchKey)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new TaskError("States.ItemReaderFailed", `${map}: s3://${bucket}/${key} is not valid JSON`);
+  }
+  if (!Array.isArray(parsed)) throw new TaskError("States.ItemReaderFailed", `${map}: s3://${bucket}/${key} does not hold a JSON array`);
+  return parsed;
+}
+
+/** Points every transition of one machine that reached `from` at `to` (StartAt, Next, Default, Choices, Catch). */
+function redirect(machine: { StartAt: string; States: Record<string, State> }, from: string, to: string): void {
+  if (machine.StartAt === from) machine.StartAt = to;
+  for (const state of Object.values(machine.States)) {
+    const s = state as { Next?: string; Default?: string; Choices?: Array<{ Next?: string }>; Catch?: Array<{ Next?: string }> };
+    if (s.Next === from) s.Next = to;
+    if (s.Default === from) s.Default = to;
+    for (const rule of [...(s.Choices ?? []), ...(s.Catch ?? [])]) if (rule.Next === from) rule.Next = to;
+  }
 }

@@ -3,7 +3,8 @@
  *
  * aws-local-stepfunctions accepts, and silently ignores, several features whose absence changes
  * what a run does: JSONata and variables, Distributed Map's ItemReader/ItemBatcher/ResultWriter
- * and failure tolerance, heartbeats, cross-account credentials. It would also try to call real
+ * and failure tolerance (of these, the emulation implements one ItemReader: a JSON array in one
+ * S3 object, see emulation.ts; any other reader is refused), heartbeats, cross-account credentials. It would also try to call real
  * AWS for any Task it is not told how to run. A local run that "passes" by ignoring what the
  * definition relies on proves nothing, so the runner refuses such a definition up front, naming
  * each state and field. Pure: no I/O, no library import.
@@ -11,7 +12,7 @@
  * What is fine: `ProcessorConfig` (a Distributed Map over `ItemsPath` runs as an inline Map, with
  * the same items and the same iteration), `Label`, JSONPath `QueryLanguage`.
  */
-import { allStates, LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, type StateMachineDefinition } from "../infra/asl";
+import { allStates, LAMBDA_INVOKE, S3_GET_OBJECT, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN, type StateMachineDefinition } from "../infra/asl";
 
 /** One thing the local runner would not do as Step Functions does. */
 export interface FaithfulnessIssue {
@@ -31,7 +32,6 @@ const JSONATA_OR_VARIABLE_FIELDS = ["Arguments", "Output", "Assign", "Items"];
 
 /** Map fields of Distributed Map that the interpreter ignores, each changing what the Map does. */
 const IGNORED_MAP_FIELDS: Record<string, string> = {
-  ItemReader: "reads items from S3; locally the Map would iterate over its input instead",
   ItemBatcher: "batches items; locally each iteration would get one item instead of a batch",
   ResultWriter: "writes results to S3; locally they would stay in the state's data",
   ToleratedFailurePercentage: "tolerates failed items; locally the first failure fails the Map",
@@ -137,6 +137,7 @@ function checkStates(definition: StateMachineDefinition, issues: FaithfulnessIss
         }
         break;
       case "Map": {
+        if ("ItemReader" in state) checkItemReader(state, add);
         for (const [field, why] of Object.entries(IGNORED_MAP_FIELDS)) {
           const value = state[field];
           const harmless = field.startsWith("ToleratedFailure") && value === 0;
@@ -228,4 +229,27 @@ function strings(value: unknown, depth = 0): string[] {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The one ItemReader the emulation implements: `arn:aws:states:::s3:getObject` over a JSON array
+ * (`ReaderConfig: { InputType: "JSON" }`, nothing else), its `Parameters` naming `Bucket` and
+ * `Key` and nothing else, and no `ItemsPath` beside it. CSV, manifests, listings, MaxItems and
+ * the rest would read other items than the emulation does.
+ */
+function checkItemReader(map: Record<string, unknown>, add: (field: string, problem: string) => void): void {
+  const reader = map.ItemReader;
+  const problem = "reads items from S3; locally only a JSON array in one object (arn:aws:states:::s3:getObject, ReaderConfig { InputType: JSON }, Parameters Bucket and Key) is emulated";
+  if (!isObject(reader) || reader.Resource !== S3_GET_OBJECT) {
+    add("ItemReader", `${problem}.`);
+    return;
+  }
+  const config = reader.ReaderConfig;
+  if (!isObject(config) || config.InputType !== "JSON" || Object.keys(config).length !== 1) {
+    add("ItemReader.ReaderConfig", `${problem}: this reader's ReaderConfig is ${JSON.stringify(config)}.`);
+  }
+  const params = reader.Parameters;
+  const names = isObject(params) ? Object.keys(params).map((k) => k.replace(/\.\$$/, "")).sort() : [];
+  if (names.join(",") !== "Bucket,Key") add("ItemReader.Parameters", `${problem}: its Parameters are ${JSON.stringify(params)}.`);
+  if ("ItemsPath" in map) add("ItemsPath", "beside an ItemReader is not emulated: the items are the JSON array itself.");
 }

@@ -21,17 +21,19 @@ import { HANDLER_SPECS } from "../infra/handlerSpecs";
 import {
   createEmulation,
   DATA_LIMIT_BYTES,
+  emulateItemReaders,
   exceedsDataLimit,
   type Approver,
   type HandlerTable,
   type Notification,
+  type ObjectStore,
 } from "./emulation";
 import { allStates, type StateMachineDefinition } from "../infra/asl";
 import { AWS_PRICES } from "../pricing/prices";
 import { assertRunsFaithfully } from "./faithfulness";
 import { AccessDeniedError, type IamEnforcement } from "./iam";
 
-export type { HandlerTable, Notification } from "./emulation";
+export type { HandlerTable, Notification, ObjectStore } from "./emulation";
 
 /** One event of the interpreter's event stream (StateEntered, StateRetried, MapIterationFailed, ...). */
 export type RunEvent = ReturnType<StateMachine["run"]>["eventLogs"] extends AsyncGenerator<infer E> ? E : never;
@@ -111,6 +113,11 @@ export interface LocalRunOptions {
   handlers: HandlerTable;
   /** The execution input. */
   input: SyncRequest;
+  /**
+   * The S3 a Map's ItemReader reads its items from (what the handlers wrote the plan to).
+   * Required when the definition has an ItemReader.
+   */
+  objects?: ObjectStore;
   /** Answers a delete-approval request. @default none: the request times out (the run fails) */
   approve?: Approver;
   /** Every interpreter event, as it happens. */
@@ -162,19 +169,21 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     iam: opts.iam,
   });
 
-  // The interpreter validates with asl-validator, which writes QueryLanguage into every state:
-  // give it a copy, never the caller's object.
-  const machine = new StateMachine(structuredClone(opts.definition) as InterpreterDefinition, {
+  // The interpreter has no ItemReader: it runs a copy of the definition in which each reader is a
+  // Task of its own (emulation.ts). It also validates with asl-validator, which writes
+  // QueryLanguage into every state: either way it gets a copy, never the caller's object.
+  const readers = emulateItemReaders(opts.definition as StateMachineDefinition, opts.objects);
+  const machine = new StateMachine(readers.definition as unknown as InterpreterDefinition, {
     validationOptions: opts.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
   });
   const execution = machine.run(opts.input as unknown as InterpreterInput, {
     overrides: {
-      taskResourceLocalHandlers: emulation.taskHandlers as TaskOverrides,
+      taskResourceLocalHandlers: { ...emulation.taskHandlers, ...readers.taskHandlers } as TaskOverrides,
       ...(opts.retryIntervalMs !== undefined
         ? { retryIntervalOverrides: Object.fromEntries(retryableStates(opts.definition).map((n) => [n, opts.retryIntervalMs!])) }
         : {}),
     },
-    context: emulation.context,
+    context: Object.assign(emulation.context, readers.context),
   });
 
   let transitions = 0;
@@ -185,6 +194,8 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   const distributedMaps = distributedMapStates(opts.definition);
   const events = (async () => {
     for await (const event of execution.eventLogs) {
+      // the ItemReader's own Task is how the Map reads its items, not a state of the definition
+      if ("state" in event && readers.readerStates.has(event.state.name)) continue;
       // A Distributed Map starts its iterations as child executions of the machine, as the
       // machine's role (states:StartExecution on the machine itself).
       if (opts.iam && event.type === "StateEntered" && distributedMaps.has(event.state.name) && !mapRunDenied) {

@@ -345,6 +345,29 @@ export interface ReportLocation {
 }
 
 /**
+ * Where plan-partitions wrote a run's plan: a JSON array of the run's partitions, in the order the
+ * copy Map starts them, which the Map reads through its ItemReader. Only this location travels in
+ * the execution's state, so the state is the same size at 1 partition or 4,096.
+ */
+export interface PlanLocation {
+  bucket: string;
+  key: string;
+  /** How many partitions the plan holds. */
+  partitions: number;
+}
+
+/** Input of the `plan-partitions` handler. */
+export interface PlanPartitionsInput {
+  job: SyncJob;
+  /**
+   * The run (execution name): the plan is written beside the run's records and its location
+   * returned. Without it the partitions themselves are returned (a caller that is not the state
+   * machine).
+   */
+  run?: string;
+}
+
+/**
  * Input of the `summarize` handler: the phase's results, either given (`results`) or read from the
  * run records of `run`, one per id in `partitionIds` (what the state machine sends).
  */
@@ -356,6 +379,8 @@ export interface SummarizeInput {
   run?: string;
   /** The partitions the phase ran: a record is expected for each. */
   partitionIds?: number[];
+  /** The copy phase's plan, whose partitions the phase ran (instead of partitionIds). */
+  plan?: PlanLocation;
   /** The copy phase's summary, when summarizing the delete phase. */
   previous?: SyncSummary;
 }

@@ -263,10 +263,16 @@ export const SYNC_SETTINGS = {
     description: "Parallel S3 operations per range worker.",
     request: atMost,
   }),
-  partitions: setting(wholeNumber(1, 1000), {
-    default: 16,
+  // The target number of key ranges, not the parallelism: the Distributed Map runs
+  // `maxConcurrency` ranges at once and starts the next as one finishes, so 4-8x as many ranges
+  // as workers even out what the planner's estimate misses (handlers/engine/schedule.ts; the
+  // plan travels through S3, so the state machine's data does not grow with it). The ceiling
+  // keeps the planner's CPU bounded (bench:partitions measures up to 1,024).
+  partitions: setting(wholeNumber(1, 4096), {
+    default: 128,
     localDefault: 1,
-    description: "How many key ranges to plan for parallel workers.",
+    description:
+      "Target number of key ranges to plan. The Distributed Map syncs maxConcurrency of them at once and starts the next as one finishes: plan 4-8x maxConcurrency so the queue evens out uneven ranges.",
     request: atMost,
   }),
   minKeysPerPartition: setting(wholeNumber(1, 1_000_000_000), {

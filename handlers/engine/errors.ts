@@ -15,6 +15,8 @@ export const ERROR_NAMES = {
   listingOrder: "ListingOrderError",
   /** A payload of a contract version this code does not know; it was not read. */
   unknownContractVersion: UNKNOWN_CONTRACT_VERSION,
+  /** A run's plan object is missing or is not a plan: the run stops rather than sync nothing. */
+  planInvalid: "PlanInvalid",
 } as const;
 
 export type EngineErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];

@@ -48,6 +48,8 @@ export const PAGE_KEYS = 1000;
 const ANCHORS_PER_PAGE = 32;
 /** Stretches between anchors, nearest a gap, whose median density estimates the gap's. */
 const NEAR_STRETCHES = 9;
+/** Every how many keys of a page the number line learns from. */
+const LEARN_EVERY = 4;
 /** Digits past the common prefix used to place a key on the number line. */
 const DIGITS = 24;
 
@@ -71,6 +73,8 @@ interface Page {
   gapEnd?: string;
   /** Read on from the page before it, or already followed by a read from its last key. */
   followed: boolean;
+  /** logDensity at each end, as last measured (on line `version`, with `count` keys). */
+  density?: { version: number; count: number; first?: number; last?: number };
 }
 
 /** An unlisted gap after page `after`, with its estimated keys and bytes. */
@@ -143,10 +147,13 @@ type Alphabets = Array<Set<number>>;
 class KeyLine {
   private readonly regions: Map<string, Alphabets>;
   private readonly sorted: Map<string, number[][]>;
+  /** Grows whenever the line changes: measures taken on an older line are stale. */
+  version: number;
 
   constructor() {
     this.regions = new Map();
     this.sorted = new Map();
+    this.version = 0;
   }
 
   learn(points: number[]): void {
@@ -170,6 +177,7 @@ class KeyLine {
     if (!set.has(point)) {
       set.add(point);
       this.sorted.delete(region);
+      this.version++;
     }
   }
 
@@ -303,12 +311,28 @@ export class KeySample {
     this.top = "";
   }
 
-  /** Reads the first page; when the side holds more, finds the end of its key space. */
-  async start(): Promise<void> {
-    const page = await this.call(this.startAfter);
+  /**
+   * Lists from the start, page after page, for at most `headCalls` calls: a side that ends within
+   * them is listed whole, exactly, for what a plain listing costs. When the side holds more, finds
+   * the end of its key space, so that sampling can take over from the pages already read.
+   */
+  async start(headCalls = 1): Promise<void> {
+    let page = await this.call(this.startAfter);
     if (page.keys.length === 0) return;
     this.pages.push(this.pageOf(page.keys, !page.truncated, false));
-    if (page.truncated) this.top = await this.findTop();
+    while (page.truncated && this.calls < headCalls) {
+      const head = this.pages[0];
+      page = await this.call(head.last);
+      head.followed = true;
+      if (page.keys.length === 0) {
+        head.closedAfter = true;
+        break;
+      }
+      this.pages.push(this.pageOf(page.keys, !page.truncated, true));
+      head.closedAfter = true;
+      this.join(0);
+    }
+    if (!this.complete) this.top = await this.findTop();
   }
 
   /** True when every key of the side has been listed. */
@@ -342,10 +366,10 @@ export class KeySample {
   }
 
   /**
-   * Lists once inside a gap: at its midpoint when it holds more than about a page, else right
-   * after its lower bound (exact progress). Returns false when the gap is already closed.
+   * Lists once inside a gap: at its midpoint when it holds more than about a page (unless `split`
+   * is false), else right after its lower bound (exact progress: the listing read on).
    */
-  async probe(gap: GapEstimate, calls: number): Promise<void> {
+  async probe(gap: GapEstimate, calls: number, split = true): Promise<void> {
     let current: GapEstimate | undefined = gap;
     // A probe that lands on nothing (an empty stretch up to the next page) halves the gap and
     // probes again at once: a wide empty stretch costs a few calls in one round, not one a round.
@@ -354,7 +378,8 @@ export class KeySample {
       if (!page || page.closedAfter) return;
       // A page that a midpoint probe landed on is followed by a sequential read first: the keys
       // right after it show whether the gap is dense or an empty stretch (the end of a prefix).
-      const midpoint: string | undefined = current.count > 1.5 * PAGE_KEYS && page.followed ? this.midpoint(current.low, current.high) : undefined;
+      const midpoint: string | undefined =
+        split && current.count > 1.5 * PAGE_KEYS && page.followed ? this.midpoint(current.low, current.high) : undefined;
       const startAfter: string = midpoint ?? current.low;
       const listed = await this.call(startAfter);
       // other probes may have added pages meanwhile: find the page again
@@ -407,15 +432,16 @@ export class KeySample {
       // Between two kept keys, interpolate on the line: both buckets' totals then grow smoothly,
       // and the larger of the two steps between neighbouring boundary candidates is a fair
       // estimate of their union, not a sum of each side's lumps.
-      let below: Anchor = { key: page.first, count: 1, bytes: page.bytes / page.count };
-      let above: Anchor | undefined;
-      for (const candidate of page.anchors) {
-        if (compareKeys(candidate.key, key) <= 0) below = candidate;
-        else {
-          above = candidate;
-          break;
-        }
+      // the first anchor above `key` (a page listed whole holds thousands: a binary search)
+      let lowIndex = 0;
+      let highIndex = page.anchors.length;
+      while (lowIndex < highIndex) {
+        const mid = (lowIndex + highIndex) >> 1;
+        if (compareKeys(page.anchors[mid].key, key) <= 0) lowIndex = mid + 1;
+        else highIndex = mid;
       }
+      const below: Anchor = lowIndex > 0 ? page.anchors[lowIndex - 1] : { key: page.first, count: 1, bytes: page.bytes / page.count };
+      const above: Anchor | undefined = page.anchors[lowIndex];
       let count = below.count;
       let bytes = below.bytes;
       if (above && compareKeys(below.key, key) < 0) {
@@ -502,7 +528,9 @@ export class KeySample {
     for (let i = 0; i < keys.length; i++) {
       bytes += keys[i].size;
       if (i % every === every - 1 || i === keys.length - 1) anchors.push({ key: keys[i].key, count: i + 1, bytes });
-      this.learn(keys[i].key);
+      // The line learns from a spread of a page's keys, not all of them: learning costs a set
+      // lookup per character, the planner's largest CPU cost once whole listings are read.
+      if (i % LEARN_EVERY === 0 || i === keys.length - 1) this.learn(keys[i].key);
     }
     return { first: keys[0].key, last: keys[keys.length - 1].key, count: keys.length, bytes, anchors, closedAfter, gapEnd, followed };
   }
@@ -539,7 +567,10 @@ export class KeySample {
   private join(index: number): void {
     const a = this.pages[index];
     const b = this.pages[index + 1];
-    const anchors = [...a.anchors, ...b.anchors.map((anchor) => ({ key: anchor.key, count: a.count + anchor.count, bytes: a.bytes + anchor.bytes }))];
+    // A listing read on appends page after page to one run: extend its anchors in place rather
+    // than copy them at every page (quadratic in the run's length).
+    const anchors = a.anchors;
+    for (const anchor of b.anchors) anchors.push({ key: anchor.key, count: a.count + anchor.count, bytes: a.bytes + anchor.bytes });
     this.pages.splice(index, 2, {
       first: a.first,
       last: b.last,
@@ -577,13 +608,27 @@ export class KeySample {
    */
   private logDensity(page: Page, end: "first" | "last"): number | undefined {
     if (page.count < 2) return undefined;
+    const cached = page.density;
+    if (cached && cached.version === this.line.version && cached.count === page.count && cached[end] !== undefined) return cached[end];
+    const value = this.measureLogDensity(page, end);
+    page.density = cached && cached.version === this.line.version && cached.count === page.count ? cached : { version: this.line.version, count: page.count };
+    page.density[end] = value;
+    return value;
+  }
+
+  private measureLogDensity(page: Page, end: "first" | "last"): number {
     const densities: number[] = [];
-    let previous = { key: page.first, count: 1 };
     const stretch = Math.floor(PAGE_KEYS / ANCHORS_PER_PAGE);
-    for (const anchor of page.anchors) {
+    // Only the stretches nearest the end count: start far enough back to hold them (a run listed
+    // whole has thousands of anchors, at most one per key).
+    const from = end === "last" ? Math.max(0, page.anchors.length - 1 - (NEAR_STRETCHES + 1) * stretch) : 0;
+    let previous = from > 0 ? page.anchors[from - 1] : { key: page.first, count: 1 };
+    for (let i = from; i < page.anchors.length; i++) {
+      const anchor = page.anchors[i];
       if (anchor.count - previous.count >= stretch || (anchor.count === page.count && anchor.count > previous.count)) {
         densities.push(Math.log(anchor.count - previous.count) - this.logDistance(previous.key, anchor.key));
         previous = anchor;
+        if (end === "first" && densities.length >= NEAR_STRETCHES) break;
       }
     }
     if (densities.length === 0) return Math.log(page.count - 1) - this.logDistance(page.first, page.last);

@@ -16,8 +16,9 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Partition, SyncJob } from "../../model/contract";
 import { compareKeys, successor } from "./keys";
-import { type Cumulative, type KeyLister, KeySample } from "./keySample";
+import { type Cumulative, type KeyLister, KeySample, PAGE_KEYS } from "./keySample";
 import { s3KeyLister } from "./listing";
+import { schedulingOrder } from "./schedule";
 
 /** Most keys in one partition of a key-scoped (on-change) run. */
 export const KEYS_PER_PARTITION = 1000;
@@ -33,11 +34,32 @@ const REFINE_SHARE = 1 / 8;
  * so a plan takes about the same number of rounds (each re-estimates every gap) at any size.
  */
 const probesPerRound = (partitions: number) => Math.max(32, Math.ceil(partitions / 2));
+/**
+ * Pages each side is listed from its start before sampling takes over: a side of up to this many
+ * thousand keys is listed whole (exact, and no dearer than a listing); a larger one has spent a
+ * few sequential calls whose keys the sample keeps.
+ */
+export const HEAD_CALLS = 8;
+/** Gaps a side's listing reads on at once once it lists the rest, and the pages a gap must hold to be split. */
+const LISTING_PARALLELISM = 16;
+const LISTING_SPLIT_PAGES = 8;
+/**
+ * Share of the budget a side spends listing before it samples: the sample's first estimates of a
+ * large key space are far off (a number line learned from a few pages), so a side that a listing
+ * would cover in this many calls is listed whatever they say.
+ */
+const LISTING_SHARE = 1 / 2;
 
-/** Listing calls the planner may make per side: grows with the partitions asked, not the keys. */
+/**
+ * Listing calls the planner may make per side: grows with the partitions asked, not the keys;
+ * 16 a partition up to 128 partitions, 1 a partition beyond. Past a hundred or so ranges, the
+ * Map's queue evens out what a coarser estimate misses (engine/schedule.ts), and the planner's
+ * CPU stays bounded: it grows with the calls.
+ */
 export function listCallBudget(partitions: number): number {
-  return 64 + 16 * partitions;
+  return 64 + 16 * Math.min(partitions, BUDGET_KNEE) + Math.max(0, partitions - BUDGET_KNEE);
 }
+const BUDGET_KNEE = 128;
 
 /** What range planning needs. */
 export interface RangePlanOptions {
@@ -57,30 +79,53 @@ export interface RangePlan {
   /** Estimated keys (the larger side per stretch) and bytes of the planned key space. */
   estimatedKeys: number;
   estimatedBytes: number;
+  /** Estimated work of each partition, by id (keys plus bytes / WORK_BYTES_PER_KEY). */
+  estimatedWork: number[];
 }
 
 const work = (c: Cumulative) => c.count + c.bytes / WORK_BYTES_PER_KEY;
 
-/** Plans balanced ranges over the union of two sides' keys, sampling each through its lister. */
+/**
+ * Plans balanced ranges over the union of two sides' keys, sampling each through its lister.
+ *
+ * Planning never costs more than listing: each side is first listed from its start, page after
+ * page, for up to HEAD_CALLS calls (a small bucket ends there: its plan is exact and costs exactly
+ * its listing). A side that holds more is sampled, and as soon as the rest of it can be listed in
+ * fewer calls than what is left of the budget (by the sample's own estimate of its unlisted gaps),
+ * every gap is listed through to the next page instead, the gaps in parallel: a bucket that fits
+ * the budget is planned from its whole listing. Each round's probes, of both sides, are sent at
+ * once.
+ */
 export async function planRanges(source: KeyLister, destination: KeyLister, options: RangePlanOptions): Promise<RangePlan> {
   // boundaries at least every quarter of the smallest partition
   const anchorEvery = Math.floor(options.minKeysPerPartition / 4);
   const sides = [new KeySample(source, options.startAfter, anchorEvery), new KeySample(destination, options.startAfter, anchorEvery)];
-  await Promise.all(sides.map((side) => side.start()));
   const budget = listCallBudget(options.partitions);
+  const headCalls = options.partitions > 1 ? Math.min(budget, HEAD_CALLS) : 1;
+  await Promise.all(sides.map((side) => side.start(headCalls)));
   if (options.partitions > 1) {
     for (;;) {
       const probes = sides.flatMap((side) => {
+        const left = budget - side.calls;
+        if (left <= 0) return [];
+        const all = side.gaps();
+        // the rest of the side, listed: one call per page of each gap's estimated keys
+        const listing = all.reduce((sum, gap) => sum + Math.ceil(gap.count / PAGE_KEYS), 0);
+        if (side.calls < budget * LISTING_SHARE || listing <= left) {
+          // List the rest. Gaps are read on in parallel; a long one is split at its midpoint
+          // first while there are few gaps (each split costs about one call more than a listing).
+          const split = all.length < LISTING_PARALLELISM;
+          return all.slice(0, left).map((gap) => () => side.probe(gap, 1, split && gap.count > LISTING_SPLIT_PAGES * PAGE_KEYS));
+        }
         const totals = side.totals();
         const perKey = totals.count > 0 ? work(totals) / totals.count : 1;
         const share = Math.max(work(totals) / options.partitions, options.minKeysPerPartition * perKey);
-        const gaps = side
-          .gaps()
+        const gaps = all
           .filter((gap) => work(gap) > share * REFINE_SHARE)
           .sort((a, b) => work(b) - work(a))
-          .slice(0, Math.max(0, Math.min(probesPerRound(options.partitions), budget - side.calls)));
+          .slice(0, Math.min(probesPerRound(options.partitions), left));
         // each gap may spend its share of what is left of the budget on halving empty stretches
-        const calls = Math.max(1, Math.floor((budget - side.calls) / Math.max(1, gaps.length) / 4));
+        const calls = Math.max(1, Math.floor(left / Math.max(1, gaps.length) / 4));
         return gaps.map((gap) => () => side.probe(gap, calls));
       });
       if (probes.length === 0) break;
@@ -114,6 +159,7 @@ function chooseRanges(source: KeySample, destination: KeySample, options: RangeP
   const total = work({ count, bytes });
   const wanted = Math.max(1, Math.min(options.partitions, Math.floor(count / options.minKeysPerPartition)));
   const boundaries: string[] = [];
+  const boundaryWork: number[] = [];
   let from = 0;
   for (let i = 1; i < wanted; i++) {
     const target = (i * total) / wanted;
@@ -122,10 +168,20 @@ function chooseRanges(source: KeySample, destination: KeySample, options: RangeP
     if (index + 1 < cumulativeWork.length && target - cumulativeWork[index] > cumulativeWork[index + 1] - target) index++;
     if (index >= cumulativeWork.length) break;
     const boundary = candidates[index];
-    if (boundaries.length === 0 || compareKeys(boundary, boundaries[boundaries.length - 1]) > 0) boundaries.push(boundary);
+    if (boundaries.length === 0 || compareKeys(boundary, boundaries[boundaries.length - 1]) > 0) {
+      boundaries.push(boundary);
+      boundaryWork.push(cumulativeWork[index]);
+    }
     from = index + 1;
   }
-  return { partitions: partitionsFromBoundaries(boundaries, options.startAfter), estimatedKeys: Math.round(count), estimatedBytes: Math.round(bytes) };
+  const ends = [...boundaryWork, total];
+  const estimatedWork = ends.map((end, i) => Math.max(0, end - (i > 0 ? ends[i - 1] : 0)));
+  return {
+    partitions: partitionsFromBoundaries(boundaries, options.startAfter),
+    estimatedKeys: Math.round(count),
+    estimatedBytes: Math.round(bytes),
+    estimatedWork,
+  };
 }
 
 /** Turns sorted boundaries into contiguous partitions covering the key space after `startAfter`. */
@@ -150,7 +206,10 @@ export function partitionsFromKeys(keys: string[]): Partition[] {
   return partitions;
 }
 
-/** Plans the partitions of a job by sampling both buckets (see planRanges). */
+/**
+ * Plans the partitions of a job by listing or sampling both buckets (see planRanges), in the
+ * order the Map should start them: largest estimated range first (engine/schedule.ts).
+ */
 export async function planPartitions(client: S3Client, job: SyncJob): Promise<Partition[]> {
   if (job.keys) {
     const after = job.startAfter;
@@ -162,5 +221,5 @@ export async function planPartitions(client: S3Client, job: SyncJob): Promise<Pa
     minKeysPerPartition: job.minKeysPerPartition,
     startAfter: job.startAfter,
   });
-  return plan.partitions;
+  return schedulingOrder(plan.estimatedWork).map((i) => plan.partitions[i]);
 }

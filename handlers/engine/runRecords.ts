@@ -13,8 +13,8 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
-import type { SyncPhase, SyncRangeResult } from "../../model/contract";
-import { ValidationError } from "./errors";
+import type { Partition, PlanLocation, SyncPhase, SyncRangeResult } from "../../model/contract";
+import { EngineError, ERROR_NAMES, ValidationError } from "./errors";
 
 /** Where the records of every run are kept, one folder per run. */
 export interface RunRecords {
@@ -22,6 +22,50 @@ export interface RunRecords {
   put(run: string, result: SyncRangeResult): Promise<void>;
   /** Every record of one phase of one run, in no particular order. */
   list(run: string, phase: SyncPhase): Promise<SyncRangeResult[]>;
+  /** Stores a run's plan (`<run>/plan.json`): the partitions the copy Map reads through its ItemReader. */
+  putPlan(run: string, partitions: Partition[]): Promise<PlanLocation>;
+  /** The plan at `location`, checked (parsePlan); fails with PlanInvalid when it is missing. */
+  getPlan(location: PlanLocation): Promise<Partition[]>;
+}
+
+/** The path of a run's plan relative to the records' root: `<run>/plan.json`. */
+export function planPath(run: string): string {
+  return `${checkRunName(run)}/plan.json`;
+}
+
+/**
+ * A plan object's text, checked: a non-empty JSON array of partitions with distinct whole-number
+ * ids, as many as its location says. Anything else fails with PlanInvalid: a Map over an empty or
+ * unreadable plan would sync nothing and report success.
+ */
+export function parsePlan(text: string, location: PlanLocation): Partition[] {
+  const where = `the plan s3://${location.bucket}/${location.key}`;
+  let plan: unknown;
+  try {
+    plan = JSON.parse(text);
+  } catch (err) {
+    throw new EngineError(ERROR_NAMES.planInvalid, `${where} is not JSON (${(err as Error).message}); nothing was synced`);
+  }
+  if (!Array.isArray(plan) || plan.length === 0) {
+    throw new EngineError(ERROR_NAMES.planInvalid, `${where} must be a non-empty JSON array of partitions; nothing was synced`);
+  }
+  const ids = new Set<number>();
+  for (const partition of plan) {
+    const id = (partition as { id?: unknown } | null)?.id;
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || ids.has(id)) {
+      throw new EngineError(ERROR_NAMES.planInvalid, `${where} holds a partition without a distinct whole-number id (${JSON.stringify(partition)}); nothing was synced`);
+    }
+    ids.add(id);
+  }
+  if (plan.length !== location.partitions) {
+    throw new EngineError(ERROR_NAMES.planInvalid, `${where} holds ${plan.length} partitions, its run planned ${location.partitions}; nothing was summarized`);
+  }
+  return plan as Partition[];
+}
+
+/** The PlanInvalid error of a plan object that is not there. */
+export function planMissing(location: PlanLocation): EngineError {
+  return new EngineError(ERROR_NAMES.planInvalid, `the plan s3://${location.bucket}/${location.key} is missing; nothing was summarized`);
 }
 
 /**
@@ -52,6 +96,24 @@ export function phaseFolder(run: string, phase: SyncPhase): string {
 /** Run records in a bucket, under a prefix (the reports bucket and prefix). */
 export function s3RunRecords(client: S3Client, location: { bucket: string; prefix: string }): RunRecords {
   return {
+    async putPlan(run, partitions) {
+      const key = location.prefix + planPath(run);
+      await client.send(
+        new PutObjectCommand({ Bucket: location.bucket, Key: key, Body: JSON.stringify(partitions), ContentType: "application/json" }),
+      );
+      return { bucket: location.bucket, key, partitions: partitions.length };
+    },
+    async getPlan(plan) {
+      let text: string;
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: plan.bucket, Key: plan.key }));
+        text = await (object.Body as { transformToString(): Promise<string> }).transformToString();
+      } catch (err) {
+        if ((err as { name?: string }).name === "NoSuchKey") throw planMissing(plan);
+        throw err;
+      }
+      return parsePlan(text, plan);
+    },
     async put(run, result) {
       await client.send(
         new PutObjectCommand({

@@ -23,6 +23,7 @@ import { fingerprints } from "../../handlers/engine/faithfulCopy";
 import { assertConverged } from "../helpers/convergence";
 import { startFaultProxy, type FaultProxy, type FaultRates } from "../helpers/faultProxy";
 import { countingClient, listKeys, newBucket, put, putMany } from "../helpers/s3";
+import { s3ObjectStore } from "../../cli/localSync";
 
 const ARNS = localFunctionArns();
 const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: LOCAL_TOPIC_ARN });
@@ -122,6 +123,8 @@ describe("sync runs through injected S3 faults", function () {
         definition: DEFINITION,
         functionArns: ARNS,
         handlers: tracked,
+        // the Map reads the plan with the state machine's role: not through the faulty proxy
+        objects: s3ObjectStore(client),
         input: request,
         approve: async () => true,
         retryIntervalMs: 20,

@@ -33,6 +33,7 @@ import { assertConverged } from "../helpers/convergence";
 import { startHandlerProcess, type HandlerProcess } from "../helpers/handlerProcess";
 import { lambdaRuntimeModules } from "../helpers/pulumiMocks";
 import { countingClient, getText, listKeys, newBucket, put, putMany } from "../helpers/s3";
+import { s3ObjectStore } from "../../cli/localSync";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ARNS = localFunctionArns();
@@ -132,6 +133,7 @@ describe("the sync machine over packaged handlers, each in a fresh node process"
             definition: DEFINITION,
             functionArns: ARNS,
             handlers,
+            objects: s3ObjectStore(client),
             input: { source: { bucket: source }, destination: { bucket: destination }, partitions: 3, minKeysPerPartition: 1, ...request },
           });
 

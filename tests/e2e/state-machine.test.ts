@@ -22,6 +22,7 @@ import { differences, fingerprints, type Place } from "../../handlers/engine/fai
 import { assertConverged } from "../helpers/convergence";
 import { stackIam } from "../helpers/iam";
 import { countingClient, getText, listKeys, newBucket, put, putMany, WRITE_COMMANDS } from "../helpers/s3";
+import { s3ObjectStore } from "../../cli/localSync";
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
@@ -109,6 +110,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
       definition: DEFINITION,
       functionArns: ARNS,
       handlers: tracked,
+      objects: s3ObjectStore(client),
       input: request,
       approve: options.approve,
       // Every handler as the role the stack deploys for these buckets.

@@ -32,6 +32,7 @@ import type { RunningS3Server, ServerFeatures } from "../servers/types";
 import { AWKWARD_KEYS } from "../helpers/keys";
 import { stackIam } from "../helpers/iam";
 import { startPrefixScopedProxy, type PrefixScopedProxy } from "../helpers/prefixScopedProxy";
+import { s3ObjectStore } from "../../cli/localSync";
 
 /** Waits past the one-second LastModified resolution of listings. */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 1100));
@@ -101,6 +102,7 @@ export function engineContract(
         definition: DEFINITION,
         functionArns: ARNS,
         handlers: table,
+        objects: s3ObjectStore(reportClient),
         input,
         validate: false,
         // Every handler as the role the stack deploys for these buckets.

@@ -7,6 +7,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type {
+  PlanLocation,
   Partition,
   PartitionPlan,
   ReportLocation,
@@ -30,7 +31,8 @@ import { AWS_PRICES } from "../../pricing/prices";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
 import { assertRunsFaithfully, findFaithfulnessIssues } from "../../local-stepfunctions/faithfulness";
-import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type RunEvent } from "../../local-stepfunctions/runner";
+import { localFunctionArns, runLocally, type HandlerTable, type LocalRunResult, type ObjectStore, type RunEvent } from "../../local-stepfunctions/runner";
+import { s3ObjectStore } from "../../cli/localSync";
 
 const S = STATE_NAMES;
 const ARNS = localFunctionArns();
@@ -71,6 +73,8 @@ function fakeHandlers(world: FakeWorld) {
   const thrown = new Set<string>();
   // The run records: what sync-range's last call of a partition writes and summarize reads.
   const records = new Map<string, SyncRangeResult>();
+  // The plans, by bucket and key.
+  const objects = new Map<string, string>();
   const recordKey = (run: string | undefined, phase: string, id: number) => `${run}/${phase}/${id}`;
   const keep = (event: SyncRangeInput, result: SyncRangeResult) => {
     if (event.run && result.done) records.set(recordKey(event.run, result.phase, result.partition.id), result);
@@ -91,10 +95,12 @@ function fakeHandlers(world: FakeWorld) {
       guard("validate-input", event);
       return validateRequest({ ...event, partitions: event.partitions ?? world.partitions });
     },
-    async "plan-partitions"(event: { job: SyncJob }): Promise<PartitionPlan> {
+    async "plan-partitions"(event: { job: SyncJob; run: string }): Promise<PlanLocation> {
       guard("plan-partitions", event);
       const partitions: Partition[] = Array.from({ length: event.job.partitions }, (_, id) => ({ id }));
-      return { partitions, partitionIds: partitions.map((p) => p.id) };
+      const location = { bucket: "reports", key: `reports/${event.run}/plan.json`, partitions: partitions.length };
+      objects.set(`${location.bucket}/${location.key}`, JSON.stringify(partitions));
+      return location;
     },
     async "sync-range"(event: SyncRangeInput): Promise<SyncRangeResult> {
       guard("sync-range", event);
@@ -126,9 +132,10 @@ function fakeHandlers(world: FakeWorld) {
     async summarize(event: SummarizeInput): Promise<SyncSummary> {
       guard("summarize", event);
       const { job, phase, previous } = event;
+      const ids = event.plan ? (JSON.parse(objects.get(`${event.plan.bucket}/${event.plan.key}`) ?? "[]") as Partition[]).map((p) => p.id) : event.partitionIds;
       const results =
         event.results ??
-        (event.partitionIds ?? []).map((id) => {
+        (ids ?? []).map((id) => {
           const record = records.get(recordKey(event.run, phase, id));
           if (!record) throw new Error(`no ${phase} record for partition ${id}`);
           return record;
@@ -142,7 +149,9 @@ function fakeHandlers(world: FakeWorld) {
     },
   };
   const callsOf = (name: keyof HandlerTable) => calls.filter((c) => c.handler === name).map((c) => c.event);
-  return { handlers, calls, callsOf };
+  // What the Map's ItemReader reads: the plans the fake plan-partitions wrote.
+  const store: ObjectStore = { getObject: async (bucket, key) => objects.get(`${bucket}/${key}`) };
+  return { handlers, calls, callsOf, objects: store };
 }
 
 const REQUEST: SyncRequest = { source: { bucket: "dev" }, destination: { bucket: "prod", prefix: "backup/" } };
@@ -153,6 +162,7 @@ function run(world: FakeWorld, input: Partial<SyncRequest> = {}, extra: Partial<
     definition: DEFINITION,
     functionArns: ARNS,
     handlers: fake.handlers,
+    objects: fake.objects,
     input: { ...REQUEST, ...input },
     executionName: "test-run",
     retryIntervalMs: 0,
@@ -173,7 +183,7 @@ const backupTransitions = (partitions: number, calls: number) => 10 + partitions
 
 describe("local runner", () => {
   describe("faithfulness check", () => {
-    it("accepts the sync machine's definition, Distributed Maps over ItemsPath included", () => {
+    it("accepts the sync machine's definition, its Distributed Maps (one reading a JSON plan through an ItemReader) included", () => {
       assert.deepEqual(findFaithfulnessIssues(DEFINITION), []);
     });
 
@@ -207,7 +217,10 @@ describe("local runner", () => {
       ["JSONata Arguments", task({ Arguments: { x: "{% $states.input %}" } }), /T: Arguments belongs to JSONata/],
       ["variables (Assign)", task({ Assign: { x: 1 } }), /T: Assign belongs to JSONata or variables/],
       ["a JSONata Choice condition", { StartAt: "C", States: { C: { Type: "Choice", Choices: [{ Condition: "{% true %}", Next: "D" }], Default: "D" }, D: { Type: "Succeed" } } }, /C: Choices use JSONata Condition/],
-      ["an ItemReader", map({ ItemReader: { Resource: "arn:aws:states:::s3:listObjectsV2", Parameters: { Bucket: "b" } } }), /M: ItemReader reads items from S3/],
+      ["an ItemReader that lists a bucket", map({ ItemReader: { Resource: "arn:aws:states:::s3:listObjectsV2", Parameters: { Bucket: "b" } } }), /M: ItemReader reads items from S3; locally only a JSON array/],
+      ["an ItemReader over CSV", map({ ItemReader: { Resource: "arn:aws:states:::s3:getObject", ReaderConfig: { InputType: "CSV", CSVHeaderLocation: "FIRST_ROW" }, Parameters: { Bucket: "b", Key: "k" } } }), /M: ItemReader.ReaderConfig reads items from S3/],
+      ["an ItemReader with MaxItems", map({ ItemReader: { Resource: "arn:aws:states:::s3:getObject", ReaderConfig: { InputType: "JSON", MaxItems: 5 }, Parameters: { Bucket: "b", Key: "k" } } }), /M: ItemReader.ReaderConfig/],
+      ["an ItemReader beside ItemsPath", map({ ItemsPath: "$.x", ItemReader: { Resource: "arn:aws:states:::s3:getObject", ReaderConfig: { InputType: "JSON" }, Parameters: { Bucket: "b", Key: "k" } } }), /M: ItemsPath beside an ItemReader/],
       ["an ItemBatcher", map({ ItemBatcher: { MaxItemsPerBatch: 10 } }), /M: ItemBatcher batches items/],
       ["a ResultWriter", map({ ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: "b", Prefix: "p" } } }), /M: ResultWriter writes results to S3/],
       ["tolerated failures", map({ ToleratedFailurePercentage: 5 }), /M: ToleratedFailurePercentage tolerates failed items/],
@@ -251,6 +264,54 @@ describe("local runner", () => {
       assert.equal(typeof (Promise as unknown as { withResolvers?: unknown }).withResolvers, "function");
     });
 
+    it("reads the copy Map's items from the plan object through its ItemReader: the state does not grow with the partitions", async () => {
+      const sizes: number[] = [];
+      for (const partitions of [2, 300]) {
+        // the data the copy Map and the summary of its phase get
+        let mapInput = 0;
+        const onEvent = (event: RunEvent) => {
+          if (event.type === "StateEntered" && (event.state.name === STATE_NAMES.copyPartitions || event.state.name === STATE_NAMES.summarizeCopy)) {
+            mapInput = Math.max(mapInput, Buffer.byteLength(JSON.stringify(event.state.input)));
+          }
+        };
+        const { fake, result } = run({ partitions, callsPerPartition: 1, extrasPerPartition: 0 }, {}, { onEvent });
+        const r = await result;
+        assert.equal(r.status, "SUCCEEDED", `${r.error}: ${r.cause}`);
+        assert.deepEqual((fake.callsOf("sync-range") as SyncRangeInput[]).map((e) => e.partition.id).sort((a, b) => a - b), Array.from({ length: partitions }, (_, i) => i));
+        sizes.push(mapInput);
+        // the reader's own Task is not a state of the definition: it costs no transition
+        assert.equal(r.transitions, backupTransitions(partitions, 1));
+      }
+      assert.ok(sizes[0] > 0 && Math.abs(sizes[1] - sizes[0]) <= 8, `copy Map and summarize inputs: ${sizes.join(" vs ")} bytes`);
+    });
+
+    const brokenPlans: Array<[string, string | undefined, RegExp]> = [
+      ["is missing", undefined, /does not exist \(NoSuchKey\)/],
+      ["is not JSON", "[{\"id\": 0", /is not valid JSON/],
+      ["is not an array", JSON.stringify({ partitions: [{ id: 0 }] }), /does not hold a JSON array/],
+    ];
+    for (const [what, body, cause] of brokenPlans) {
+      it(`fails the run with States.ItemReaderFailed when the plan object ${what}, syncing nothing`, async () => {
+        const fake = fakeHandlers({ partitions: 2, callsPerPartition: 1, extrasPerPartition: 0 });
+        const objects: ObjectStore = { getObject: async (bucket, key) => (key.endsWith("plan.json") ? body : fake.objects.getObject(bucket, key)) };
+        const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: fake.handlers, objects, input: REQUEST, executionName: "broken-plan" });
+        assert.equal(r.status, "FAILED");
+        assert.equal(r.error, "States.ItemReaderFailed");
+        assert.match(r.cause!, cause);
+        assert.match(r.cause!, /s3:\/\/reports\/reports\/broken-plan\/plan\.json/);
+        assert.equal(fake.callsOf("sync-range").length, 0);
+        assert.equal(fake.callsOf("summarize").length, 0);
+        assert.deepEqual(subjects(r), ["bucket-sync: sync failed"]);
+      });
+    }
+
+    it("refuses to run a definition with an ItemReader without an object store to read from", async () => {
+      const fake = fakeHandlers({ partitions: 1, callsPerPartition: 1, extrasPerPartition: 0 });
+      const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: fake.handlers, input: REQUEST });
+      assert.equal(r.status, "FAILED");
+      assert.match(r.cause!, /needs an object store/);
+    });
+
     it("runs a backup: handlers get their contract events without the lambda:invoke wrapper, and results are unwrapped", async () => {
       const { fake, result } = run({ partitions: 2, callsPerPartition: 1, extrasPerPartition: 0 });
       const r = await result;
@@ -264,7 +325,7 @@ describe("local runner", () => {
       ]);
       const summarize = fake.callsOf("summarize")[0] as SummarizeInput;
       // No per-partition results travel in the state: summarize reads the run's records.
-      assert.deepEqual(summarize, { job, phase: "copy", run: "test-run", partitionIds: [0, 1] });
+      assert.deepEqual(summarize, { job, phase: "copy", run: "test-run", plan: { bucket: "reports", key: "reports/test-run/plan.json", partitions: 2 } });
       const report = fake.callsOf("write-report")[0] as WriteReportInput;
       assert.equal(report.execution?.name, "test-run");
       assert.match(report.execution?.startTime ?? "", /^\d{4}-\d\d-\d\dT/);
@@ -358,6 +419,7 @@ describe("local runner", () => {
         definition: buildDefinition({ functionArns: { ...ARNS, "plan-partitions": "arn:aws:lambda:us-east-1:000000000000:function:gone" }, notificationTopicArn: TOPIC }),
         functionArns: ARNS,
         handlers: fake.handlers,
+        objects: fake.objects,
         input: REQUEST,
       });
       assert.equal(r.error, "Lambda.ResourceNotFoundException");
@@ -382,7 +444,7 @@ describe("local runner", () => {
           return { ...result, changes: Array.from({ length: 20 }, (_, i) => ({ key: `${"k".repeat(2000)}${i}`, action: "copy", reason: "missing" })) };
         },
       };
-      const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: bulky, input: REQUEST, executionName: "bulky" });
+      const r = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: bulky, objects: fake.objects, input: REQUEST, executionName: "bulky" });
       assert.equal(r.status, "SUCCEEDED", `${r.error}: ${r.cause}`);
       // One partition's samples (20 of 2 KB) stay in its own iteration; all 8 together (320 KB)
       // would be the Map's output if results travelled in the state.
@@ -496,6 +558,7 @@ describe("local runner", () => {
         definition: DEFINITION,
         functionArns: ARNS,
         handlers: createHandlers({ client, reportBucket: "reports", reportPrefix: "reports/" }),
+        objects: s3ObjectStore(client),
         input,
         approve,
         executionName: `e2e-${Date.now()}`,

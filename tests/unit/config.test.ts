@@ -106,7 +106,8 @@ describe("parseStackConfig", () => {
         maxDeletes: "10%",
         onChangeMaxDeletes: 1,
         concurrency: 32,
-        partitions: 16,
+        partitions: 128,
+        maxConcurrency: 16,
         notificationEmails: [],
       };
       for (const [key, value] of Object.entries(expected)) {
@@ -116,6 +117,12 @@ describe("parseStackConfig", () => {
   });
 
   describe("values", () => {
+    it("keeps a stack configured before partitions meant ranges valid: 16 ranges, 16 at once", () => {
+      const old = parseStackConfig(prodWith({ partitions: "16", maxConcurrency: "16" }), CONTEXT);
+      assert.equal(old.partitions, 16);
+      assert.equal(old.maxConcurrency, 16);
+    });
+
     it("qualifies a short source stack name with the organization and project", () => {
       assert.equal(parseStackConfig(prodWith({ sourceStack: "staging" }), CONTEXT).sourceStack, "organization/bucket-sync/staging");
       assert.equal(parseStackConfig(prodWith({ sourceStack: "other/dev" }), CONTEXT).sourceStack, "organization/other/dev");
@@ -143,6 +150,8 @@ describe("parseStackConfig", () => {
       ["a share above 100%", { maxDeletes: "150%" }, /^bucket-sync:maxDeletes: must be a share of at most 100%/],
       ["a concurrency of 0", { concurrency: "0" }, /^bucket-sync:concurrency: must be a whole number from 1 to 1000 \(got "0"\)$/],
       ["a fractional partition count", { partitions: "2.5" }, /^bucket-sync:partitions: must be a whole number/],
+      ["more partitions than the planner plans", { partitions: "4097" }, /^bucket-sync:partitions: must be a whole number from 1 to 4096 \(got "4097"\)$/],
+      ["a parallelism of 0", { maxConcurrency: "0" }, /^bucket-sync:maxConcurrency: must be a whole number from 1 to 10000 \(got "0"\)$/],
       ["a boolean that is not true or false", { dryRun: "yes" }, /^bucket-sync:dryRun: must be true or false \(got "yes"\)$/],
       ["a retention CloudWatch does not offer", { logRetentionDays: "31" }, /^bucket-sync:logRetentionDays: must be one of the periods/],
       ["a prefix without a trailing slash", { sourcePrefix: "data" }, /^bucket-sync:sourcePrefix: must be empty or end with \//],

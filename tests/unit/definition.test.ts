@@ -93,8 +93,8 @@ describe("buildDefinition", () => {
       assert.deepEqual(args, ARGS);
     });
 
-    it("uses JSONPath only, without ItemReader, ItemBatcher or ResultWriter", () => {
-      const forbiddenKeys = ["QueryLanguage", "Arguments", "Output", "Assign", "ItemReader", "ItemBatcher", "ResultWriter"];
+    it("uses JSONPath only, without ItemBatcher or ResultWriter", () => {
+      const forbiddenKeys = ["QueryLanguage", "Arguments", "Output", "Assign", "ItemBatcher", "ResultWriter"];
       const walk = (value: unknown, path: string) => {
         if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`));
         else if (value && typeof value === "object") {
@@ -342,10 +342,18 @@ describe("buildDefinition", () => {
       });
     }
 
-    it("maps over partitions as Distributed Maps reading items from the state through ItemsPath", () => {
+    it("maps over partitions as Distributed Maps: the copy Map reads the plan from S3 through its ItemReader, the delete Map the summary's partitions", () => {
       const copy = def.States[S.copyPartitions] as MapState;
       assert.deepEqual(copy.ItemProcessor.ProcessorConfig, { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" });
-      assert.equal(copy.ItemsPath, "$.plan.partitions");
+      assert.equal(copy.ItemsPath, undefined);
+      assert.deepEqual(copy.ItemReader, {
+        Resource: "arn:aws:states:::s3:getObject",
+        ReaderConfig: { InputType: "JSON" },
+        Parameters: { "Bucket.$": "$.plan.location.bucket", "Key.$": "$.plan.location.key" },
+      });
+      const plan = def.States[S.planPartitions] as TaskState;
+      assert.deepEqual(plan.Parameters!.Payload, { "job.$": "$.job", "run.$": "$$.Execution.Name" });
+      assert.equal(plan.ResultPath, "$.plan");
       assert.deepEqual(copy.ItemSelector, { "job.$": "$.job", "partition.$": "$$.Map.Item.Value", phase: "copy", "run.$": "$$.Execution.Name" });
       assert.equal(copy.MaxConcurrency, 16);
       const del = def.States[S.deletePartitions] as MapState;
@@ -376,7 +384,7 @@ describe("buildDefinition", () => {
         "job.$": "$.job",
         phase: "copy",
         "run.$": "$$.Execution.Name",
-        "partitionIds.$": "$.plan.partitionIds",
+        "plan.$": "$.plan.location",
       });
       const summarizeDelete = (def.States[S.summarizeDelete] as TaskState).Parameters!.Payload as Record<string, unknown>;
       assert.equal(summarizeDelete["partitionIds.$"], "$.summary.deletePartitionIds");

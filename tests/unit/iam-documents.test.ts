@@ -121,11 +121,12 @@ describe("IAM documents", () => {
       );
     });
 
-    it("grant plan-partitions a listing of the source prefix and of the destination prefix, which it samples too", () => {
+    it("grant plan-partitions a listing of the source and destination prefixes, which it samples, and writing the run plans beside the reports only", () => {
       const policy = HANDLER_SPECS["plan-partitions"].policy(args());
       assert.deepEqual(grants(policy).filter((g) => g.startsWith("s3:")), [
         "s3:ListBucket on arn:aws:s3:::acme-dev",
         "s3:ListBucket on arn:aws:s3:::acme-prod",
+        "s3:PutObject on arn:aws:s3:::acme-prod-reports/reports/*/plan.json",
       ]);
       assert.deepEqual(sid(policy, "ListSourcePrefix").Condition, { StringLike: { "s3:prefix": ["data/", "data/*"] } });
       assert.deepEqual(sid(policy, "ListDestinationPrefix").Condition, { StringLike: { "s3:prefix": ["backup/", "backup/*"] } });
@@ -183,6 +184,8 @@ describe("IAM documents", () => {
       stateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:m",
       executionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m:*",
       childExecutionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m/*",
+      reports: { bucketArn: "arn:aws:s3:::acme-prod-reports", prefix: "reports/" },
+      kmsKeyArns: [],
     });
 
     it("is trusted by states.amazonaws.com for this account only", () => {
@@ -196,11 +199,12 @@ describe("IAM documents", () => {
       ]);
     });
 
-    it("invokes exactly the given functions, publishes to the topic, and runs, stops and redrives its own Distributed Map runs as AWS documents", () => {
+    it("invokes exactly the given functions, publishes to the topic, reads the run plans, and runs, stops and redrives its own Distributed Map runs as AWS documents", () => {
       const named = grants(machine).filter((g) => !g.endsWith(" on *"));
       assert.deepEqual(named, [
         "lambda:InvokeFunction on arn:aws:lambda:eu-west-1:123456789012:function:a",
         "lambda:InvokeFunction on arn:aws:lambda:eu-west-1:123456789012:function:b",
+        "s3:GetObject on arn:aws:s3:::acme-prod-reports/reports/*/plan.json",
         "sns:Publish on arn:aws:sns:eu-west-1:123456789012:t",
         "states:DescribeExecution on arn:aws:states:eu-west-1:123456789012:execution:m/*",
         "states:DescribeExecution on arn:aws:states:eu-west-1:123456789012:execution:m:*",

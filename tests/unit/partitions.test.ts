@@ -63,6 +63,57 @@ describe("planRanges", function () {
     assert.ok(source.calls <= 5 + 22, `${source.calls} calls`);
   });
 
+  it("plans a bucket of a few pages from its listing alone: exactly one call per page, no probes", async () => {
+    // 3,500 keys in the source (4 pages), 1,200 in the destination (2 pages)
+    const source = new GeneratedListing([{ count: 3_500, key: (i) => `a/${String(i).padStart(6, "0")}`, size: 10 }]);
+    const destination = new GeneratedListing([{ count: 1_200, key: (i) => `a/${String(i * 3).padStart(6, "0")}`, size: 10 }]);
+    const sourceLister = source.lister();
+    const destinationLister = destination.lister();
+    const plan = await planRanges(sourceLister, destinationLister, { partitions: 4, minKeysPerPartition: 100 });
+    assert.deepEqual(plan.listCalls, { source: 4, destination: 2 });
+    assert.equal(sourceLister.calls, 4);
+    assert.equal(destinationLister.calls, 2);
+    // the union: the destination's keys above a/003499 are work too
+    const union = new GeneratedListing([{ count: 3_533, key: (i) => `a/${String(i < 3_500 ? i : (i - 3_500 + 1_167) * 3).padStart(6, "0")}`, size: 10 }]);
+    assert.equal(plan.estimatedKeys, 3_533);
+    const counts = countsPerPartition(union, plan.partitions);
+    assert.equal(counts.reduce((a, b) => a + b, 0), 3_533);
+    for (const count of counts) assert.ok(Math.abs(count - 883) <= 40, counts.join(", "));
+  });
+
+  it("lists a bucket the budget covers whole, spending about what a listing does", async () => {
+    // 60 pages per side, more than the head: listed through in parallel runs, not sampled
+    const listing = new GeneratedListing([{ count: 60_000, key: (i) => `logs/${String(i * 7).padStart(8, "0")}.gz`, size: 10 }]);
+    const source = listing.lister();
+    const destination = listing.lister();
+    const plan = await planRanges(source, destination, { partitions: 16, minKeysPerPartition: 1000 });
+    // exact: every key counted, every partition within an anchor's spacing of the even share
+    assert.equal(plan.estimatedKeys, 60_000);
+    const counts = countsPerPartition(listing, plan.partitions);
+    for (const count of counts) assert.ok(Math.abs(count - 3750) <= 40, counts.join(", "));
+    // 60 pages, the one-key calls that find the end of the key space, and a call per split run
+    for (const lister of [source, destination]) assert.ok(lister.calls <= 60 + 22 + 16, `${lister.calls} calls`);
+  });
+
+  it("sends each round's probes at once", async () => {
+    const listing = keyLayouts(1_000_000).find((l) => l.name === "flat-hashed")!.union;
+    const generated = listing.lister();
+    let inFlight = 0;
+    let most = 0;
+    // every call waits until the next macrotask: calls sent together are in flight together
+    const lister = {
+      async list(startAfter: string | undefined, maxKeys: number) {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        inFlight--;
+        return generated.list(startAfter, maxKeys);
+      },
+    };
+    await planRanges(lister, listing.lister(), { partitions: 64, minKeysPerPartition: 1000 });
+    assert.ok(most >= 16, `at most ${most} calls were in flight at once`);
+  });
+
   it("plans only keys after startAfter", async () => {
     const listing = new GeneratedListing([{ count: 10_000, key: (i) => `k${String(i).padStart(6, "0")}`, size: 1 }]);
     const startAfter = "k004999";
