@@ -29,6 +29,8 @@ interface SyncOptions {
   multipartThresholdBytes?: string;
   minKeysPerPartition?: string;
   startAfter?: string;
+  /** `--exclude`/`--include` in the order typed, as the `filters` setting writes them. */
+  filters?: string[];
   reportTo?: string;
   approveDeletes?: boolean;
   json?: boolean;
@@ -88,6 +90,11 @@ export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
     if (!result.ok) throw new Error(requestMessage(flagOf(name), given, result.problem));
     fields[name] = value;
   }
+  if (options.filters !== undefined && options.filters.length > 0) {
+    const result = parseSetting(SYNC_SETTINGS.filters, options.filters, "text");
+    if (!result.ok) throw new Error(requestMessage("--exclude/--include", options.filters, result.problem));
+    fields.filters = options.filters;
+  }
   return fields as Partial<SyncRequest>;
 }
 
@@ -139,7 +146,26 @@ function locationArgument(positional: string | undefined, flag: string | undefin
   return value;
 }
 
+/**
+ * `--exclude PATTERN` and `--include PATTERN`, repeatable, collected in the order typed into one
+ * list (the `filters` setting): the order decides, so two lists of their own would lose it.
+ */
+function filterOptions(collected: string[]): Option[] {
+  const kinds = [
+    ["exclude", "leave out keys matching PATTERN (relative to the source prefix; * matches any characters, / included); repeatable"],
+    ["include", "take back keys matching PATTERN that an earlier --exclude left out; repeatable, the last matching filter decides"],
+  ] as const;
+  return kinds.map(([kind, description]) =>
+    new Option(`--${kind} <pattern>`, description).argParser((pattern: string) => {
+      collected.push(`${kind} ${pattern}`);
+      return collected;
+    }),
+  );
+}
+
 export function registerSync(program: Command): void {
+  const filters: string[] = [];
+  const [excludeOption, includeOption] = filterOptions(filters);
   program
     .command("sync")
     .description("sync a source into a destination by running the state machine locally")
@@ -159,13 +185,15 @@ export function registerSync(program: Command): void {
     .addOption(flagOption("multipartThresholdBytes"))
     .addOption(flagOption("minKeysPerPartition"))
     .addOption(flagOption("startAfter"))
+    .addOption(excludeOption)
+    .addOption(includeOption)
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
     .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
     .exitOverride(exitOnUsageError)
     .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
-      process.exitCode = await runSync(options, source, destination);
+      process.exitCode = await runSync({ ...options, filters }, source, destination);
     });
 }
 

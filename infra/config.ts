@@ -156,6 +156,7 @@ export const STACK_SETTINGS = {
   minKeysPerPartition: SYNC_SETTINGS.minKeysPerPartition,
   storageClass: SYNC_SETTINGS.storageClass,
   timeBudgetSeconds: SYNC_SETTINGS.timeBudgetSeconds,
+  filters: SYNC_SETTINGS.filters,
   maxConcurrency: setting(wholeNumber(1, DISTRIBUTED_MAP_MAX_CONCURRENCY), {
     default: 16,
     description: "Most partitions synced at once by each Distributed Map.",
@@ -290,6 +291,8 @@ export interface StackConfig {
   minKeysPerPartition: number;
   storageClass?: StorageClass;
   timeBudgetSeconds: number;
+  /** Key filters in order (`["exclude *", "include logs/*"]`); empty: every key. */
+  filters: string[];
   maxConcurrency: number;
   syncRangeTimeoutSeconds: number;
   handlerPackaging: HandlerPackaging;
@@ -483,6 +486,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     minKeysPerPartition: c.minKeysPerPartition,
     storageClass: c.storageClass,
     timeBudgetSeconds: c.timeBudgetSeconds,
+    filters: c.filters ?? [],
     maxConcurrency: c.maxConcurrency,
     syncRangeTimeoutSeconds: c.syncRangeTimeoutSeconds,
     handlerPackaging: c.handlerPackaging,

@@ -81,6 +81,13 @@ export interface SyncRequest {
   keysEncoding?: KeysEncoding;
   /** Wall-clock budget of one `sync-range` call before it returns a cursor. @default 600 */
   timeBudgetSeconds?: number;
+  /**
+   * Which keys the run covers, in order, as `aws s3 sync`'s `--exclude`/`--include`:
+   * `["exclude *", "include logs/*"]`. Matched against the key relative to the source prefix; `*`
+   * matches any characters, `/` included; the last filter that matches decides. An excluded key
+   * is never copied, updated or deleted. @default [] (every key)
+   */
+  filters?: string[];
 }
 
 export type KeysEncoding = "raw" | "s3-event";
@@ -108,6 +115,8 @@ export interface SyncJob {
   /** The keys of a key-scoped run, decoded candidates included (see SyncRequest.keysEncoding). */
   keys?: string[];
   timeBudgetSeconds: number;
+  /** Key filters, in order (see SyncRequest.filters); absent or empty: every key. */
+  filters?: string[];
 }
 
 /**

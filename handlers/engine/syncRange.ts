@@ -24,6 +24,7 @@ import {
   type SyncStats,
 } from "../../model/contract";
 import { describeError, EngineError, ERROR_NAMES } from "./errors";
+import { compileFilters } from "./filters";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, type CopyRequest, DELETE_BATCH, deleteObjects, headObject } from "./objects";
@@ -128,8 +129,30 @@ export async function syncRange(
   };
 }
 
-/** The pairs of a partition after the cursor, in key order, in batches. */
+/**
+ * The pairs of a partition after the cursor that the job's filters keep, in key order, in
+ * batches. An excluded key is out of the run's scope on both sides: never copied, never counted,
+ * never deleted.
+ */
 async function* workItems(client: S3Client, input: SyncRangeInput, signal: AbortSignal): AsyncGenerator<WorkItem[]> {
+  const filter = compileFilters(input.job.filters);
+  if (!filter) {
+    yield* unfilteredWorkItems(client, input, signal);
+    return;
+  }
+  if (input.partition.keys) {
+    const keys = input.partition.keys.filter((key) => filter.includes(key));
+    yield* unfilteredWorkItems(client, { ...input, partition: { ...input.partition, keys } }, signal);
+    return;
+  }
+  for await (const batch of unfilteredWorkItems(client, input, signal)) {
+    const kept = batch.filter((item) => filter.includes(item.key));
+    if (kept.length > 0) yield kept;
+  }
+}
+
+/** The pairs of a partition after the cursor, in key order, in batches. */
+async function* unfilteredWorkItems(client: S3Client, input: SyncRangeInput, signal: AbortSignal): AsyncGenerator<WorkItem[]> {
   const { job, partition } = input;
   const cursor = input.cursor ?? undefined;
   if (partition.keys) {
