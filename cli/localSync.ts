@@ -4,13 +4,14 @@
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
 import type { ReportLocation, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
+import { CHANGE_LOG_FILE, type ChunkSource, mergeChangeChunks } from "../handlers/engine/changeLog";
 import { buildReport, writeReport } from "../handlers/engine/report";
-import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
-import { phaseFolder, recordPath, type RunRecords } from "../handlers/engine/runRecords";
+import { type ChangeLogFacts, renderHtml, type RunFacts } from "../handlers/engine/reportPage";
+import { changeChunkPath, changesFolder, phaseFolder, recordPath, type RunRecords } from "../handlers/engine/runRecords";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
@@ -89,6 +90,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   let report: ReportLocation | undefined;
   let planned: number | undefined;
   let reportInput: WriteReportInput | undefined;
+  let changeLog: ChangeLogFacts | undefined;
   const phases = new PhaseClock("Validate and plan");
   const approve = options.approve ?? (async () => false);
   const validateInput = createHandlers({ client: firstContact })["validate-input"];
@@ -122,6 +124,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       phases.enter("Report");
       reportInput = event;
       report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
+      if (report.changeCount !== undefined) changeLog = { file: CHANGE_LOG_FILE, lines: report.changeCount };
       return report;
     },
   };
@@ -154,8 +157,8 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       };
       report =
         "bucket" in reportTo
-          ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run)
-          : await writeLocalReport(reportTo.directory, reportInput, run);
+          ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run, changeLog)
+          : await writeLocalReport(reportTo.directory, reportInput, run, changeLog);
     }
     return { ...result, summary, report, partitions: planned };
   } finally {
@@ -187,14 +190,37 @@ function endpointUnreachable(endpoint: string | undefined, err: unknown): Error 
  * the handler writes to S3. `bucket` is empty and the keys are absolute paths; `url` opens the
  * HTML page in a browser.
  */
-async function writeLocalReport(directory: string, event: WriteReportInput, run?: RunFacts): Promise<ReportLocation> {
-  const report = buildReport(event, new Date(), run);
-  const folder = resolve(directory, report.execution);
+async function writeLocalReport(directory: string, event: WriteReportInput, run?: RunFacts, known?: ChangeLogFacts): Promise<ReportLocation> {
+  const base = buildReport(event, new Date(), run);
+  const execution = base.execution;
+  const folder = resolve(directory, execution);
   await mkdir(folder, { recursive: true });
+  const changesKey = join(folder, CHANGE_LOG_FILE);
+  const changeLog = known ?? { file: CHANGE_LOG_FILE, lines: await writeLocalChangeLog(directory, execution, changesKey) };
+  const report = { ...base, changeLog };
   const jsonKey = join(folder, "report.json");
   const htmlKey = join(folder, "report.html");
   await Promise.all([writeFile(jsonKey, JSON.stringify(report, null, 2)), writeFile(htmlKey, renderHtml(report))]);
-  return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href };
+  return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href, changesKey, changeCount: changeLog.lines };
+}
+
+/**
+ * Merges a local run's change chunks into `changes.jsonl` (written to a temporary name and
+ * renamed), then removes the chunks: the log holds every line they held. Returns the line count.
+ */
+async function writeLocalChangeLog(directory: string, execution: string, path: string): Promise<number> {
+  const records = directoryRunRecords(directory);
+  const chunks = await records.changeChunks(execution);
+  const file = await open(`${path}.tmp`, "w");
+  let lines: number;
+  try {
+    lines = await mergeChangeChunks(chunks, async (block) => void (await file.write(block)));
+  } finally {
+    await file.close();
+  }
+  await rename(`${path}.tmp`, path);
+  await rm(resolve(directory, changesFolder(execution)), { recursive: true, force: true });
+  return lines;
 }
 
 /**
@@ -210,6 +236,24 @@ export function directoryRunRecords(directory: string): RunRecords {
       await writeFile(`${path}.tmp`, JSON.stringify(result));
       await rename(`${path}.tmp`, path);
     },
+    async putChanges(run, phase, partitionId, chunk) {
+      const path = resolve(directory, changeChunkPath(run, phase, partitionId));
+      await mkdir(resolve(path, ".."), { recursive: true });
+      await writeFile(`${path}.tmp`, chunk);
+      await rename(`${path}.tmp`, path);
+    },
+    async changeChunks(run) {
+      const folder = resolve(directory, changesFolder(run));
+      let names: string[];
+      try {
+        names = await readdir(folder);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw err;
+      }
+      const paths = names.filter((name) => name.endsWith(".jsonl")).map((name) => join(folder, name));
+      return Promise.all(paths.map(async (path) => fileChunk(path, (await stat(path)).size)));
+    },
     async list(run, phase) {
       const folder = resolve(directory, phaseFolder(run, phase));
       let names: string[];
@@ -222,6 +266,23 @@ export function directoryRunRecords(directory: string): RunRecords {
       return Promise.all(
         names.filter((name) => name.endsWith(".json")).map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8"))),
       );
+    },
+  };
+}
+
+/** A file read in ranges: opened for each read, so a merge of thousands of chunks holds no file open. */
+export function fileChunk(path: string, size: number): ChunkSource {
+  return {
+    size,
+    async read(offset, length) {
+      const file = await open(path, "r");
+      try {
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await file.read(buffer, 0, length, offset);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await file.close();
+      }
     },
   };
 }

@@ -329,6 +329,10 @@ function printResult(result: LocalSyncResult, json: boolean): void {
     const conflicts = conflictLine(doc);
     if (conflicts) console.log(conflicts);
     if (doc.report) console.log(`report: ${reportPath(doc.report)}`);
+    if (doc.report?.changesKey) {
+      const where = doc.report.bucket === "" ? doc.report.changesKey : `s3://${doc.report.bucket}/${doc.report.changesKey}`;
+      console.log(`changes: ${where} (${doc.report.changeCount ?? 0} listed, in key order)`);
+    }
   }
   if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
 }

@@ -290,6 +290,10 @@ export interface ReportLocation {
   htmlKey: string;
   /** Presigned GET URL of the HTML report, valid for at most one hour. */
   url: string;
+  /** The change log beside the report: every change, one JSON object per line, in key order. */
+  changesKey?: string;
+  /** How many changes the change log lists. */
+  changeCount?: number;
 }
 
 /**

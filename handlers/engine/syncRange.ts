@@ -23,6 +23,7 @@ import {
   type SyncRangeResult,
   type SyncStats,
 } from "../../model/contract";
+import { changeChunk } from "./changeLog";
 import { describeError, EngineError, ERROR_NAMES } from "./errors";
 import { compileFilters } from "./filters";
 import { compareKeys, inRange } from "./keys";
@@ -68,6 +69,11 @@ export interface SyncRangeOptions {
   deadline?: number;
   /** Told of every listed batch and every key handled (local runs); must not throw. */
   observe?: (event: RangeEvent) => void;
+  /**
+   * Stores every change this call made, as one chunk of the run's change log sorted by key
+   * (handlers/engine/changeLog.ts); called once, before the call returns, when it made any.
+   */
+  recordChanges?: (chunk: string) => Promise<void>;
 }
 
 /** Runs one `sync-range` call. */
@@ -114,6 +120,7 @@ export async function syncRange(
   } finally {
     clearTimeout(timer);
   }
+  if (options.recordChanges && run.allChanges.length > 0) await options.recordChanges(changeChunk(run.allChanges));
   const uploads = run.uploads;
   return {
     partition: input.partition,
@@ -198,6 +205,8 @@ class RangeRun {
   readonly stats: SyncStats;
   readonly failures: SyncFailure[];
   readonly changes: SyncChange[];
+  /** Every change this call made, for the change log (`changes` is the sample the result carries). */
+  readonly allChanges: SyncChange[] = [];
   private readonly window: OrderedWindow;
   private readonly copier: Copier;
   private readonly job: SyncJob;
@@ -500,7 +509,8 @@ class RangeRun {
     } else {
       this.stats.deleted += keys.length;
     }
-    for (const key of keys.slice(0, SAMPLE_LIMIT)) this.sample({ key, action: "delete", reason: "extra" });
+    for (const key of keys.slice(0, SAMPLE_LIMIT)) this.sample({ key, action: "delete", reason: "extra" }, false);
+    for (const key of keys) if (!failedKeys.has(key)) this.allChanges.push({ key, action: "delete", reason: "extra" });
     for (const key of this.observe ? keys : []) {
       this.observe?.({ type: "handled", phase: "delete", key, action: "delete", size: 0, ...(failedKeys.has(key) ? { failed: true } : {}) });
     }
@@ -512,7 +522,8 @@ class RangeRun {
     await this.window.drain();
   }
 
-  private sample(change: SyncChange): void {
+  private sample(change: SyncChange, logged = true): void {
+    if (logged) this.allChanges.push(change);
     if (this.changes.length < SAMPLE_LIMIT) this.changes.push(change);
   }
 

@@ -1,14 +1,19 @@
 /**
  * `--exclude`/`--include` as `aws s3 sync` has them, through the CLI in a child process against
  * the embedded S3 server: matched against the key relative to the source prefix, applied in
- * order with the last match deciding, and an excluded key never deleted by a mirror.
+ * order with the last match deciding, and an excluded key never deleted by a mirror. The change
+ * log: every change of a run, in key order, beside its report.
  */
 import { strict as assert } from "node:assert";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { type S3Client } from "@aws-sdk/client-s3";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
 import { credentialsEnv, runCli } from "../helpers/cli";
-import { countingClient, listKeys, newBucket, putMany } from "../helpers/s3";
+import { countingClient, getText, listKeys, newBucket, putMany } from "../helpers/s3";
 
 describe("bucket-sync sync --exclude/--include", function () {
   this.timeout(120_000);
@@ -61,5 +66,62 @@ describe("bucket-sync sync --exclude/--include", function () {
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(await keys(destination), ["img/old.png", "keep/local.cfg", "logs/2026/a.gz", "logs/b.gz", "top.json"]);
     assert.match(run.stdout, /^synced: copied 3, updated 0, deleted 1, /m);
+  });
+});
+
+describe("bucket-sync sync: the change log beside the report", function () {
+  this.timeout(120_000);
+  let s3: EmbeddedS3;
+  let client: S3Client;
+  let env: Record<string, string>;
+
+  before(async () => {
+    s3 = await startS3rverProcess();
+    client = countingClient(s3).client;
+    env = credentialsEnv(s3);
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  const lines = (text: string) => text.trimEnd().split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+
+  it("lists all 300 changes of a mirror over 4 partitions in key order, in S3 and in a local directory, dry run too", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    const reports = await newBucket(client, "reports");
+    const copies = Array.from({ length: 250 }, (_, i) => `k/${String((i * 7919) % 1000).padStart(4, "0")}`);
+    const extras = Array.from({ length: 50 }, (_, i) => `k/${String(i * 20 + 1).padStart(4, "0")}x`);
+    await putMany(client, source, copies);
+    await putMany(client, destination, extras);
+    const expected = [...copies.map((key) => [key, "copy"]), ...extras.map((key) => [key, "delete"])].sort(([a], [b]) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    const common = [`s3://${source}`, `s3://${destination}`, "--mode", "mirror", "--max-deletes", "50", "--partitions", "4", "--min-keys-per-partition", "10", "--json"];
+
+    const state = await mkdtemp(join(tmpdir(), "bucket-sync-changes-"));
+    try {
+      const dry = await runCli(["sync", "--endpoint", s3.endpoint, ...common, "--dry-run", "--report-to", state], { env });
+      assert.equal(dry.code, 0, dry.stderr);
+      const dryDoc = JSON.parse(dry.stdout);
+      assert.equal(dryDoc.report.changeCount, 300);
+      assert.deepEqual(lines(readFileSync(dryDoc.report.changesKey, "utf8")).map((c) => [c.key, c.action]), expected);
+      const note = /A sample of (\d+) of 300 changes, sorted by key\. (\d+) more in <a href="changes.jsonl">changes.jsonl<\/a>/.exec(readFileSync(dryDoc.report.htmlKey, "utf8"));
+      assert.ok(note, "the page says how many more changes the log lists");
+      assert.equal(Number(note[1]) + Number(note[2]), 300);
+      assert.deepEqual(readdirSync(dirname(dryDoc.report.changesKey)).sort(), ["changes.jsonl", "partitions", "report.html", "report.json"]);
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
+
+    const run = await runCli(["sync", "--endpoint", s3.endpoint, ...common, "--report-to", `s3://${reports}/r/`], { env });
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.equal(doc.partitions ?? doc.limits.partitions, 4);
+    assert.equal(doc.report.changesKey, doc.report.jsonKey.replace(/report\.json$/, "changes.jsonl"));
+    const log = lines(await getText(client, reports, doc.report.changesKey));
+    assert.deepEqual(log.map((c) => [c.key, c.action]), expected);
+    assert.deepEqual(log[0], { key: expected[0][0], action: expected[0][1], reason: expected[0][1] === "copy" ? "missing" : "extra", ...(expected[0][1] === "copy" ? { size: `content of ${expected[0][0]}`.length } : {}) });
+    const report = JSON.parse(await getText(client, reports, doc.report.jsonKey));
+    assert.deepEqual(report.changeLog, { file: "changes.jsonl", lines: 300 });
   });
 });
