@@ -5,7 +5,10 @@
  */
 import type { ReportLocation, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { deleteObjects } from "../handlers/engine/objects";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
 import { CHANGE_LOG_FILE, type ChunkSource, mergeChangeChunks } from "../handlers/engine/changeLog";
@@ -92,6 +95,8 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   let reportInput: WriteReportInput | undefined;
   let changeLog: ChangeLogFacts | undefined;
   const phases = new PhaseClock("Validate and plan");
+  // Named here, so the run's records can be found again if it ends before its report.
+  const executionName = `local-${randomUUID()}`;
   const approve = options.approve ?? (async () => false);
   const validateInput = createHandlers({ client: firstContact })["validate-input"];
   const tracked = {
@@ -134,6 +139,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       functionArns,
       handlers: tracked,
       input: options.request,
+      executionName,
       // buildDefinition's output is checked by asl-validator in tests/unit/definition.test.ts; checking
       // it again here would add 0.3–0.6 s to every run. The faithfulness check still runs.
       validate: false,
@@ -143,6 +149,18 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       },
       onEvent: options.onEvent,
     });
+    if (!report && summary) {
+      // The run ended after its copies were summarized but before its report (a mirror whose
+      // deletes were refused, a failed delete phase): write the report of what it did, so the
+      // records beside it are not orphans and the user can see the copies and planned deletes.
+      const event = { summary, execution: { name: executionName } };
+      reportInput = event;
+      report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
+      if (report.changeCount !== undefined) changeLog = { file: CHANGE_LOG_FILE, lines: report.changeCount };
+    } else if (!report) {
+      // Nothing to report on (the run failed before its summary): leave no records behind.
+      await removeRunRecords(client, reportTo, executionName).catch(() => undefined);
+    }
     if (reportInput && report) {
       // The report was written during the run, before its end was known: write it again with
       // what the whole run measured, so the page and the CLI show the same figures.
@@ -221,6 +239,22 @@ async function writeLocalChangeLog(directory: string, execution: string, path: s
   await rename(`${path}.tmp`, path);
   await rm(resolve(directory, changesFolder(execution)), { recursive: true, force: true });
   return lines;
+}
+
+/** Removes what a run kept beside its report (records, change chunks): for a run that wrote no report. */
+async function removeRunRecords(client: S3Client, location: LocalSyncOptions["report"], run: string): Promise<void> {
+  if ("directory" in location) {
+    await rm(resolve(location.directory, run), { recursive: true, force: true });
+    return;
+  }
+  const prefix = `${location.prefix}${run}/`;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: prefix, ContinuationToken: token }));
+    const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
+    if (keys.length > 0) await deleteObjects(client, location.bucket, keys);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Location, SyncRequest, SyncStats } from "../model/contract";
 import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
 import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
+import { realRunDeleteDecision } from "../handlers/engine/summary";
 import { endpointUrl } from "./endpoint";
 import type { LocalSyncResult } from "./localSync";
 import { EXIT, exitOnUsageError } from "./exitCodes";
@@ -274,6 +275,13 @@ export function resultDocument(result: LocalSyncResult) {
     plannedDeletes: result.summary?.plannedDeletes ?? 0,
     deleteLimit: result.summary?.deleteLimit,
     deleteDecision: result.summary?.deleteDecision,
+    /**
+     * The delete guard's verdict for this request run for real: a dry run's `deleteDecision` is
+     * "no-deletes" (it deletes nothing), so a CI gate reads this one (`over-limit`: the real run
+     * stops unless its deletes are approved).
+     */
+    deleteVerdict: result.summary ? realRunDeleteDecision(result.summary) : undefined,
+    deleteVerdictText: dryRunVerdict(result.summary),
     failures: result.summary?.failures ?? [],
     stateTransitions: result.transitions,
     durationMs: Math.round(result.durationMs),

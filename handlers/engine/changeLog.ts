@@ -5,8 +5,7 @@
  * Each `sync-range` call writes the changes it made as one chunk, sorted by key, beside the run's
  * records; `write-report` merges the chunks of every partition and both phases into
  * `changes.jsonl` beside report.json, in one pass that holds a small window of each chunk:
- * memory grows with the number of chunks, not with the number of changes (bench/changeLog.ts
- * merges 10^8 lines).
+ * memory grows with the number of chunks, not with the number of changes (bench/changeLog.ts).
  *
  * A retried call may write the changes of the same keys twice (a dry run plans them again); the
  * merge drops a line equal to the one before it, so each change is listed once.
@@ -78,19 +77,34 @@ function keyOf(line: string): string {
   }
 }
 
+/**
+ * A key rewritten so that JavaScript's own string comparison gives S3's order (compareKeys): the
+ * key itself unless it holds a code unit at or above U+D800, where UTF-16 and UTF-8 order part.
+ * The engine's native comparison is several times faster than comparing unit by unit.
+ */
+function rankOf(key: string): string {
+  if (!/[\uD800-\uFFFF]/.test(key)) return key;
+  let rank = "";
+  for (let i = 0; i < key.length; i++) {
+    const unit = key.charCodeAt(i);
+    rank += String.fromCharCode(unit >= 0xd800 && unit <= 0xdfff ? unit + 0x2000 : unit >= 0xe000 ? unit - 0x800 : unit);
+  }
+  return rank;
+}
+
 /** One input of a merge: its current batch of lines and where it stands in it. */
 interface Head {
   lines: string[];
   index: number;
   line: string;
-  key: string;
+  /** The current line's key, as rankOf gives it. */
+  rank: string;
   more: AsyncIterator<string[]>;
 }
 
 /** Orders heads by key, then by line (two changes of one key come out in one order). */
 function before(a: Head, b: Head): boolean {
-  const order = compareKeys(a.key, b.key);
-  return order < 0 || (order === 0 && a.line < b.line);
+  return a.rank < b.rank || (a.rank === b.rank && a.line < b.line);
 }
 
 /** Moves a head to its next line; false when its stream is done. */
@@ -103,10 +117,10 @@ async function advance(head: Head): Promise<boolean> {
     head.index = 0;
   }
   const line = head.lines[head.index];
-  const key = keyOf(line);
-  if (compareKeys(key, head.key) < 0) throw new Error(`a change chunk is out of key order: "${key}" after "${head.key}"`);
+  const rank = rankOf(keyOf(line));
+  if (rank < head.rank) throw new Error(`a change chunk is out of key order: "${keyOf(line)}" after "${keyOf(head.line)}"`);
   head.line = line;
-  head.key = key;
+  head.rank = rank;
   return true;
 }
 
@@ -132,7 +146,7 @@ export async function* mergeChangeLines(streams: AsyncIterable<string[]>[], batc
   };
   const heads = await Promise.all(
     streams.map(async (stream) => {
-      const head: Head = { lines: [], index: -1, line: "", key: "", more: stream[Symbol.asyncIterator]() };
+      const head: Head = { lines: [], index: -1, line: "", rank: "", more: stream[Symbol.asyncIterator]() };
       return (await advance(head)) ? head : undefined;
     }),
   );
@@ -157,9 +171,9 @@ export async function* mergeChangeLines(streams: AsyncIterable<string[]>[], batc
   if (out.length > 0) yield out;
 }
 
-/** Bytes each chunk reads at once: 1 MiB, less when many chunks share a 64 MiB budget. */
+/** Bytes each chunk reads at once: 256 KiB, less when many chunks share a 16 MiB budget (at least 16 KiB). */
 export function readWindow(chunks: number): number {
-  return Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor((64 * 1024 * 1024) / Math.max(1, chunks))));
+  return Math.max(16 * 1024, Math.min(256 * 1024, Math.floor((16 * 1024 * 1024) / Math.max(1, chunks))));
 }
 
 /**

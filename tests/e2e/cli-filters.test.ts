@@ -125,3 +125,71 @@ describe("bucket-sync sync: the change log beside the report", function () {
     assert.deepEqual(report.changeLog, { file: "changes.jsonl", lines: 300 });
   });
 });
+
+describe("bucket-sync sync: the delete guard's verdict and a refused mirror's report", function () {
+  this.timeout(120_000);
+  let s3: EmbeddedS3;
+  let client: S3Client;
+  let env: Record<string, string>;
+
+  before(async () => {
+    s3 = await startS3rverProcess();
+    client = countingClient(s3).client;
+    env = credentialsEnv(s3);
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  it("a dry run's --json carries the verdict the real run would reach, as its text line does", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    const reports = await newBucket(client, "reports");
+    await putMany(client, source, ["keep"]);
+    await putMany(client, destination, ["keep", "x1", "x2", "x3"]);
+    const args = ["sync", `s3://${source}`, `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", `s3://${reports}/r/`, "--mode", "mirror", "--dry-run"];
+    const over = await runCli([...args, "--max-deletes", "2", "--json"], { env });
+    assert.equal(over.code, 0, over.stderr);
+    const doc = JSON.parse(over.stdout);
+    assert.equal(doc.deleteVerdict, "over-limit");
+    assert.equal(doc.deleteVerdictText, "would delete 3 — over --max-deletes 2: the real run stops unless --approve-deletes");
+    assert.equal(doc.deleteDecision, "no-deletes", "the dry run itself deletes nothing");
+    const within = JSON.parse((await runCli([...args, "--max-deletes", "3", "--json"], { env })).stdout);
+    assert.equal(within.deleteVerdict, "within-limit");
+    const text = await runCli([...args, "--max-deletes", "2"], { env });
+    assert.match(text.stdout, /^would delete 3 — over --max-deletes 2: the real run stops unless --approve-deletes$/m);
+  });
+
+  it("a refused mirror writes its report (copies made, deletes planned) and leaves no records without one", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    await putMany(client, source, ["keep", "new"]);
+    await putMany(client, destination, ["keep", "x1", "x2"]);
+    const state = await mkdtemp(join(tmpdir(), "bucket-sync-refused-"));
+    try {
+      const refused = await runCli(
+        ["sync", `s3://${source}`, `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", state, "--mode", "mirror", "--max-deletes", "1"],
+        { env },
+      );
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /2 objects to delete, over --max-deletes 1: nothing was deleted/);
+      const page = /^report: (.+)$/m.exec(refused.stdout)?.[1];
+      assert.ok(page, refused.stdout);
+      const runs = readdirSync(state);
+      assert.equal(runs.length, 1);
+      assert.equal(dirname(page), join(state, runs[0]));
+      const report = JSON.parse(readFileSync(join(state, runs[0], "report.json"), "utf8"));
+      assert.equal(report.summary.deleteDecision, "over-limit");
+      assert.equal(report.summary.stats.copied, 1);
+      assert.deepEqual(lines(readFileSync(join(state, runs[0], "changes.jsonl"), "utf8")), [{ key: "new", action: "copy", reason: "missing", size: "content of new".length }]);
+      assert.deepEqual((await listKeys(client, destination)).map((o) => o.key), ["keep", "new", "x1", "x2"]);
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
+  });
+});
+
+function lines(text: string): unknown[] {
+  return text.trimEnd().split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+}
