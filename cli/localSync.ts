@@ -7,18 +7,19 @@ import type { ReportLocation, SyncRequest, SyncSummary, WriteReportInput } from 
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { deleteObjects } from "../handlers/engine/objects";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
 import { CHANGE_LOG_FILE, type ChunkSource, mergeChangeChunks } from "../handlers/engine/changeLog";
 import { buildReport, writeReport } from "../handlers/engine/report";
 import { type ChangeLogFacts, renderHtml, type RunFacts } from "../handlers/engine/reportPage";
-import { changeChunkPath, changesFolder, phaseFolder, recordPath, type RunRecords } from "../handlers/engine/runRecords";
+import { changeChunkPath, changesFolder, phaseFolder, recordPath, type RunRecords, s3RunRecords } from "../handlers/engine/runRecords";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
-import { type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
+import { DATA_LIMIT_BYTES } from "../local-stepfunctions/emulation";
+import { HISTORY_EVENTS_LIMIT, type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
 
 /** The topic ARN the local definition is built with; its messages are kept in the result. */
 export const LOCAL_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:bucket-sync-notifications";
@@ -86,8 +87,14 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   // Partition results are kept where the report goes (see handlers/engine/runRecords.ts).
   const handlers = createHandlers(
     "bucket" in reportTo
-      ? { client, observe, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix }
-      : { client, observe, records: directoryRunRecords(reportTo.directory) },
+      ? {
+          client,
+          observe,
+          reportBucket: reportTo.bucket,
+          reportPrefix: reportTo.prefix,
+          records: locatedRecords(s3RunRecords(client, reportTo), reportLocationText(reportTo)),
+        }
+      : { client, observe, records: locatedRecords(directoryRunRecords(reportTo.directory), reportTo.directory) },
   );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
@@ -134,6 +141,22 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     },
   };
   try {
+    // The report location is checked before anything is copied: a run that cannot keep its
+    // records and report would copy everything and then fail without saying what it did.
+    const unwritable = await reportLocationProblem(firstContact, reportTo, executionName, options.request, options.endpoint);
+    if (unwritable) {
+      return {
+        status: "FAILED",
+        error: REPORT_LOCATION_UNWRITABLE,
+        cause: unwritable,
+        transitions: 0,
+        handlerMs: 0,
+        durationMs: 0,
+        estimatedCostUsd: { transitions: 0, lambda: 0, total: 0 },
+        notifications: [],
+        limits: { maxStateBytes: 0, stateBytesLimit: DATA_LIMIT_BYTES, historyEvents: 0, historyEventsLimit: HISTORY_EVENTS_LIMIT },
+      };
+    }
     const result = await runLocally({
       definition,
       functionArns,
@@ -182,6 +205,59 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   } finally {
     client.destroy();
     firstContact.destroy();
+  }
+}
+
+/** The error of a local run whose report location cannot be written; nothing ran. */
+export const REPORT_LOCATION_UNWRITABLE = "BucketSync.ReportLocationUnwritable";
+
+/** `s3://bucket/prefix` or the directory, as the user named it. */
+export function reportLocationText(location: LocalSyncOptions["report"]): string {
+  return "bucket" in location ? `s3://${location.bucket}/${location.prefix}` : location.directory;
+}
+
+/**
+ * Why the report location cannot take this run's records and report, or undefined when it can.
+ * S3: HeadBucket, then a small PutObject of the run's request (`<run>/request.json`, kept with the
+ * report). A directory: created, and the same file written into it.
+ */
+async function reportLocationProblem(
+  client: S3Client,
+  location: LocalSyncOptions["report"],
+  run: string,
+  request: SyncRequest,
+  endpoint: string | undefined,
+): Promise<string | undefined> {
+  const where = reportLocationText(location);
+  const body = JSON.stringify(request, null, 2);
+  if ("directory" in location) {
+    try {
+      const folder = resolve(location.directory, run);
+      await mkdir(folder, { recursive: true });
+      await writeFile(join(folder, "request.json"), body);
+      return undefined;
+    } catch (err) {
+      const { code, message } = err as NodeJS.ErrnoException;
+      return `cannot write reports to ${where} (${code ?? message}): give --report-to a directory you can write, or s3://bucket/prefix/`;
+    }
+  }
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: location.bucket }));
+    await client.send(
+      new PutObjectCommand({ Bucket: location.bucket, Key: `${location.prefix}${run}/request.json`, Body: body, ContentType: "application/json" }),
+    );
+    return undefined;
+  } catch (err) {
+    if (unreachable(err)) return undefined; // the run's first contact says that, naming the endpoint
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const name = (err as Error).name;
+    if (status === 404 || name === "NoSuchBucket" || name === "NotFound") {
+      return `the report bucket "${location.bucket}" does not exist${endpoint ? ` at ${endpoint}` : ""} (--report-to ${where}): create it, or point --report-to at another bucket or a local directory`;
+    }
+    if (status === 403) {
+      return `cannot write reports to ${where} (access denied): the run needs s3:PutObject there, or point --report-to at a local directory`;
+    }
+    return `cannot write reports to ${where} (${name}: ${(err as Error).message})`;
   }
 }
 
@@ -239,6 +315,30 @@ async function writeLocalChangeLog(directory: string, execution: string, path: s
   await rename(`${path}.tmp`, path);
   await rm(resolve(directory, changesFolder(execution)), { recursive: true, force: true });
   return lines;
+}
+
+/**
+ * Run records whose failures name the report location: a run that copied for an hour and then
+ * could not keep a result says where it tried, not just an SDK error's name.
+ */
+function locatedRecords(records: RunRecords, where: string): RunRecords {
+  const located =
+    <A extends unknown[], R>(what: string, call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await call(...args);
+      } catch (err) {
+        const error = new Error(`${what} the report location ${where} failed: ${(err as Error).name}: ${(err as Error).message}`);
+        error.name = (err as Error).name;
+        throw error;
+      }
+    };
+  return {
+    put: located("writing a partition's result to", records.put),
+    list: located("reading the partition results from", records.list),
+    putChanges: located("writing changes to", records.putChanges),
+    changeChunks: located("reading the changes from", records.changeChunks),
+  };
 }
 
 /** Removes what a run kept beside its report (records, change chunks): for a run that wrote no report. */

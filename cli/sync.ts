@@ -220,7 +220,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
   }
-  const { ENDPOINT_UNREACHABLE, runLocalSync } = await import("./localSync");
+  const { ENDPOINT_UNREACHABLE, REPORT_LOCATION_UNWRITABLE, runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
   const progress = createProgress(process.stderr, { dryRun: request.dryRun });
   let observe = progress.observe;
@@ -242,6 +242,12 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     progress: { observe, summarized: progress.summarized },
   });
   progress.stop();
+  if (result.error === REPORT_LOCATION_UNWRITABLE) {
+    // nothing ran: one line that says what to change, not a summary of zeros
+    if (options.json) printResult(result, true);
+    else console.error(`bucket-sync sync: ${result.cause}`);
+    return EXIT.badInput;
+  }
   if (result.error === ENDPOINT_UNREACHABLE && !options.json) {
     // nothing ran: one line, not a summary of zeros with a cost
     console.error(`bucket-sync sync: ${causeMessage(result.cause)}`);

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type S3Client } from "@aws-sdk/client-s3";
@@ -108,7 +108,7 @@ describe("bucket-sync sync: the change log beside the report", function () {
       const note = /A sample of (\d+) of 300 changes, sorted by key\. (\d+) more in <a href="changes.jsonl">changes.jsonl<\/a>/.exec(readFileSync(dryDoc.report.htmlKey, "utf8"));
       assert.ok(note, "the page says how many more changes the log lists");
       assert.equal(Number(note[1]) + Number(note[2]), 300);
-      assert.deepEqual(readdirSync(dirname(dryDoc.report.changesKey)).sort(), ["changes.jsonl", "partitions", "report.html", "report.json"]);
+      assert.deepEqual(readdirSync(dirname(dryDoc.report.changesKey)).sort(), ["changes.jsonl", "partitions", "report.html", "report.json", "request.json"]);
     } finally {
       await rm(state, { recursive: true, force: true });
     }
@@ -192,4 +192,56 @@ describe("bucket-sync sync: the delete guard's verdict and a refused mirror's re
 
 function lines(text: string): unknown[] {
   return text.trimEnd().split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+}
+
+describe("bucket-sync sync: the report location, checked before any copy", function () {
+  this.timeout(120_000);
+  let s3: EmbeddedS3;
+  let client: S3Client;
+  let env: Record<string, string>;
+
+  before(async () => {
+    s3 = await startS3rverProcess();
+    client = countingClient(s3).client;
+    env = credentialsEnv(s3);
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  it("refuses a report bucket that does not exist in one line naming it, having copied nothing", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    await putMany(client, source, ["a", "b"]);
+    const run = await runCli(["sync", `s3://${source}`, `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", "s3://no-such-reports/r/"], { env });
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(
+      run.stderr.trim(),
+      `bucket-sync sync: the report bucket "no-such-reports" does not exist at ${s3.endpoint} (--report-to s3://no-such-reports/r/): create it, or point --report-to at another bucket or a local directory`,
+    );
+    assert.doesNotMatch(run.stdout, /FAILED|copied/);
+    assert.deepEqual(await keys(client, destination), []);
+  });
+
+  it("refuses a report directory that cannot be created, having copied nothing", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    await putMany(client, source, ["a"]);
+    const state = await mkdtemp(join(tmpdir(), "bucket-sync-report-"));
+    try {
+      const file = join(state, "a-file");
+      await writeFile(file, "not a directory");
+      const run = await runCli(["sync", `s3://${source}`, `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", join(file, "reports")], { env });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr.trim(), /^bucket-sync sync: cannot write reports to .*a-file\/reports \(ENOTDIR\): give --report-to a directory you can write, or s3:\/\/bucket\/prefix\/$/);
+      assert.deepEqual(await keys(client, destination), []);
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
+  });
+});
+
+async function keys(client: S3Client, bucket: string): Promise<string[]> {
+  return (await listKeys(client, bucket)).map((o) => o.key);
 }
