@@ -245,3 +245,40 @@ describe("bucket-sync sync: the report location, checked before any copy", funct
 async function keys(client: S3Client, bucket: string): Promise<string[]> {
   return (await listKeys(client, bucket)).map((o) => o.key);
 }
+
+describe("bucket-sync sync: no runtime warnings", function () {
+  this.timeout(120_000);
+  let s3: EmbeddedS3;
+  let client: S3Client;
+  let env: Record<string, string>;
+
+  before(async () => {
+    s3 = await startS3rverProcess();
+    client = countingClient(s3).client;
+    env = credentialsEnv(s3);
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  it("prints no Node warning during a sync of 4 partitions with 64 requests in flight each", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    await putMany(client, source, Array.from({ length: 400 }, (_, i) => `w/${String(i).padStart(4, "0")}`));
+    const state = await mkdtemp(join(tmpdir(), "bucket-sync-warnings-"));
+    try {
+      const run = await runCli(
+        ["sync", `s3://${source}`, `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", state, "--partitions", "4", "--min-keys-per-partition", "50", "--concurrency", "64", "--json"],
+        // Node's warnings shown, as a user sees them; only the SDK's note on Node versions is off (cli/index.ts turns it off too).
+        { env: { ...env, NODE_NO_WARNINGS: "" } },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(JSON.parse(run.stdout).copied, 400);
+      assert.equal(JSON.parse(run.stdout).limits.partitions, 4);
+      assert.doesNotMatch(run.stderr, /Warning|\(node:\d+\)/);
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
+  });
+});
