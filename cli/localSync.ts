@@ -112,7 +112,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       try {
         return await validateInput(event);
       } catch (err) {
-        throw unreachable(err) ? endpointUnreachable(options.endpoint, err) : err;
+        throw contactError(options.endpoint, err) ?? err;
       }
     },
     async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
@@ -248,7 +248,8 @@ async function reportLocationProblem(
     );
     return undefined;
   } catch (err) {
-    if (unreachable(err)) return undefined; // the run's first contact says that, naming the endpoint
+    // No credentials, a wrong scheme, a dead server: the run's first contact says so, naming the endpoint.
+    if (contactError(endpoint, err)) return undefined;
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const name = (err as Error).name;
     if (status === 404 || name === "NoSuchBucket" || name === "NotFound") {
@@ -270,6 +271,29 @@ const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ET
 function unreachable(err: unknown): boolean {
   const { code, name } = (err ?? {}) as { code?: string; name?: string };
   return (code !== undefined && CONNECTION_ERRORS.has(code)) || name === "TimeoutError";
+}
+
+/**
+ * The first contact's failures that are about reaching the store rather than the request, as one
+ * line that says what to change: no credentials, https spoken to a plain-http server, a server
+ * that is not there. Undefined for any other error.
+ */
+export function contactError(endpoint: string | undefined, err: unknown): Error | undefined {
+  const where = endpoint ?? "AWS S3";
+  const { name, code, message } = (err ?? {}) as { name?: string; code?: string; message?: string };
+  let text: string | undefined;
+  if (name === "CredentialsProviderError" || /Could not load credentials/i.test(message ?? "")) {
+    text = `no credentials for ${where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (or --profile) to a profile in ~/.aws/credentials`;
+  } else if (code === "EPROTO" || /wrong version number|packet length too long/i.test(message ?? "")) {
+    const plain = endpoint?.replace(/^https:/i, "http:");
+    text = `${where} does not speak TLS (EPROTO): it looks like a plain-http server; write the endpoint as ${plain ?? "http://host:port"}`;
+  } else if (unreachable(err)) {
+    return endpointUnreachable(endpoint, err);
+  }
+  if (text === undefined) return undefined;
+  const error = new Error(text);
+  error.name = ENDPOINT_UNREACHABLE;
+  return error;
 }
 
 function endpointUnreachable(endpoint: string | undefined, err: unknown): Error {

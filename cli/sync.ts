@@ -2,6 +2,7 @@
  * `bucket-sync sync`: runs the deployed state machine's definition on this machine against any
  * S3-compatible endpoint (or AWS), with the Lambda handlers in-process.
  */
+import { SUBCOMMANDS } from "./commands";
 import { Option, type Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,41 @@ interface SyncOptions {
   approveDeletes?: boolean;
   json?: boolean;
   verbose?: boolean;
+  /** false with --no-progress. */
+  progress?: boolean;
+  quiet?: boolean;
+  profile?: string;
+  // Flags of aws s3 sync and rclone with the same meaning (see compatibleOptions).
+  delete?: boolean;
+  endpointUrl?: string;
+  dryrun?: boolean;
+  n?: boolean;
+  transfers?: string;
+}
+
+/**
+ * Folds the flags of `aws s3 sync` and rclone into their bucket-sync names; one idea given twice
+ * in disagreement (`--delete --mode backup`) is refused.
+ */
+export function foldCompatibleFlags(options: SyncOptions): SyncOptions {
+  const folded = { ...options };
+  if (options.delete) {
+    if (options.mode !== undefined && options.mode !== "mirror") {
+      throw new Error(`--delete means --mode mirror, and this run says --mode ${options.mode}; give one`);
+    }
+    folded.mode = "mirror";
+  }
+  const same = <K extends keyof SyncOptions>(ours: K, theirs: keyof SyncOptions, value: SyncOptions[K] | undefined) => {
+    if (value === undefined) return;
+    if (options[ours] !== undefined && options[ours] !== value) {
+      throw new Error(`${flagOf(String(theirs))} and ${flagOf(String(ours))} are the same setting, given different values; give one`);
+    }
+    folded[ours] = value;
+  };
+  same("endpoint", "endpointUrl", options.endpointUrl);
+  same("concurrency", "transfers", options.transfers);
+  if (options.dryrun || options.n) folded.dryRun = true;
+  return folded;
 }
 
 /**
@@ -62,16 +98,71 @@ export function flagOf(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/**
+ * A flag's help where the setting's description speaks of the deployed machine (a Lambda call,
+ * its timeout, a worker): the same setting in the words of a local run.
+ */
+const LOCAL_HELP: Partial<Record<(typeof FLAG_SETTINGS)[number], string>> = {
+  concurrency: "S3 requests in flight at once, per partition.",
+  partitions: "Key ranges synced side by side (local runs: one is fastest, see bench/RESULTS.md).",
+  timeBudgetSeconds: "Seconds one pass over a partition runs before it saves its place and goes on.",
+  startAfter: "Sync only keys after this one (relative to the source prefix, in UTF-8 byte order).",
+};
+
+/** Byte settings' defaults as people read them (`64 MiB`, not 67108864). */
+const BYTE_SETTINGS = new Set<string>(["partSizeBytes", "multipartThresholdBytes"]);
+
 /** A setting's flag as commander declares it: `--mode <backup|mirror|two-way>`, `--dry-run`. */
 function flagOption(name: (typeof FLAG_SETTINGS)[number]): Option {
   const declared: Setting = SYNC_SETTINGS[name];
+  const description = LOCAL_HELP[name] ?? declared.description;
   const type = textType(declared);
-  if (type === "boolean") return new Option(flagOf(name), declared.description);
+  if (type === "boolean") return new Option(flagOf(name), description);
   const options = (declared.schema as { options?: readonly string[] }).options;
-  const value = options ? options.join("|") : type === "integer" ? "n" : "value";
+  const value = options ? options.join("|") : type === "integer" ? (BYTE_SETTINGS.has(name) ? "bytes" : "n") : "value";
   const fallback = declared.localDefault ?? declared.default;
-  return new Option(`${flagOf(name)} <${value}>`, `${declared.description} (default: ${String(fallback)})`);
+  if (fallback === undefined) return new Option(`${flagOf(name)} <${value}>`, description);
+  const shown = BYTE_SETTINGS.has(name) && typeof fallback === "number" ? `${fallback} = ${fallback / 2 ** 20} MiB` : String(fallback);
+  return new Option(`${flagOf(name)} <${value}>`, `${description} (default: ${shown})`);
 }
+
+/**
+ * Flags of `aws s3 sync` and rclone that mean the same here, accepted under their names; hidden
+ * from the help, which shows each idea once.
+ */
+function compatibleOptions(): Option[] {
+  return [
+    new Option("--delete", "aws s3 sync: delete extra objects, i.e. --mode mirror").hideHelp(),
+    new Option("--endpoint-url <url>", "aws: --endpoint").hideHelp(),
+    new Option("--dryrun", "aws: --dry-run").hideHelp(),
+    new Option("-n", "rclone: --dry-run").hideHelp(),
+    new Option("--transfers <n>", "rclone: --concurrency").hideHelp(),
+  ];
+}
+
+/**
+ * Flags of `aws s3 sync` and rclone whose meaning differs here: refused with what to use instead,
+ * rather than left to a guess at the closest name.
+ */
+export const DIFFERENT_FLAGS: Record<string, string> = {
+  "--size-only": "bucket-sync compares sizes, ETags and metadata, never sizes alone; drop --size-only",
+  "--exact-timestamps": "bucket-sync compares content and metadata, not timestamps; drop --exact-timestamps",
+  "--checksum": "bucket-sync already compares content (ETags, checksums where both sides keep them); drop --checksum",
+  "--storage-class": "set the storage class in the request (storageClass) or the stack config; the CLI has no flag for it",
+  "--acl": "bucket-sync copies no ACLs (buckets with ACLs disabled are the S3 default); drop --acl",
+  "--sse": "written objects take the destination bucket's default encryption; drop --sse",
+  "--progress": "progress is shown by default; --no-progress hides it",
+  "-P": "progress is shown by default; --no-progress hides it",
+};
+
+/** How `sync` exits (cli/exitCodes.ts), at the end of its help. */
+const EXIT_HELP = `
+Exit codes:
+  0  the run succeeded (a dry run too)
+  1  the run failed or was refused (objects failed, deletes over --max-deletes not approved)
+  2  bad input: a usage error, an invalid value, a bucket or report location that does not exist
+  130  interrupted (Ctrl-C): what was copied stays; run again to resume
+`;
 
 /**
  * The flags' values as request fields: each checked by its declaration, a problem naming the
@@ -167,9 +258,10 @@ function filterOptions(collected: string[]): Option[] {
 export function registerSync(program: Command): void {
   const filters: string[] = [];
   const [excludeOption, includeOption] = filterOptions(filters);
+  const compatible = compatibleOptions();
   program
     .command("sync")
-    .description("sync a source into a destination by running the state machine locally")
+    .description(SUBCOMMANDS["sync"].description)
     .argument("[source]", "source, s3://bucket[/prefix] (or --source)")
     .argument("[destination]", "destination, s3://bucket[/prefix] (or --destination)")
     .option("--source <s3url>", "source, s3://bucket[/prefix]")
@@ -188,13 +280,39 @@ export function registerSync(program: Command): void {
     .addOption(flagOption("startAfter"))
     .addOption(excludeOption)
     .addOption(includeOption)
+    .addOption(compatible[0])
+    .addOption(compatible[1])
+    .addOption(compatible[2])
+    .addOption(compatible[3])
+    .addOption(compatible[4])
     .option("--report-to <s3url|dir>", "where to write the JSON/HTML report (default: a local directory, printed after the run)")
     .option("--approve-deletes", "approve deletes above --max-deletes instead of failing")
     .option("--json", "print the report as JSON on stdout")
     .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
+    .option("--no-progress", "no progress line on stderr")
+    .option("-q, --quiet", "print nothing but errors (no progress, no summary)")
+    .option("--profile <name>", "the AWS profile to take credentials and region from (as AWS_PROFILE)")
+    .addHelpText("after", EXIT_HELP)
     .exitOverride(exitOnUsageError)
+    .configureOutput({
+      // A flag of aws s3 sync or rclone that means something else here gets its own advice.
+      outputError: (text, write) => {
+        const flag = /unknown option '([^'=]+)/.exec(text)?.[1];
+        write(flag !== undefined && DIFFERENT_FLAGS[flag] !== undefined ? `error: ${flag} is not a bucket-sync option: ${DIFFERENT_FLAGS[flag]}\n` : text);
+      },
+    })
     .action(async (source: string | undefined, destination: string | undefined, options: SyncOptions) => {
-      process.exitCode = await runSync({ ...options, filters }, source, destination);
+      let folded: SyncOptions;
+      try {
+        folded = foldCompatibleFlags({ ...options, filters });
+      } catch (err) {
+        console.error(`bucket-sync sync: ${(err as Error).message}`);
+        process.exitCode = EXIT.badInput;
+        return;
+      }
+      // The SDK's default chain reads the profile (credentials, region) from AWS_PROFILE.
+      if (folded.profile !== undefined) process.env.AWS_PROFILE = folded.profile;
+      process.exitCode = await runSync(folded, source, destination);
     });
 }
 
@@ -222,7 +340,15 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   }
   const { ENDPOINT_UNREACHABLE, REPORT_LOCATION_UNWRITABLE, runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
-  const progress = createProgress(process.stderr, { dryRun: request.dryRun });
+  const quiet = options.quiet ?? false;
+  const progress = quiet || options.progress === false ? silentProgress() : createProgress(process.stderr, { dryRun: request.dryRun });
+  if (!quiet && request.mode === "mirror" && !request.dryRun) {
+    // A run that deletes says so before it starts.
+    const limit = request.maxDeletes ?? SYNC_SETTINGS.maxDeletes.default;
+    console.error(
+      `mirror: objects in ${s3Url(request.destination)} that are not in ${s3Url(request.source)} will be deleted (at most --max-deletes ${limit} without --approve-deletes)`,
+    );
+  }
   let observe = progress.observe;
   if (options.verbose) {
     const { keyLine } = await import("./keyLines");
@@ -253,11 +379,25 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     console.error(`bucket-sync sync: ${causeMessage(result.cause)}`);
     return EXIT.failed;
   }
-  printResult(result, options.json ?? false);
+  if (quiet && !options.json) {
+    if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
+  } else {
+    printResult(result, options.json ?? false);
+  }
   const verdict = dryRunVerdict(result.summary);
-  if (verdict !== undefined && !options.json) console.log(verdict);
+  if (verdict !== undefined && !options.json && !quiet) console.log(verdict);
   if (result.status === "SUCCEEDED") return EXIT.ok;
   return result.error === "ValidationError" ? EXIT.badInput : EXIT.failed;
+}
+
+/** `s3://bucket/prefix`. */
+function s3Url(location: Location): string {
+  return `s3://${location.bucket}/${location.prefix ?? ""}`;
+}
+
+/** Progress that shows nothing (--quiet, --no-progress). */
+function silentProgress(): import("./progress").Progress {
+  return { observe: () => undefined, summarized: () => undefined, interrupt: (write) => write(), stop: () => undefined };
 }
 
 /** The `--json` document: what the run did, what it cost, where the report is. */
@@ -266,7 +406,8 @@ export function resultDocument(result: LocalSyncResult) {
   return {
     status: result.status,
     error: result.error,
-    cause: result.cause,
+    // The message alone: a Lambda error's Cause also holds its stack trace, with install paths.
+    cause: result.cause === undefined ? undefined : causeMessage(result.cause),
     mode: result.summary?.job.mode,
     dryRun: result.summary?.job.dryRun ?? false,
     copied: stats.copied ?? 0,
@@ -338,7 +479,9 @@ function printResult(result: LocalSyncResult, json: boolean): void {
   const doc = resultDocument(result);
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
-  } else {
+  } else if (result.summary || result.status === "SUCCEEDED") {
+    // A run that failed before its summary (a bucket that does not exist) has no counts to show:
+    // its one error line says it all, without a "FAILED: copied 0" before it.
     console.log(summaryLine(doc));
     const conflicts = conflictLine(doc);
     if (conflicts) console.log(conflicts);
@@ -354,7 +497,10 @@ function printResult(result: LocalSyncResult, json: boolean): void {
 /** Why a run failed, in a user's words where the CLI knows them better than the state machine. */
 export function failureMessage(result: LocalSyncResult): string {
   if (result.error === DELETES_DENIED && result.summary) return refusalMessage(result.summary);
-  return `${result.error}: ${causeMessage(result.cause)}`;
+  const message = causeMessage(result.cause);
+  // Our own errors' messages say what to change; an S3 error keeps its code at the end, for searching.
+  if (result.error === "ValidationError" || result.error?.startsWith("BucketSync.") || message.includes(result.error ?? "")) return message;
+  return `${message} (${result.error})`;
 }
 
 /** Where the HTML report is: a local path a browser opens, or its s3:// URL. */

@@ -282,3 +282,100 @@ describe("bucket-sync sync: no runtime warnings", function () {
     }
   });
 });
+
+describe("bucket-sync: errors in one line, and the flags of aws s3 sync and rclone", function () {
+  this.timeout(120_000);
+  let s3: EmbeddedS3;
+  let client: S3Client;
+  let env: Record<string, string>;
+  let state: string;
+
+  before(async () => {
+    s3 = await startS3rverProcess();
+    client = countingClient(s3).client;
+    env = credentialsEnv(s3);
+    state = await mkdtemp(join(tmpdir(), "bucket-sync-errors-"));
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+    await rm(state, { recursive: true, force: true });
+  });
+
+  const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { env: { ...env, ...extra } });
+
+  it("missing credentials: names the variables, the profile and the endpoint", async () => {
+    const run = await runCli(["sync", "s3://aaa-src", "s3://aaa-dst", "--endpoint", s3.endpoint, "--report-to", state], {
+      env: { AWS_REGION: "us-east-1", AWS_SHARED_CREDENTIALS_FILE: join(state, "none"), AWS_CONFIG_FILE: join(state, "none"), AWS_EC2_METADATA_DISABLED: "true" },
+    });
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(
+      run.stderr.trim(),
+      `bucket-sync sync: no credentials for ${s3.endpoint}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (or --profile) to a profile in ~/.aws/credentials`,
+    );
+  });
+
+  it("https against a plain-http endpoint: says so and gives the URL to write", async () => {
+    const https = s3.endpoint.replace(/^http:/, "https:");
+    const run = await cli(["sync", "s3://aaa-src", "s3://aaa-dst", "--endpoint", https, "--report-to", state]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(run.stderr.trim(), `bucket-sync sync: ${https} does not speak TLS (EPROTO): it looks like a plain-http server; write the endpoint as ${s3.endpoint}`);
+  });
+
+  it("a bucket that does not exist: the error line alone, no summary of zeros; --json's cause has no stack or paths", async () => {
+    const destination = await newBucket(client, "dst");
+    const run = await cli(["sync", "s3://no-such-source", `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", state]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stdout, "");
+    assert.equal(run.stderr.trim(), 'bucket-sync sync: source bucket "no-such-source" does not exist');
+    const json = await cli(["sync", "s3://no-such-source", `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", state, "--json"]);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.cause, 'source bucket "no-such-source" does not exist');
+    assert.doesNotMatch(json.stdout, /node_modules|\.ts:\d+|\bat \w/);
+  });
+
+  it("an unknown subcommand or none: exit 2, with a suggestion", async () => {
+    const typo = await cli(["synk"]);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /unknown command 'synk'\n\(Did you mean sync\?\)/);
+    const none = await cli([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Usage: bucket-sync/);
+    const flag = await cli(["sync", "--dry-rnu"]);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /unknown option '--dry-rnu'\n\(Did you mean --dry-run\?\)/);
+    const different = await cli(["sync", "s3://aaa-src", "s3://aaa-dst", "--size-only"]);
+    assert.equal(different.code, 2);
+    assert.equal(different.stderr.trim(), "error: --size-only is not a bucket-sync option: bucket-sync compares sizes, ETags and metadata, never sizes alone; drop --size-only");
+  });
+
+  it("takes --delete, --endpoint-url, --dryrun, -n, --transfers and --quiet as aws and rclone mean them", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    await putMany(client, source, ["a", "b"]);
+    await putMany(client, destination, ["extra"]);
+    const base = ["sync", `s3://${source}`, `s3://${destination}`, "--endpoint-url", s3.endpoint, "--report-to", state];
+    for (const dry of ["--dryrun", "-n"]) {
+      const run = await cli([...base, "--delete", dry, "--transfers", "4", "--json"]);
+      assert.equal(run.code, 0, run.stderr);
+      const doc = JSON.parse(run.stdout);
+      assert.deepEqual([doc.mode, doc.dryRun, doc.copied, doc.plannedDeletes], ["mirror", true, 2, 1]);
+    }
+    assert.deepEqual(await keys(client, destination), ["extra"]);
+    const conflicting = await cli([...base, "--delete", "--mode", "backup"]);
+    assert.equal(conflicting.code, 2);
+    assert.equal(conflicting.stderr.trim(), "bucket-sync sync: --delete means --mode mirror, and this run says --mode backup; give one");
+    const real = await cli([...base, "--delete", "--max-deletes", "1"]);
+    assert.equal(real.code, 0, real.stderr);
+    assert.ok(
+      real.stderr.startsWith(`mirror: objects in s3://${destination}/ that are not in s3://${source}/ will be deleted (at most --max-deletes 1 without --approve-deletes)\n`),
+      real.stderr,
+    );
+    assert.deepEqual(await keys(client, destination), ["a", "b"]);
+    await putMany(client, source, ["c"]);
+    const quiet = await cli([...base, "--quiet"]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout + quiet.stderr, "");
+    assert.deepEqual(await keys(client, destination), ["a", "b", "c"]);
+  });
+});
