@@ -44,6 +44,8 @@ export interface LocalSyncOptions {
   progress?: {
     observe(event: RangeEvent): void;
     summarized?(summary: SyncSummary): void;
+    /** The run planned this many partitions (progress says "listing…" until each is listed). */
+    planned?(partitions: number): void;
   };
   /** Most partitions synced at once. @default 16 */
   maxConcurrency?: number;
@@ -118,6 +120,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
     async "plan-partitions"(event: Parameters<(typeof handlers)["plan-partitions"]>[0]) {
       const partitions = await handlers["plan-partitions"](event);
       planned = partitions.length;
+      options.progress?.planned?.(planned);
       phases.enter("List, compare and copy");
       return partitions;
     },

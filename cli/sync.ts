@@ -365,7 +365,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     endpoint,
     report,
     approve: async () => options.approveDeletes ?? false,
-    progress: { observe, summarized: progress.summarized },
+    progress: { observe, summarized: progress.summarized, planned: progress.planned },
   });
   progress.stop();
   if (result.error === REPORT_LOCATION_UNWRITABLE) {

@@ -53,6 +53,8 @@ export type RangeEvent =
   | { type: "listed"; phase: SyncPhase; objects: number; bytes: number }
   /** A copy began: it is in flight until its `handled` event. */
   | { type: "started"; phase: SyncPhase; key: string; size: number }
+  /** The call listed its partition to the end: no more keys will come from it. */
+  | { type: "listing-done"; phase: SyncPhase }
   /** A key is done with: copied, deleted, found unchanged, ... (`failed` when its action failed). */
   | { type: "handled"; phase: SyncPhase; key: string; action: SyncChange["action"] | "unchanged" | "extra"; size: number; failed?: boolean };
 
@@ -120,6 +122,7 @@ export async function syncRange(
   } finally {
     clearTimeout(timer);
   }
+  if (!stopped) observe?.({ type: "listing-done", phase: input.phase });
   if (options.recordChanges && run.allChanges.length > 0) await options.recordChanges(changeChunk(run.allChanges));
   const uploads = run.uploads;
   return {
