@@ -339,9 +339,9 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     return EXIT.badInput;
   }
   const { ENDPOINT_UNREACHABLE, REPORT_LOCATION_UNWRITABLE, runLocalSync } = await import("./localSync");
-  const { createProgress } = await import("./progress");
+  const { createProgress, humanBytes, ProgressTally } = await import("./progress");
   const quiet = options.quiet ?? false;
-  const progress = quiet || options.progress === false ? silentProgress() : createProgress(process.stderr, { dryRun: request.dryRun });
+  const progress = quiet || options.progress === false ? silentProgress(new ProgressTally()) : createProgress(process.stderr, { dryRun: request.dryRun });
   if (!quiet && request.mode === "mirror" && !request.dryRun) {
     // A run that deletes says so before it starts.
     const limit = request.maxDeletes ?? SYNC_SETTINGS.maxDeletes.default;
@@ -360,6 +360,16 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
       if (line !== undefined) progress.interrupt(() => out.write(`${line}\n`));
     };
   }
+  // Ctrl-C: every copy is a whole object written by S3 or none, and the next run compares before
+  // copying, so stopping now loses nothing; say what was done and how to go on.
+  process.once("SIGINT", () => {
+    progress.stop();
+    const counts = progress.counts?.();
+    const done = counts ? `${counts.copied.toLocaleString("en-US")} objects (${humanBytes(counts.transferredBytes)}) copied so far` : "what was copied stays";
+    const deleted = counts && counts.deleted > 0 ? `, ${counts.deleted.toLocaleString("en-US")} deleted` : "";
+    console.error(`cancelled: ${done}${deleted}; run again to resume`);
+    process.exit(EXIT.interrupted);
+  });
   const result = await runLocalSync({
     request,
     endpoint,
@@ -395,9 +405,16 @@ function s3Url(location: Location): string {
   return `s3://${location.bucket}/${location.prefix ?? ""}`;
 }
 
-/** Progress that shows nothing (--quiet, --no-progress). */
-function silentProgress(): import("./progress").Progress {
-  return { observe: () => undefined, summarized: () => undefined, interrupt: (write) => write(), stop: () => undefined };
+/** Progress that shows nothing (--quiet, --no-progress) but keeps count (for Ctrl-C). */
+function silentProgress(tally: import("./progress").ProgressTally): import("./progress").Progress {
+  return {
+    observe: (event) => tally.observe(event),
+    summarized: (summary) => tally.summarized(summary),
+    planned: (partitions) => tally.planned(partitions),
+    counts: () => tally.snapshot(),
+    interrupt: (write) => write(),
+    stop: () => undefined,
+  };
 }
 
 /** The `--json` document: what the run did, what it cost, where the report is. */

@@ -12,7 +12,8 @@ import { dirname, join } from "node:path";
 import { type S3Client } from "@aws-sdk/client-s3";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
-import { credentialsEnv, runCli } from "../helpers/cli";
+import { credentialsEnv, finished, runCli, spawnCli } from "../helpers/cli";
+import { startFaultProxy } from "../helpers/faultProxy";
 import { countingClient, getText, listKeys, newBucket, putMany } from "../helpers/s3";
 
 describe("bucket-sync sync --exclude/--include", function () {
@@ -377,5 +378,49 @@ describe("bucket-sync: errors in one line, and the flags of aws s3 sync and rclo
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stdout + quiet.stderr, "");
     assert.deepEqual(await keys(client, destination), ["a", "b", "c"]);
+  });
+});
+
+describe("bucket-sync sync: Ctrl-C", function () {
+  this.timeout(120_000);
+  let s3: EmbeddedS3;
+  let client: S3Client;
+
+  before(async () => {
+    s3 = await startS3rverProcess();
+    client = countingClient(s3).client;
+  });
+  after(async () => {
+    client?.destroy();
+    await s3?.stop();
+  });
+
+  it("says what was copied and how to go on, exits 130, and the next run resumes", async () => {
+    const source = await newBucket(client, "src");
+    const destination = await newBucket(client, "dst");
+    const all = Array.from({ length: 30 }, (_, i) => `c/${String(i).padStart(2, "0")}`);
+    await putMany(client, source, all);
+    const state = await mkdtemp(join(tmpdir(), "bucket-sync-cancel-"));
+    const proxy = await startFaultProxy({ upstream: s3.endpoint, seed: 1, holdCopiesAfter: 10 });
+    try {
+      const child = spawnCli(["sync", `s3://${source}`, `s3://${destination}`, "--endpoint", proxy.endpoint, "--report-to", state, "--concurrency", "4"], credentialsEnv(s3));
+      const done = finished(child);
+      const first = await Promise.race([proxy.holding().then(() => "holding" as const), done]);
+      assert.equal(first, "holding");
+      child.kill("SIGINT");
+      const run = await done;
+      assert.equal(run.code, 130, run.stderr);
+      assert.match(run.stderr, /^cancelled: 10 objects \(\d+ B\) copied so far; run again to resume$/m);
+    } finally {
+      await proxy.close();
+    }
+    try {
+      const again = await runCli(["sync", `s3://${source}`, `s3://${destination}`, "--endpoint", s3.endpoint, "--report-to", state], { env: credentialsEnv(s3) });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^synced: copied 20, updated 0, deleted 0, unchanged 10,/m);
+      assert.deepEqual(await keys(client, destination), all);
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
   });
 });
