@@ -11,6 +11,7 @@ import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type S
 import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
 import { realRunDeleteDecision } from "../handlers/engine/summary";
+import { formatBytes, formatUsd } from "../handlers/engine/reportPage";
 import { endpointUrl } from "./endpoint";
 import type { LocalSyncResult } from "./localSync";
 import { EXIT, exitOnUsageError } from "./exitCodes";
@@ -400,6 +401,11 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   return result.error === "ValidationError" ? EXIT.badInput : EXIT.failed;
 }
 
+/** Each figure to a millionth of a dollar. */
+function roundedUsd<T extends Record<string, number>>(cost: T): T {
+  return Object.fromEntries(Object.entries(cost).map(([name, usd]) => [name, Math.round(usd * 1e6) / 1e6])) as T;
+}
+
 /** `s3://bucket/prefix`. */
 function s3Url(location: Location): string {
   return `s3://${location.bucket}/${location.prefix ?? ""}`;
@@ -449,7 +455,8 @@ export function resultDocument(result: LocalSyncResult) {
     failures: result.summary?.failures ?? [],
     stateTransitions: result.transitions,
     durationMs: Math.round(result.durationMs),
-    estimatedCostUsd: result.estimatedCostUsd,
+    // Rounded to a millionth of a dollar: sums of list prices are not exact in binary (0.00032500000000000004).
+    estimatedCostUsd: roundedUsd(result.estimatedCostUsd),
     /**
      * How close the run came to Step Functions' limits: the largest state data (256 KiB allowed)
      * and the parent execution's history events (25,000 allowed for Standard workflows).
@@ -481,7 +488,7 @@ export function summaryLine(doc: ReturnType<typeof resultDocument>): string {
     `conflicts ${doc.conflicts}`,
     `failed ${doc.failed}`,
   ];
-  return `${outcome}: ${counts.join(", ")}; ${doc.bytes} bytes; ${doc.stateTransitions} state transitions (~$${doc.estimatedCostUsd.total.toFixed(6)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`;
+  return `${outcome}: ${counts.join(", ")}; ${formatBytes(doc.bytes)}; ${doc.stateTransitions} state transitions (~${formatUsd(doc.estimatedCostUsd.total)} on AWS); ${(doc.durationMs / 1000).toFixed(1)} s`;
 }
 
 /** What a user reads about conflicts: how many keys changed on both sides and that nothing overwrote them. */
