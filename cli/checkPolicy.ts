@@ -10,6 +10,7 @@
  * not be read, is not valid JSON, is not a valid policy document, or holds values that could not
  * be checked (2 wins over 1, as with grep: the findings are still printed).
  */
+import { SUBCOMMANDS } from "./commands";
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { checkPolicyDocument, describeFinding, Finding, statementLabel, Verdict, verdictOf } from "../policy-pack/rules";
@@ -121,7 +122,7 @@ export function formatJson(reports: readonly FileReport[]): string {
 export function registerCheckPolicy(program: Command): void {
   program
     .command("check-policy")
-    .description("Check IAM policy documents for wildcard S3 access, with the rules of the policy pack.")
+    .description(SUBCOMMANDS["check-policy"].description)
     .argument("<file...>", 'JSON policy documents ("-" reads standard input)')
     .option("--json", "print machine-readable findings")
     .option(

@@ -4,6 +4,7 @@
  * phase's summary.
  */
 import type { DeleteLimit, SyncSummary } from "../model/contract";
+import { realRunDeleteDecision } from "../handlers/engine/summary";
 
 /** `--max-deletes` as the user wrote it, with the count it came to: `10% (1)`, `5`. */
 export function limitText(limit: DeleteLimit, count: number): string {
@@ -19,12 +20,14 @@ const objects = (n: number) => (n === 1 ? "1 object" : `${n.toLocaleString("en-U
 export function dryRunVerdict(summary: SyncSummary | undefined): string | undefined {
   if (!summary || !summary.job.dryRun || summary.job.mode !== "mirror" || summary.plannedDeletes === 0) return undefined;
   const limit = `--max-deletes ${limitText(summary.job.maxDeletes, summary.deleteLimit)}`;
-  if (summary.stats.failed > 0) {
-    return `would delete ${summary.plannedDeletes} — but objects failed, so the real run deletes nothing until they copy`;
+  switch (realRunDeleteDecision(summary)) {
+    case "blocked-by-failures":
+      return `would delete ${summary.plannedDeletes} — but objects failed, so the real run deletes nothing until they copy`;
+    case "over-limit":
+      return `would delete ${summary.plannedDeletes} — over ${limit}: the real run stops unless --approve-deletes`;
+    default:
+      return `would delete ${summary.plannedDeletes} — within ${limit}`;
   }
-  return summary.plannedDeletes > summary.deleteLimit
-    ? `would delete ${summary.plannedDeletes} — over ${limit}: the real run stops unless --approve-deletes`
-    : `would delete ${summary.plannedDeletes} — within ${limit}`;
 }
 
 /**

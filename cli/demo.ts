@@ -5,6 +5,7 @@
  * a dry run, the sync, and a second sync that must change nothing. Exits non-zero unless prod
  * ends up a faithful copy of dev.
  */
+import { SUBCOMMANDS } from "./commands";
 import type { Command } from "commander";
 import {
   CreateBucketCommand,
@@ -56,7 +57,7 @@ async function putAll(client: S3Client, bucket: string, items: Array<{ key: stri
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description("sync a generated dev bucket into prod on an embedded S3 server, and prove the copy faithful")
+    .description(SUBCOMMANDS["demo"].description)
     .option("--objects <n>", "objects in the dev bucket", "3000")
     .option("--keep", "keep the server running afterwards, to look around")
     .action(async (options: { objects: string; keep?: boolean }) => {

@@ -10,6 +10,7 @@
  * Exit codes: 0 written; 1 the stack has no sync machine, the program fails, or SVG cannot be
  * rendered; 2 usage.
  */
+import { SUBCOMMANDS } from "./commands";
 import { Command, Option } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import type * as StackDiagram from "./stackDiagram";
@@ -29,7 +30,7 @@ export interface DiagramOptions {
 export function registerDiagram(program: Command): void {
   program
     .command("diagram")
-    .description("Draw the sync machine a stack would deploy, from the definition its program generates.")
+    .description(SUBCOMMANDS["diagram"].description)
     .requiredOption("--stack <stack>", "the stack whose config to use, e.g. prod (a stack with syncMachine)")
     .addOption(new Option("--format <format>", "mermaid text, or an SVG rendered offline").choices(DIAGRAM_FORMATS).default("mermaid"))
     .option("--output <file>", "write to this file instead of standard output")

@@ -2,11 +2,11 @@
  * How every `bucket-sync` command exits, in one table, so a script can rely on the same numbers
  * whichever command it runs: 0 done; 1 the work failed (a sync that failed or was refused, a
  * policy violation, a preview with blocking violations or a failing program); 2 bad input (a
- * usage error, an invalid value, an unreadable file).
+ * usage error, an invalid value, an unreadable file); 130 interrupted (Ctrl-C, as shells report SIGINT).
  */
 import type { CommanderError } from "commander";
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**

@@ -6,13 +6,8 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { registerCheckPolicy } from "./checkPolicy";
-import { registerDemo } from "./demo";
-import { registerDiagram } from "./diagram";
-import { EXIT } from "./exitCodes";
-import { registerPreview } from "./preview";
-import { registerS3Server } from "./s3Server";
-import { registerSync } from "./sync";
+import { SUBCOMMANDS } from "./commands";
+import { EXIT, exitOnUsageError } from "./exitCodes";
 
 /** The package's version: package.json sits two levels above dist/cli/ and one above cli/. */
 function packageVersion(): string {
@@ -34,17 +29,27 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const program = new Command("bucket-sync")
   .description("Keep S3 buckets of different environments in sync (dev into prod as a backup).")
-  .version(packageVersion(), "-V, --version", "print the version");
+  .version(packageVersion(), "-V, --version", "print the version")
+  // An unknown subcommand or none at all is bad input (exit 2), with commander's "did you mean".
+  .exitOverride(exitOnUsageError)
+  .showSuggestionAfterError(true)
+  .configureHelp({ helpWidth: process.stdout.columns || 100 });
 
-// subcommands: one line each
-registerSync(program);
-registerS3Server(program);
-registerDemo(program);
-registerCheckPolicy(program);
-registerPreview(program);
-registerDiagram(program);
+/**
+ * Registers the subcommand the arguments name (`bucket-sync sync ...`, `bucket-sync help sync`),
+ * loading its module; every other subcommand is listed by name and description only.
+ */
+async function main(argv: string[]): Promise<void> {
+  const words = argv.slice(2).filter((arg) => !arg.startsWith("-"));
+  const named = words[0] === "help" ? words[1] : words[0];
+  for (const [name, subcommand] of Object.entries(SUBCOMMANDS)) {
+    if (name === named) (await subcommand.load())(program);
+    else program.command(name).description(subcommand.description);
+  }
+  await program.parseAsync(argv);
+}
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+main(process.argv).catch((err: unknown) => {
   console.error(`bucket-sync: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = EXIT.badInput;
 });

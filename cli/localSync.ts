@@ -4,19 +4,24 @@
  * endpoint. What the CLI's `sync` and `demo` commands run.
  */
 import type { PlanPartitionsInput, ReportLocation, RequestCeiling, SyncRequest, SyncSummary, WriteReportInput } from "../model/contract";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
+import { HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { deleteObjects } from "../handlers/engine/objects";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
+import { CHANGE_LOG_FILE, type ChunkSource, mergeChangeChunks } from "../handlers/engine/changeLog";
 import { buildReport, writeReport } from "../handlers/engine/report";
-import { renderHtml, type RunFacts } from "../handlers/engine/reportPage";
-import { parsePlan, phaseFolder, planMissing, planPath, recordPath, type RunRecords } from "../handlers/engine/runRecords";
+import { type ChangeLogFacts, renderHtml, type RunFacts } from "../handlers/engine/reportPage";
+import { changeChunkPath, changesFolder, parsePlan, phaseFolder, planMissing, planPath, recordPath, type RunRecords, s3RunRecords } from "../handlers/engine/runRecords";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { ObjectStore } from "../local-stepfunctions/emulation";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import type { RangeEvent } from "../handlers/engine/syncRange";
 import { buildDefinition } from "../infra/definition";
-import { type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
+import { DATA_LIMIT_BYTES } from "../local-stepfunctions/emulation";
+import { HISTORY_EVENTS_LIMIT, type LocalRunResult, localFunctionArns, runLocally } from "../local-stepfunctions/runner";
 import { attachIamEnforcement, type IamEnforcement } from "../local-stepfunctions/iam";
 
 /** The topic ARN the local definition is built with; its messages are kept in the result. */
@@ -44,6 +49,8 @@ export interface LocalSyncOptions {
   progress?: {
     observe(event: RangeEvent): void;
     summarized?(summary: SyncSummary): void;
+    /** The run planned this many partitions (progress says "listing…" until each is listed). */
+    planned?(partitions: number): void;
   };
   /** Most partitions synced at once. @default 16 */
   maxConcurrency?: number;
@@ -95,14 +102,23 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   // Partition results are kept where the report goes (see handlers/engine/runRecords.ts).
   const handlers = createHandlers(
     "bucket" in reportTo
-      ? { client, observe, reportBucket: reportTo.bucket, reportPrefix: reportTo.prefix }
-      : { client, observe, records: directoryRunRecords(reportTo.directory) },
+      ? {
+          client,
+          observe,
+          reportBucket: reportTo.bucket,
+          reportPrefix: reportTo.prefix,
+          records: locatedRecords(s3RunRecords(client, reportTo), reportLocationText(reportTo)),
+        }
+      : { client, observe, records: locatedRecords(directoryRunRecords(reportTo.directory), reportTo.directory) },
   );
   let summary: SyncSummary | undefined;
   let report: ReportLocation | undefined;
   let planned: number | undefined;
   let reportInput: WriteReportInput | undefined;
+  let changeLog: ChangeLogFacts | undefined;
   const phases = new PhaseClock("Validate and plan");
+  // Named here, so the run's records can be found again if it ends before its report.
+  const executionName = `local-${randomUUID()}`;
   const approve = options.approve ?? (async () => false);
   const validateInput = createHandlers({ client: firstContact, requestCeiling: options.requestCeiling })["validate-input"];
   const tracked = {
@@ -111,12 +127,13 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       try {
         return await validateInput(event);
       } catch (err) {
-        throw unreachable(err) ? endpointUnreachable(options.endpoint, err) : err;
+        throw contactError(options.endpoint, err) ?? err;
       }
     },
     async "plan-partitions"(event: PlanPartitionsInput & { run: string }) {
       const plan = await handlers["plan-partitions"](event);
       planned = plan.partitions;
+      options.progress?.planned?.(planned);
       phases.enter("List, compare and copy");
       return plan;
     },
@@ -135,10 +152,27 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       phases.enter("Report");
       reportInput = event;
       report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
+      if (report.changeCount !== undefined) changeLog = { file: CHANGE_LOG_FILE, lines: report.changeCount };
       return report;
     },
   };
   try {
+    // The report location is checked before anything is copied: a run that cannot keep its
+    // records and report would copy everything and then fail without saying what it did.
+    const unwritable = await reportLocationProblem(firstContact, reportTo, executionName, options.request, options.endpoint);
+    if (unwritable) {
+      return {
+        status: "FAILED",
+        error: REPORT_LOCATION_UNWRITABLE,
+        cause: unwritable,
+        transitions: 0,
+        handlerMs: 0,
+        durationMs: 0,
+        estimatedCostUsd: { transitions: 0, lambda: 0, total: 0 },
+        notifications: [],
+        limits: { maxStateBytes: 0, stateBytesLimit: DATA_LIMIT_BYTES, historyEvents: 0, historyEventsLimit: HISTORY_EVENTS_LIMIT },
+      };
+    }
     const result = await runLocally({
       definition,
       functionArns,
@@ -146,6 +180,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       input: options.request,
       // The copy Map reads the plan where plan-partitions wrote it: beside the report.
       objects: "bucket" in reportTo ? s3ObjectStore(client) : directoryObjectStore(reportTo.directory),
+      executionName,
       // buildDefinition's output is checked by asl-validator in tests/unit/definition.test.ts; checking
       // it again here would add 0.3–0.6 s to every run. The faithfulness check still runs.
       validate: false,
@@ -156,6 +191,18 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       onEvent: options.onEvent,
       iam: options.iam,
     });
+    if (!report && summary) {
+      // The run ended after its copies were summarized but before its report (a mirror whose
+      // deletes were refused, a failed delete phase): write the report of what it did, so the
+      // records beside it are not orphans and the user can see the copies and planned deletes.
+      const event = { summary, execution: { name: executionName } };
+      reportInput = event;
+      report = "bucket" in reportTo ? await handlers["write-report"](event) : await writeLocalReport(reportTo.directory, event);
+      if (report.changeCount !== undefined) changeLog = { file: CHANGE_LOG_FILE, lines: report.changeCount };
+    } else if (!report) {
+      // Nothing to report on (the run failed before its summary): leave no records behind.
+      await removeRunRecords(client, reportTo, executionName).catch(() => undefined);
+    }
     if (reportInput && report) {
       // The report was written during the run, before its end was known: write it again with
       // what the whole run measured, so the page and the CLI show the same figures.
@@ -170,13 +217,67 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
       };
       report =
         "bucket" in reportTo
-          ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run)
-          : await writeLocalReport(reportTo.directory, reportInput, run);
+          ? await writeReport(client, { bucket: reportTo.bucket, prefix: reportTo.prefix }, reportInput, run, changeLog)
+          : await writeLocalReport(reportTo.directory, reportInput, run, changeLog);
     }
     return { ...result, summary, report, partitions: planned };
   } finally {
     client.destroy();
     firstContact.destroy();
+  }
+}
+
+/** The error of a local run whose report location cannot be written; nothing ran. */
+export const REPORT_LOCATION_UNWRITABLE = "BucketSync.ReportLocationUnwritable";
+
+/** `s3://bucket/prefix` or the directory, as the user named it. */
+export function reportLocationText(location: LocalSyncOptions["report"]): string {
+  return "bucket" in location ? `s3://${location.bucket}/${location.prefix}` : location.directory;
+}
+
+/**
+ * Why the report location cannot take this run's records and report, or undefined when it can.
+ * S3: HeadBucket, then a small PutObject of the run's request (`<run>/request.json`, kept with the
+ * report). A directory: created, and the same file written into it.
+ */
+async function reportLocationProblem(
+  client: S3Client,
+  location: LocalSyncOptions["report"],
+  run: string,
+  request: SyncRequest,
+  endpoint: string | undefined,
+): Promise<string | undefined> {
+  const where = reportLocationText(location);
+  const body = JSON.stringify(request, null, 2);
+  if ("directory" in location) {
+    try {
+      const folder = resolve(location.directory, run);
+      await mkdir(folder, { recursive: true });
+      await writeFile(join(folder, "request.json"), body);
+      return undefined;
+    } catch (err) {
+      const { code, message } = err as NodeJS.ErrnoException;
+      return `cannot write reports to ${where} (${code ?? message}): give --report-to a directory you can write, or s3://bucket/prefix/`;
+    }
+  }
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: location.bucket }));
+    await client.send(
+      new PutObjectCommand({ Bucket: location.bucket, Key: `${location.prefix}${run}/request.json`, Body: body, ContentType: "application/json" }),
+    );
+    return undefined;
+  } catch (err) {
+    // No credentials, a wrong scheme, a dead server: the run's first contact says so, naming the endpoint.
+    if (contactError(endpoint, err)) return undefined;
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const name = (err as Error).name;
+    if (status === 404 || name === "NoSuchBucket" || name === "NotFound") {
+      return `the report bucket "${location.bucket}" does not exist${endpoint ? ` at ${endpoint}` : ""} (--report-to ${where}): create it, or point --report-to at another bucket or a local directory`;
+    }
+    if (status === 403) {
+      return `cannot write reports to ${where} (access denied): the run needs s3:PutObject there, or point --report-to at a local directory`;
+    }
+    return `cannot write reports to ${where} (${name}: ${(err as Error).message})`;
   }
 }
 
@@ -191,6 +292,29 @@ function unreachable(err: unknown): boolean {
   return (code !== undefined && CONNECTION_ERRORS.has(code)) || name === "TimeoutError";
 }
 
+/**
+ * The first contact's failures that are about reaching the store rather than the request, as one
+ * line that says what to change: no credentials, https spoken to a plain-http server, a server
+ * that is not there. Undefined for any other error.
+ */
+export function contactError(endpoint: string | undefined, err: unknown): Error | undefined {
+  const where = endpoint ?? "AWS S3";
+  const { name, code, message } = (err ?? {}) as { name?: string; code?: string; message?: string };
+  let text: string | undefined;
+  if (name === "CredentialsProviderError" || /Could not load credentials/i.test(message ?? "")) {
+    text = `no credentials for ${where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (or --profile) to a profile in ~/.aws/credentials`;
+  } else if (code === "EPROTO" || /wrong version number|packet length too long/i.test(message ?? "")) {
+    const plain = endpoint?.replace(/^https:/i, "http:");
+    text = `${where} does not speak TLS (EPROTO): it looks like a plain-http server; write the endpoint as ${plain ?? "http://host:port"}`;
+  } else if (unreachable(err)) {
+    return endpointUnreachable(endpoint, err);
+  }
+  if (text === undefined) return undefined;
+  const error = new Error(text);
+  error.name = ENDPOINT_UNREACHABLE;
+  return error;
+}
+
 function endpointUnreachable(endpoint: string | undefined, err: unknown): Error {
   const where = endpoint ?? "AWS S3";
   const error = new Error(`cannot reach ${where} (${(err as Error).message}): is the server running, and is the endpoint right?`);
@@ -203,14 +327,77 @@ function endpointUnreachable(endpoint: string | undefined, err: unknown): Error 
  * the handler writes to S3. `bucket` is empty and the keys are absolute paths; `url` opens the
  * HTML page in a browser.
  */
-async function writeLocalReport(directory: string, event: WriteReportInput, run?: RunFacts): Promise<ReportLocation> {
-  const report = buildReport(event, new Date(), run);
-  const folder = resolve(directory, report.execution);
+async function writeLocalReport(directory: string, event: WriteReportInput, run?: RunFacts, known?: ChangeLogFacts): Promise<ReportLocation> {
+  const base = buildReport(event, new Date(), run);
+  const execution = base.execution;
+  const folder = resolve(directory, execution);
   await mkdir(folder, { recursive: true });
+  const changesKey = join(folder, CHANGE_LOG_FILE);
+  const changeLog = known ?? { file: CHANGE_LOG_FILE, lines: await writeLocalChangeLog(directory, execution, changesKey) };
+  const report = { ...base, changeLog };
   const jsonKey = join(folder, "report.json");
   const htmlKey = join(folder, "report.html");
   await Promise.all([writeFile(jsonKey, JSON.stringify(report, null, 2)), writeFile(htmlKey, renderHtml(report))]);
-  return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href };
+  return { bucket: "", jsonKey, htmlKey, url: pathToFileURL(htmlKey).href, changesKey, changeCount: changeLog.lines };
+}
+
+/**
+ * Merges a local run's change chunks into `changes.jsonl` (written to a temporary name and
+ * renamed), then removes the chunks: the log holds every line they held. Returns the line count.
+ */
+async function writeLocalChangeLog(directory: string, execution: string, path: string): Promise<number> {
+  const records = directoryRunRecords(directory);
+  const chunks = await records.changeChunks(execution);
+  const file = await open(`${path}.tmp`, "w");
+  let lines: number;
+  try {
+    lines = await mergeChangeChunks(chunks, async (block) => void (await file.write(block)));
+  } finally {
+    await file.close();
+  }
+  await rename(`${path}.tmp`, path);
+  await rm(resolve(directory, changesFolder(execution)), { recursive: true, force: true });
+  return lines;
+}
+
+/**
+ * Run records whose failures name the report location: a run that copied for an hour and then
+ * could not keep a result says where it tried, not just an SDK error's name.
+ */
+function locatedRecords(records: RunRecords, where: string): RunRecords {
+  const located =
+    <A extends unknown[], R>(what: string, call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await call(...args);
+      } catch (err) {
+        const error = new Error(`${what} the report location ${where} failed: ${(err as Error).name}: ${(err as Error).message}`);
+        error.name = (err as Error).name;
+        throw error;
+      }
+    };
+  return {
+    put: located("writing a partition's result to", records.put),
+    list: located("reading the partition results from", records.list),
+    putChanges: located("writing changes to", records.putChanges),
+    changeChunks: located("reading the changes from", records.changeChunks),
+  };
+}
+
+/** Removes what a run kept beside its report (records, change chunks): for a run that wrote no report. */
+async function removeRunRecords(client: S3Client, location: LocalSyncOptions["report"], run: string): Promise<void> {
+  if ("directory" in location) {
+    await rm(resolve(location.directory, run), { recursive: true, force: true });
+    return;
+  }
+  const prefix = `${location.prefix}${run}/`;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: location.bucket, Prefix: prefix, ContinuationToken: token }));
+    const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
+    if (keys.length > 0) await deleteObjects(client, location.bucket, keys);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
 }
 
 /**
@@ -239,6 +426,24 @@ export function directoryRunRecords(directory: string): RunRecords {
       await writeFile(`${path}.tmp`, JSON.stringify(result));
       await rename(`${path}.tmp`, path);
     },
+    async putChanges(run, phase, partitionId, chunk) {
+      const path = resolve(directory, changeChunkPath(run, phase, partitionId));
+      await mkdir(resolve(path, ".."), { recursive: true });
+      await writeFile(`${path}.tmp`, chunk);
+      await rename(`${path}.tmp`, path);
+    },
+    async changeChunks(run) {
+      const folder = resolve(directory, changesFolder(run));
+      let names: string[];
+      try {
+        names = await readdir(folder);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw err;
+      }
+      const paths = names.filter((name) => name.endsWith(".jsonl")).map((name) => join(folder, name));
+      return Promise.all(paths.map(async (path) => fileChunk(path, (await stat(path)).size)));
+    },
     async list(run, phase) {
       const folder = resolve(directory, phaseFolder(run, phase));
       let names: string[];
@@ -251,6 +456,23 @@ export function directoryRunRecords(directory: string): RunRecords {
       return Promise.all(
         names.filter((name) => name.endsWith(".json")).map(async (name) => JSON.parse(await readFile(join(folder, name), "utf8"))),
       );
+    },
+  };
+}
+
+/** A file read in ranges: opened for each read, so a merge of thousands of chunks holds no file open. */
+export function fileChunk(path: string, size: number): ChunkSource {
+  return {
+    size,
+    async read(offset, length) {
+      const file = await open(path, "r");
+      try {
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await file.read(buffer, 0, length, offset);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await file.close();
+      }
     },
   };
 }

@@ -17,6 +17,7 @@
  * Pulumi and the program are loaded inside the action (cli/sources.ts), from the TypeScript
  * sources, so other subcommands stay fast and the preview always shows this checkout's code.
  */
+import { SUBCOMMANDS } from "./commands";
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { PolicyPackConfig } from "@pulumi/policy";
@@ -279,7 +280,7 @@ function trustedServices(document: unknown): string {
 export function registerPreview(program: Command): void {
   program
     .command("preview")
-    .description("Show what `pulumi preview --policy-pack policy-pack` would create for a stack, offline (no backend, no cloud credentials).")
+    .description(SUBCOMMANDS["preview"].description)
     .requiredOption("--stack <stack>", "the stack whose Pulumi.<stack>.yaml config to use, e.g. dev or prod")
     .option("--json", 'print {"stack", "resources", "outputs", "policy"} as JSON')
     .option(

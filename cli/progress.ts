@@ -7,6 +7,7 @@
  */
 import type { SyncPhase, SyncSummary } from "../model/contract";
 import type { RangeEvent } from "../handlers/engine/syncRange";
+import { formatBytes } from "../handlers/engine/reportPage";
 
 /** What a run has done so far, as the progress line shows it. */
 export interface ProgressCounts {
@@ -22,9 +23,14 @@ export interface ProgressCounts {
   /** Bytes copied (or, in a dry run, that would be). */
   transferredBytes: number;
   failed: number;
+  /** Objects copied (or updated, or copied back), or in a dry run that would be. */
+  copied: number;
   /** Delete phase: deletes made, of those planned. */
   deleted: number;
   plannedDeletes: number;
+  /** Partitions planned (undefined until planned), and those whose listing is complete. */
+  partitions?: number;
+  partitionsListed: number;
   elapsedMs: number;
 }
 
@@ -46,9 +52,16 @@ export class ProgressTally {
       inFlight: 0,
       transferredBytes: 0,
       failed: 0,
+      copied: 0,
       deleted: 0,
       plannedDeletes: 0,
+      partitionsListed: 0,
     };
+  }
+
+  /** The plan is made: this many partitions will be listed. */
+  planned(partitions: number): void {
+    this.counts.partitions = partitions;
   }
 
   observe(event: RangeEvent): void {
@@ -62,6 +75,9 @@ export class ProgressTally {
       return;
     }
     switch (event.type) {
+      case "listing-done":
+        c.partitionsListed++;
+        return;
       case "listed":
         c.listed += event.objects;
         c.listedBytes += event.bytes;
@@ -77,6 +93,7 @@ export class ProgressTally {
         if (this.startedKeys.delete(event.key)) c.inFlight--;
         if (!event.failed && (event.action === "copy" || event.action === "update" || event.action === "copy-to-source")) {
           c.transferredBytes += event.size;
+          c.copied++;
         }
     }
   }
@@ -92,17 +109,8 @@ export class ProgressTally {
 
 }
 
-/** Bytes as people read them: binary units, three significant digits (`1.17 MiB`). */
-export function humanBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toPrecision(3)} ${units[unit]}`;
-}
+/** Bytes as people read them, the way the summary and the report page write them (`1.17 MiB`). */
+export const humanBytes = formatBytes;
 
 /** A duration as `850ms`, `12.3s`, `4m05s`, `2h03m`. */
 export function humanDuration(ms: number): string {
@@ -114,33 +122,49 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** True once every planned partition's listing is complete: the totals are known. */
+export function totalsKnown(c: ProgressCounts): boolean {
+  return c.partitions !== undefined && c.partitionsListed >= c.partitions;
+}
+
 /**
- * One progress line: `copy: 1,200/2,000 objects, 1.17 MiB/1.95 MiB listed so far, 850 KiB/s copied
- * (1.17 MiB), 600 objects/s, ETA 1.3s, 64 in flight, elapsed 2.0s`.
+ * One progress line, starting `progress:` (the `-v` lines start `copy:` and `delete:`, as aws s3
+ * sync prints them). Until every listing is complete it says `listing…` and counts what was
+ * found so far, never "N/N": `progress: listing… 1,200 objects found, 800 checked, copied 500
+ * (1.17 MiB), 64 in flight, elapsed 2.0s`. Then the totals, rate and ETA: `progress: 1,200/2,000
+ * objects checked, copied 500 (1.17 MiB, 850 KiB/s), 600 objects/s, ETA 1.3s, 64 in flight,
+ * elapsed 2.0s`. The delete phase has its own line: `progress: deleted 1/3, elapsed 2.5s`.
  */
 export function progressLine(c: ProgressCounts, dryRun = false): string {
   const seconds = c.elapsedMs / 1000;
+  const n = (x: number) => x.toLocaleString("en-US");
   if (c.phase === "delete") {
-    return `delete: ${c.deleted.toLocaleString("en-US")}/${c.plannedDeletes.toLocaleString("en-US")} deleted${c.failed > 0 ? `, ${c.failed} failed` : ""}, elapsed ${humanDuration(c.elapsedMs)}`;
+    return `progress: deleted ${n(c.deleted)}/${n(c.plannedDeletes)}${c.failed > 0 ? `, ${n(c.failed)} failed` : ""}, elapsed ${humanDuration(c.elapsedMs)}`;
+  }
+  const copied = `${dryRun ? "would copy" : "copied"} ${n(c.copied)} (${humanBytes(c.transferredBytes)}`;
+  const tail = [`${n(c.inFlight)} in flight`, ...(c.failed > 0 ? [`${n(c.failed)} failed`] : []), `elapsed ${humanDuration(c.elapsedMs)}`];
+  if (!totalsKnown(c)) {
+    return [`progress: listing… ${n(c.listed)} objects found`, `${n(c.done)} checked`, `${copied})`, ...tail].join(", ");
   }
   const objectRate = seconds > 0 ? c.done / seconds : 0;
   const byteRate = seconds > 0 ? c.transferredBytes / seconds : 0;
   const remaining = c.listed - c.done;
   const eta = remaining === 0 ? "-" : objectRate > 0 ? humanDuration((remaining / objectRate) * 1000) : "?";
-  const n = (x: number) => x.toLocaleString("en-US");
   return [
-    `copy: ${n(c.done)}/${n(c.listed)} objects, ${humanBytes(c.doneBytes)}/${humanBytes(c.listedBytes)} listed so far`,
-    dryRun ? `would copy ${humanBytes(c.transferredBytes)}` : `${humanBytes(Math.round(byteRate))}/s copied (${humanBytes(c.transferredBytes)})`,
+    `progress: ${n(c.done)}/${n(c.listed)} objects checked`,
+    `${copied}${dryRun ? "" : `, ${humanBytes(Math.round(byteRate))}/s`})`,
     `${n(Math.round(objectRate))} objects/s`,
     `ETA ${eta}`,
-    `${n(c.inFlight)} in flight`,
-    ...(c.failed > 0 ? [`${n(c.failed)} failed`] : []),
-    `elapsed ${humanDuration(c.elapsedMs)}`,
+    ...tail,
   ].join(", ");
 }
 
 export interface Progress {
   observe(event: RangeEvent): void;
+  /** The run planned this many partitions. */
+  planned?(partitions: number): void;
+  /** What was done so far (an interrupted or failed run's true counts). */
+  counts?(): ProgressCounts;
   summarized(summary: SyncSummary): void;
   /** Runs `write` (a line on stdout, say) with the terminal's status line cleared, then redraws it. */
   interrupt(write: () => void): void;
@@ -163,7 +187,7 @@ export function createProgress(
   let lastLength = 0;
   const draw = () => {
     const counts = tally.snapshot();
-    if (counts.listed === 0 && counts.phase === "copy") return;
+    if (counts.listed === 0 && counts.phase === "copy" && !tty) return;
     const line = progressLine(counts, options.dryRun);
     if (tty) {
       // \r and spaces rather than escape codes: any terminal redraws it
@@ -178,6 +202,8 @@ export function createProgress(
   let stopped = false;
   return {
     observe: (event) => tally.observe(event),
+    planned: (partitions) => tally.planned(partitions),
+    counts: () => tally.snapshot(),
     summarized: (summary) => tally.summarized(summary),
     interrupt(write) {
       if (!tty || lastLength === 0) return write();

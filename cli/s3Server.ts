@@ -1,10 +1,11 @@
 /** `bucket-sync s3-server`: the embedded S3 server in the foreground, for trying things out. */
+import { SUBCOMMANDS } from "./commands";
 import type { Command } from "commander";
 
 export function registerS3Server(program: Command): void {
   program
     .command("s3-server")
-    .description("run the embedded S3-compatible server on 127.0.0.1 until interrupted")
+    .description(SUBCOMMANDS["s3-server"].description)
     .option("--port <n>", "TCP port (default: a free one)", "0")
     .option("--dir <directory>", "where to keep buckets (default: a temporary directory, removed on exit)")
     .action(async (options: { port: string; dir?: string }) => {

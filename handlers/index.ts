@@ -27,7 +27,8 @@ import {
 import { applyDeleteBudget, parseDeleteBudgetConfig, type DeleteBudgetConfig } from "./engine/deleteBudget";
 import { planPartitions } from "./engine/partitions";
 import { approvalMetricValues, emfDocument, runMetricValues } from "./engine/runMetrics";
-import { writeReport } from "./engine/report";
+import { CHANGE_LOG_FILE } from "./engine/changeLog";
+import { changeLogKey, writeChangeLog, writeReport } from "./engine/report";
 import { checkRunName, readPhaseRecords, type RunRecords, s3RunRecords } from "./engine/runRecords";
 import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
@@ -169,7 +170,15 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       // The time budget is the job's; the function's own timeout bounds it too.
       const remaining = context?.getRemainingTimeInMillis?.();
       const deadline = remaining === undefined ? undefined : Date.now() + remaining - RESULT_RESERVE_MS;
-      const result = await syncRange(client, { ...event, job: validateRequest(event.job) }, { deadline, observe: settings.observe });
+      const result = await syncRange(
+        client,
+        { ...event, job: validateRequest(event.job) },
+        {
+          deadline,
+          observe: settings.observe,
+          ...(run !== undefined ? { recordChanges: (chunk: string) => records().putChanges(run, event.phase, event.partition.id, chunk) } : {}),
+        },
+      );
       if (run !== undefined && result.done) await records().put(run, result);
       return result;
     },
@@ -196,9 +205,17 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       if (!settings.reportBucket) {
         throw new Error(`${HANDLER_ENV.reportBucket} is not set: the write-report handler needs a bucket for reports`);
       }
-      const location = await writeReport(client, { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? REPORT_PREFIX.default }, event);
+      const location = { bucket: settings.reportBucket, prefix: settings.reportPrefix ?? REPORT_PREFIX.default };
+      const run = event.execution?.name;
+      const written =
+        run === undefined
+          ? await writeReport(client, location, event)
+          : await writeReport(client, location, event, undefined, {
+              file: CHANGE_LOG_FILE,
+              lines: await writeChangeLog(client, { bucket: location.bucket, key: changeLogKey(location.prefix, checkRunName(run)) }, await records().changeChunks(run)),
+            });
       metrics(runMetricValues(event.summary, event.execution?.startTime, new Date()));
-      return location;
+      return written;
     },
   };
 }

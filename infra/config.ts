@@ -165,6 +165,7 @@ export const STACK_SETTINGS = {
   minKeysPerPartition: SYNC_SETTINGS.minKeysPerPartition,
   storageClass: SYNC_SETTINGS.storageClass,
   timeBudgetSeconds: SYNC_SETTINGS.timeBudgetSeconds,
+  filters: SYNC_SETTINGS.filters,
   maxConcurrency: setting(wholeNumber(1, DISTRIBUTED_MAP_MAX_CONCURRENCY), {
     default: 16,
     description: "Parallelism: most key ranges (partitions) synced at once by each Distributed Map.",
@@ -316,6 +317,8 @@ export interface StackConfig {
   minKeysPerPartition: number;
   storageClass?: StorageClass;
   timeBudgetSeconds: number;
+  /** Key filters in order (`["exclude *", "include logs/*"]`); empty: every key. */
+  filters: string[];
   maxConcurrency: number;
   syncRangeTimeoutSeconds: number;
   handlerPackaging: HandlerPackaging;
@@ -534,6 +537,7 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     minKeysPerPartition: c.minKeysPerPartition,
     storageClass: c.storageClass,
     timeBudgetSeconds: c.timeBudgetSeconds,
+    filters: c.filters ?? [],
     maxConcurrency: c.maxConcurrency,
     syncRangeTimeoutSeconds: c.syncRangeTimeoutSeconds,
     handlerPackaging: c.handlerPackaging,

@@ -286,10 +286,21 @@ export function summarizePolicy(args: HandlerPolicyArgs): PolicyDocument {
   );
 }
 
-/** write-report: writes the JSON and HTML report and presigns a GET of the HTML one. */
+/**
+ * write-report: writes the JSON and HTML report and presigns a GET of the HTML one; lists and reads
+ * the run's change chunks and merges them into the change log (a multipart upload when it is
+ * large, aborted if it fails: CreateMultipartUpload, UploadPart and CompleteMultipartUpload are
+ * s3:PutObject, https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions).
+ */
 export function writeReportPolicy(args: HandlerPolicyArgs): PolicyDocument {
   return document(
-    { Sid: "WriteReports", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: objectArn(args.reports) },
+    {
+      Sid: "WriteReports",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+      Resource: objectArn(args.reports),
+    },
+    listPrefixStatement("ListChangeChunks", args.reports),
     ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),

@@ -7,7 +7,7 @@ import { jsonSchemaOf, MAX_KEY_BYTES, MAX_REQUEST_KEYS, parseSetting, requestPol
 import type { StackConfig } from "./config";
 
 /** The config keys that are SyncRequest fields, by the same names. */
-export type SyncSettings = Pick<
+export type SyncSettings = Partial<Pick<StackConfig, "filters">> & Pick<
   StackConfig,
   | "sourcePrefix"
   | "destinationPrefix"
@@ -39,6 +39,7 @@ export function buildSyncRequest(
     ...(settings.minKeysPerPartition !== undefined ? { minKeysPerPartition: settings.minKeysPerPartition } : {}),
     ...(settings.storageClass ? { storageClass: settings.storageClass } : {}),
     timeBudgetSeconds: settings.timeBudgetSeconds,
+    ...(settings.filters !== undefined && settings.filters.length > 0 ? { filters: settings.filters } : {}),
   };
 }
 

@@ -95,6 +95,13 @@ export interface SyncRequest {
   keysEncoding?: KeysEncoding;
   /** Wall-clock budget of one `sync-range` call before it returns a cursor. @default 600 */
   timeBudgetSeconds?: number;
+  /**
+   * Which keys the run covers, in order, as `aws s3 sync`'s `--exclude`/`--include`:
+   * `["exclude *", "include logs/*"]`. Matched against the key relative to the source prefix; `*`
+   * matches any characters, `/` included; the last filter that matches decides. An excluded key
+   * is never copied, updated or deleted. @default [] (every key)
+   */
+  filters?: string[];
 }
 
 export type KeysEncoding = "raw" | "s3-event";
@@ -140,6 +147,8 @@ export interface SyncJob {
   /** The keys of a key-scoped run, decoded candidates included (see SyncRequest.keysEncoding). */
   keys?: string[];
   timeBudgetSeconds: number;
+  /** Key filters, in order (see SyncRequest.filters); absent or empty: every key. */
+  filters?: string[];
 }
 
 /**
@@ -342,6 +351,10 @@ export interface ReportLocation {
   htmlKey: string;
   /** Presigned GET URL of the HTML report, valid for at most one hour. */
   url: string;
+  /** The change log beside the report: every change, one JSON object per line, in key order. */
+  changesKey?: string;
+  /** How many changes the change log lists. */
+  changeCount?: number;
 }
 
 /**

@@ -223,6 +223,22 @@ const deleteLimit = z.unknown().transform((value, ctx): DeleteLimit => {
 /** A whole number within bounds. */
 export const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) => z.int().min(min).max(max);
 
+/** One key filter, parsed: `exclude PATTERN` or `include PATTERN`. */
+export interface KeyFilterRule {
+  kind: "exclude" | "include";
+  pattern: string;
+}
+
+/** Parses `exclude logs/*` or `include *.json` (one space after the word; the rest is the pattern). */
+export function parseFilter(text: string): KeyFilterRule | undefined {
+  const match = /^(exclude|include) (.+)$/s.exec(text);
+  return match ? { kind: match[1] as KeyFilterRule["kind"], pattern: match[2] } : undefined;
+}
+
+const keyFilters = z.array(
+  z.string().refine((text) => parseFilter(text) !== undefined, 'must list "exclude PATTERN" or "include PATTERN" filters'),
+);
+
 // ---------------------------------------------------------------------------------------------
 // The settings of a sync request
 
@@ -311,6 +327,11 @@ export const SYNC_SETTINGS = {
     default: "raw",
     description: "How `keys` are written: raw, or s3-event (URL-encoded as S3 event notifications carry them).",
     request: FREE,
+  }),
+  filters: setting(keyFilters, {
+    default: [],
+    description:
+      'Which keys the run covers, as aws s3 sync\'s --exclude/--include: "exclude PATTERN" or "include PATTERN", matched against the key relative to the source prefix (* matches any characters, / included); the last filter that matches decides. An excluded key is never copied or deleted.',
   }),
   timeBudgetSeconds: setting(wholeNumber(1, LAMBDA_MAX_TIMEOUT_SECONDS - SYNC_RANGE_SLACK_SECONDS), {
     default: 600,

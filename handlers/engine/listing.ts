@@ -4,6 +4,7 @@
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { EngineError, ERROR_NAMES } from "./errors";
+import { requestSignal } from "./s3Client";
 import { compareKeys, successor } from "./keys";
 import type { KeyLister } from "./keySample";
 
@@ -54,7 +55,7 @@ export async function* listObjects(client: S3Client, options: ListOptions): Asyn
         ContinuationToken: continuationToken,
         MaxKeys: options.pageSize ?? 1000,
       }),
-      { abortSignal: options.abortSignal },
+      { abortSignal: requestSignal(options.abortSignal) },
     );
     const objects: ListedObject[] = [];
     for (const item of page.Contents ?? []) {

@@ -21,6 +21,7 @@ import {
 import pLimit from "p-limit";
 import type { PendingUpload } from "../../model/contract";
 import { describeError } from "./errors";
+import { requestSignal } from "./s3Client";
 import { normalizeEtag } from "./listing";
 import { type ObjectDetails, SOURCE_ETAG_METADATA } from "./planner";
 
@@ -57,7 +58,7 @@ export async function headObject(
 ): Promise<ObjectDetails | undefined> {
   let head: HeadObjectCommandOutput;
   try {
-    head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }), { abortSignal: signal });
+    head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }), { abortSignal: requestSignal(signal) });
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) return undefined;
@@ -72,7 +73,7 @@ export async function headObject(
  * that prefix, it comes first in S3's byte order, so one key of one page is enough.
  */
 export async function isListed(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<boolean> {
-  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal: signal });
+  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal: requestSignal(signal) });
   return page.Contents?.[0]?.Key === key;
 }
 
@@ -186,7 +187,7 @@ export class Copier {
           CopySource: copySource(request.sourceBucket, request.sourceKey),
           MetadataDirective: "COPY",
         }),
-        { abortSignal: signal },
+        { abortSignal: requestSignal(signal) },
       );
       const copiedEtag = normalizeEtag(result.CopyObjectResult?.ETag);
       if (copiedEtag === request.etag) return { bytes: request.size, method: "copy" };
@@ -240,7 +241,7 @@ export class Copier {
         CopySourceIfMatch: `"${request.etag}"`,
         MetadataDirective: "REPLACE",
       }),
-      { abortSignal: signal },
+      { abortSignal: requestSignal(signal) },
     );
   }
 
@@ -253,7 +254,7 @@ export class Copier {
     try {
       const tagging = await this.client.send(
         new GetObjectTaggingCommand({ Bucket: request.sourceBucket, Key: request.sourceKey }),
-        { abortSignal: signal },
+        { abortSignal: requestSignal(signal) },
       );
       const tags = tagging.TagSet ?? [];
       if (tags.length === 0) return undefined;
@@ -317,7 +318,7 @@ export class Copier {
       );
       const upload = await timed(() =>
         this.client.send(new CreateMultipartUploadCommand({ ...this.target(request), ...headers, Tagging: tagging }), {
-          abortSignal: signal,
+          abortSignal: requestSignal(signal),
         }),
       );
       uploadId = upload.UploadId;
@@ -352,7 +353,7 @@ export class Copier {
                     CopySourceIfMatch: `"${request.etag}"`,
                     CopySourceRange: request.size === 0 ? undefined : `bytes=${first}-${last}`,
                   }),
-                  { abortSignal: signal },
+                  { abortSignal: requestSignal(signal) },
                 ),
               );
               done.set(number, result.CopyPartResult?.ETag);
@@ -371,7 +372,7 @@ export class Copier {
             Parts: [...done.entries()].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag })),
           },
         }),
-        { abortSignal: signal },
+        { abortSignal: requestSignal(signal) },
       );
       return undefined;
     } catch (err) {
@@ -394,7 +395,7 @@ export class Copier {
     try {
       for (;;) {
         const page = await this.client.send(new ListPartsCommand({ ...target, UploadId: uploadId, PartNumberMarker: marker }), {
-          abortSignal: signal,
+          abortSignal: requestSignal(signal),
         });
         for (const part of page.Parts ?? []) if (part.PartNumber !== undefined) parts.set(part.PartNumber, part.ETag);
         if (!page.IsTruncated || page.NextPartNumberMarker === undefined) return parts;
@@ -416,7 +417,7 @@ export class Copier {
   /** Aborts uploads left open on exactly this key (by an abandoned run). */
   private async abortAbandonedUploads(target: { Bucket: string; Key: string }, signal?: AbortSignal): Promise<void> {
     const listed = await this.client.send(new ListMultipartUploadsCommand({ Bucket: target.Bucket, Prefix: target.Key }), {
-      abortSignal: signal,
+      abortSignal: requestSignal(signal),
     });
     for (const upload of listed.Uploads ?? []) {
       if (upload.Key === target.Key && upload.UploadId) await this.abortUpload(target, upload.UploadId);
@@ -450,7 +451,7 @@ export async function deleteObjects(
           Bucket: bucket,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),
-        { abortSignal: signal },
+        { abortSignal: requestSignal(signal) },
       );
       for (const error of result.Errors ?? []) {
         failures.push({ key: error.Key ?? "", error: error.Code ?? "DeleteFailed", message: error.Message ?? "" });

@@ -24,6 +24,12 @@ export interface RunFacts {
   limits?: Record<string, number>;
 }
 
+/** The run's change log beside the report: its file name and how many changes it lists. */
+export interface ChangeLogFacts {
+  file: string;
+  lines: number;
+}
+
 /** The report document (what report.json holds). */
 export interface SyncReport {
   execution: string;
@@ -32,6 +38,8 @@ export interface SyncReport {
   outcome: "succeeded" | "failed";
   summary: SyncSummary;
   run?: RunFacts;
+  /** Every change of the run, in key order, in this file beside report.json (absent: no log was written). */
+  changeLog?: ChangeLogFacts;
 }
 
 const escapeHtml = (text: string): string =>
@@ -262,6 +270,14 @@ function limitsSection(limits: Record<string, number> | undefined): string {
 }
 
 /** Renders the report as a self-contained HTML page. Pure: the same document gives the same page. */
+/** Under a sample of the changes: how many more there are, and where all of them are listed. */
+function sampleNote(report: SyncReport, shown: number, total: number): string {
+  const sample = `A sample of ${formatCount(shown)} of ${formatCount(total)} changes, sorted by key.`;
+  if (!report.changeLog) return sample;
+  const more = Math.max(0, report.changeLog.lines - shown);
+  return `${sample} ${formatCount(more)} more in <a href="${escapeHtml(report.changeLog.file)}">${escapeHtml(report.changeLog.file)}</a>, beside this page.`;
+}
+
 export function renderHtml(report: SyncReport): string {
   const { summary } = report;
   const { job, stats } = summary;
@@ -313,7 +329,7 @@ ${table(
             escapeHtml(REASON_LABELS[c.reason] ?? c.reason),
             `<span class="num">${c.size === undefined ? "" : formatBytes(c.size)}</span>`,
           ]),
-        )}${changes.length < changeCount ? `\n<p class="note">A sample of ${formatCount(changes.length)} of ${formatCount(changeCount)} changes, sorted by key.</p>` : ""}`,
+        )}${changes.length < changeCount ? `\n<p class="note">${sampleNote(report, changes.length, changeCount)}</p>` : ""}`,
   );
 
   const route = `<code>${escapeHtml(location(job.source))}</code> &rarr; <code>${escapeHtml(location(job.destination))}</code>`;

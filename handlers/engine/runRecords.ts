@@ -11,9 +11,11 @@
  * `--report-to` names one). Writing them into the source or destination would make them data a
  * later sync copies, or extras a mirror deletes.
  */
+import { randomUUID } from "node:crypto";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import type { Partition, PlanLocation, SyncPhase, SyncRangeResult } from "../../model/contract";
+import type { ChunkSource } from "./changeLog";
 import { EngineError, ERROR_NAMES, ValidationError } from "./errors";
 
 /** Where the records of every run are kept, one folder per run. */
@@ -26,6 +28,10 @@ export interface RunRecords {
   putPlan(run: string, partitions: Partition[]): Promise<PlanLocation>;
   /** The plan at `location`, checked (parsePlan); fails with PlanInvalid when it is missing. */
   getPlan(location: PlanLocation): Promise<Partition[]>;
+  /** Stores the changes one sync-range call made, as a chunk of the change log (handlers/engine/changeLog.ts). */
+  putChanges(run: string, phase: SyncPhase, partitionId: number, chunk: string): Promise<void>;
+  /** Every change chunk of a run, in no particular order. */
+  changeChunks(run: string): Promise<ChunkSource[]>;
 }
 
 /** The path of a run's plan relative to the records' root: `<run>/plan.json`. */
@@ -88,6 +94,20 @@ export function recordPath(run: string, phase: SyncPhase, partitionId: number): 
   return `${checkRunName(run)}/partitions/${phase}/${partitionId}.json`;
 }
 
+/**
+ * The path of a change chunk relative to the records' root. Each call writes its own (a retried
+ * call too: the merge drops the lines it repeats).
+ */
+export function changeChunkPath(run: string, phase: SyncPhase, partitionId: number): string {
+  if (!Number.isInteger(partitionId) || partitionId < 0) throw new Error(`partition id must be a whole number, got ${partitionId}`);
+  return `${changesFolder(run)}${phase}-${partitionId}-${randomUUID()}.jsonl`;
+}
+
+/** The folder of a run's change chunks relative to the root. */
+export function changesFolder(run: string): string {
+  return `${checkRunName(run)}/changes/`;
+}
+
 /** The folder of one phase's records relative to the root. */
 export function phaseFolder(run: string, phase: SyncPhase): string {
   return `${checkRunName(run)}/partitions/${phase}/`;
@@ -124,17 +144,31 @@ export function s3RunRecords(client: S3Client, location: { bucket: string; prefi
         }),
       );
     },
+    async putChanges(run, phase, partitionId, chunk) {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: location.bucket,
+          Key: location.prefix + changeChunkPath(run, phase, partitionId),
+          Body: chunk,
+          ContentType: "application/jsonl",
+        }),
+      );
+    },
+    async changeChunks(run) {
+      const objects = await listUnder(client, location.bucket, location.prefix + changesFolder(run), ".jsonl");
+      return objects.map(({ key, size }) => ({
+        size,
+        // Ranged reads: a merge of thousands of chunks holds no connection open between reads.
+        async read(offset, length) {
+          const object = await client.send(
+            new GetObjectCommand({ Bucket: location.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
+          );
+          return (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+        },
+      }));
+    },
     async list(run, phase) {
-      const prefix = location.prefix + phaseFolder(run, phase);
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: location.bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        for (const object of page.Contents ?? []) if (object.Key?.endsWith(".json")) keys.push(object.Key);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      const keys = (await listUnder(client, location.bucket, location.prefix + phaseFolder(run, phase), ".json")).map((o) => o.key);
       const limit = pLimit(32);
       return Promise.all(
         keys.map((key) =>
@@ -146,6 +180,20 @@ export function s3RunRecords(client: S3Client, location: { bucket: string; prefi
       );
     },
   };
+}
+
+/** Every object under a prefix whose key ends in `suffix`, with its size. */
+async function listUnder(client: S3Client, bucket: string, prefix: string, suffix: string): Promise<Array<{ key: string; size: number }>> {
+  const objects: Array<{ key: string; size: number }> = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (object.Key?.endsWith(suffix)) objects.push({ key: object.Key, size: object.Size ?? 0 });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return objects;
 }
 
 /**

@@ -76,3 +76,14 @@ function addContentMd5ToDeleteObjects(client: S3Client): void {
     { step: "build", priority: "low", name: "bucketSyncContentMd5" },
   );
 }
+
+/**
+ * A signal of its own for one SDK request, aborted when `shared` is. A sync-range call aborts all
+ * its requests at the function's end through one signal; handed to 64 requests in flight, that
+ * one signal would carry 64 `abort` listeners (the SDK's HTTP handler adds one per request) and
+ * Node warns of a leak past 10. `AbortSignal.any` links the request's signal to the shared one
+ * without a listener on it (https://nodejs.org/api/globals.html#static-method-abortsignalanysignals).
+ */
+export function requestSignal(shared: AbortSignal | undefined): AbortSignal | undefined {
+  return shared === undefined ? undefined : AbortSignal.any([shared]);
+}

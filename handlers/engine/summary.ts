@@ -66,3 +66,15 @@ export function summarize(input: SummarizeInput & { results: SyncRangeResult[] }
     changes: bounded(changes),
   };
 }
+
+/**
+ * The delete guard's decision as the real run would reach it: a dry run's summary records
+ * "no-deletes" (it deletes nothing, so the state machine skips the delete phase), but a CI gate
+ * reading a dry run needs the verdict the same request would get for real.
+ */
+export function realRunDeleteDecision(summary: SyncSummary): DeleteDecision {
+  if (!summary.job.dryRun) return summary.deleteDecision;
+  if (summary.stats.failed > 0) return "blocked-by-failures";
+  if (summary.job.mode !== "mirror" || summary.plannedDeletes === 0) return "no-deletes";
+  return summary.plannedDeletes > summary.deleteLimit ? "over-limit" : "within-limit";
+}

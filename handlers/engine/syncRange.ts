@@ -23,7 +23,9 @@ import {
   type SyncRangeResult,
   type SyncStats,
 } from "../../model/contract";
+import { changeChunk } from "./changeLog";
 import { describeError, EngineError, ERROR_NAMES } from "./errors";
+import { compileFilters } from "./filters";
 import { compareKeys, inRange } from "./keys";
 import { type ListedObject, listObjects } from "./listing";
 import { Copier, type CopyRequest, DELETE_BATCH, deleteObjects, headObject } from "./objects";
@@ -51,6 +53,8 @@ export type RangeEvent =
   | { type: "listed"; phase: SyncPhase; objects: number; bytes: number }
   /** A copy began: it is in flight until its `handled` event. */
   | { type: "started"; phase: SyncPhase; key: string; size: number }
+  /** The call listed its partition to the end: no more keys will come from it. */
+  | { type: "listing-done"; phase: SyncPhase }
   /** A key is done with: copied, deleted, found unchanged, ... (`failed` when its action failed). */
   | { type: "handled"; phase: SyncPhase; key: string; action: SyncChange["action"] | "unchanged" | "extra"; size: number; failed?: boolean };
 
@@ -67,6 +71,11 @@ export interface SyncRangeOptions {
   deadline?: number;
   /** Told of every listed batch and every key handled (local runs); must not throw. */
   observe?: (event: RangeEvent) => void;
+  /**
+   * Stores every change this call made, as one chunk of the run's change log sorted by key
+   * (handlers/engine/changeLog.ts); called once, before the call returns, when it made any.
+   */
+  recordChanges?: (chunk: string) => Promise<void>;
 }
 
 /** Runs one `sync-range` call. */
@@ -113,6 +122,8 @@ export async function syncRange(
   } finally {
     clearTimeout(timer);
   }
+  if (!stopped) observe?.({ type: "listing-done", phase: input.phase });
+  if (options.recordChanges && run.allChanges.length > 0) await options.recordChanges(changeChunk(run.allChanges));
   const uploads = run.uploads;
   return {
     partition: input.partition,
@@ -128,8 +139,30 @@ export async function syncRange(
   };
 }
 
-/** The pairs of a partition after the cursor, in key order, in batches. */
+/**
+ * The pairs of a partition after the cursor that the job's filters keep, in key order, in
+ * batches. An excluded key is out of the run's scope on both sides: never copied, never counted,
+ * never deleted.
+ */
 async function* workItems(client: S3Client, input: SyncRangeInput, signal: AbortSignal): AsyncGenerator<WorkItem[]> {
+  const filter = compileFilters(input.job.filters);
+  if (!filter) {
+    yield* unfilteredWorkItems(client, input, signal);
+    return;
+  }
+  if (input.partition.keys) {
+    const keys = input.partition.keys.filter((key) => filter.includes(key));
+    yield* unfilteredWorkItems(client, { ...input, partition: { ...input.partition, keys } }, signal);
+    return;
+  }
+  for await (const batch of unfilteredWorkItems(client, input, signal)) {
+    const kept = batch.filter((item) => filter.includes(item.key));
+    if (kept.length > 0) yield kept;
+  }
+}
+
+/** The pairs of a partition after the cursor, in key order, in batches. */
+async function* unfilteredWorkItems(client: S3Client, input: SyncRangeInput, signal: AbortSignal): AsyncGenerator<WorkItem[]> {
   const { job, partition } = input;
   const cursor = input.cursor ?? undefined;
   if (partition.keys) {
@@ -175,6 +208,8 @@ class RangeRun {
   readonly stats: SyncStats;
   readonly failures: SyncFailure[];
   readonly changes: SyncChange[];
+  /** Every change this call made, for the change log (`changes` is the sample the result carries). */
+  readonly allChanges: SyncChange[] = [];
   private readonly window: OrderedWindow;
   private readonly copier: Copier;
   private readonly job: SyncJob;
@@ -477,7 +512,8 @@ class RangeRun {
     } else {
       this.stats.deleted += keys.length;
     }
-    for (const key of keys.slice(0, SAMPLE_LIMIT)) this.sample({ key, action: "delete", reason: "extra" });
+    for (const key of keys.slice(0, SAMPLE_LIMIT)) this.sample({ key, action: "delete", reason: "extra" }, false);
+    for (const key of keys) if (!failedKeys.has(key)) this.allChanges.push({ key, action: "delete", reason: "extra" });
     for (const key of this.observe ? keys : []) {
       this.observe?.({ type: "handled", phase: "delete", key, action: "delete", size: 0, ...(failedKeys.has(key) ? { failed: true } : {}) });
     }
@@ -489,7 +525,8 @@ class RangeRun {
     await this.window.drain();
   }
 
-  private sample(change: SyncChange): void {
+  private sample(change: SyncChange, logged = true): void {
+    if (logged) this.allChanges.push(change);
     if (this.changes.length < SAMPLE_LIMIT) this.changes.push(change);
   }
 

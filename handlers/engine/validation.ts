@@ -84,6 +84,13 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
       `source s3://${source.bucket}/${source.prefix} and destination s3://${destination.bucket}/${destination.prefix} overlap: a sync would read its own writes; use another bucket or disjoint prefixes`,
     );
   }
+  // `exclude`/`include` as request fields of their own could not keep the order the filters apply
+  // in; ignoring them would widen the run (and a mirror's deletes), so they are refused.
+  for (const field of ["exclude", "include"]) {
+    if ((r as unknown as Record<string, unknown>)[field] !== undefined) {
+      problems.push(`${field} is not a request field: list filters in order as filters: ["exclude PATTERN", "include PATTERN"]`);
+    }
+  }
   const settings: Record<string, unknown> = {};
   for (const name of Object.keys(SYNC_SETTINGS) as SyncSettingName[]) {
     const value = (r as unknown as Record<string, unknown>)[name];
@@ -124,6 +131,7 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
     startAfter: s.startAfter,
     keys,
     timeBudgetSeconds: s.timeBudgetSeconds,
+    filters: s.filters,
   };
 }
 

@@ -45,14 +45,12 @@ describe("bucket-sync sync output", function () {
     const { source, destination } = await pair(["a", "b", "c"]);
     const run = await sync([`s3://${source}`, `s3://${destination}`]);
     assert.equal(run.code, 0, run.stderr);
-    const lines = run.stderr.split("\n").filter((line) => line.startsWith("copy: "));
+    const lines = run.stderr.split("\n").filter((line) => line.startsWith("progress: "));
     assert.ok(lines.length >= 1, run.stderr);
-    assert.match(
-      lines.at(-1)!,
-      /^copy: 3\/3 objects, 36 B\/36 B listed so far, \S+ \S+\/s copied \(36 B\), \d+ objects\/s, ETA -, 0 in flight, elapsed \d/,
-    );
+    assert.match(lines.at(-1)!, /^progress: 3\/3 objects checked, copied 3 \(36 B, \S+ \S+\/s\), \d+ objects\/s, ETA -, 0 in flight, elapsed \d/);
     assert.doesNotMatch(run.stderr, /\r/);
-    assert.doesNotMatch(run.stdout, /^copy: /m, "progress stays off stdout");
+    assert.doesNotMatch(run.stderr, /^copy: /m, "progress lines never look like the -v lines");
+    assert.doesNotMatch(run.stdout, /^progress: /m, "progress stays off stdout");
   });
 
   it("redraws one status line in place on a terminal (through a pseudo-terminal)", async () => {
@@ -62,7 +60,7 @@ describe("bucket-sync sync output", function () {
     const child = spawn("script", ["-qefc", command.join(" "), "/dev/null"], { cwd: ROOT, env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     const run = await finished(child);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /\rcopy: 2\/2 objects, [^\n]*ETA -, 0 in flight, elapsed [^\n]*\r?\n/);
+    assert.match(run.stdout, /\rprogress: 2\/2 objects checked, [^\n]*ETA -, 0 in flight, elapsed [^\n]*\r?\n/);
     assert.match(run.stdout, /synced: copied 2,/);
   });
 

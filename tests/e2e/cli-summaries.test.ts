@@ -49,7 +49,7 @@ describe("bucket-sync sync summaries", function () {
     await putMany(client, destination, ["same", "old"]);
     const run = await sync(source, destination, []);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^synced: copied 2, updated 0, deleted 0, unchanged 1, extra 1, conflicts 0, failed 0; \d+ bytes;/m);
+    assert.match(run.stdout, /^synced: copied 2, updated 0, deleted 0, unchanged 1, extra 1, conflicts 0, failed 0; \d+ B;/m);
     assert.doesNotMatch(run.stdout, /to source/);
     assert.equal(run.report?.summary.deleteDecision, "no-deletes");
   });

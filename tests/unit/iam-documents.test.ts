@@ -143,11 +143,14 @@ describe("IAM documents", () => {
       });
     });
 
-    it("grant write-report PutObject and GetObject (for the presigned link) under the reports prefix only", () => {
-      assert.deepEqual(
-        grants(writeReportPolicy(args())).filter((g) => g.startsWith("s3:")),
-        ["s3:GetObject on arn:aws:s3:::acme-prod-reports/reports/*", "s3:PutObject on arn:aws:s3:::acme-prod-reports/reports/*"],
-      );
+    it("grant write-report PutObject and GetObject (for the presigned link and the change chunks) under the reports prefix only", () => {
+      assert.deepEqual(grants(writeReportPolicy(args())).filter((g) => g.startsWith("s3:")), [
+        "s3:AbortMultipartUpload on arn:aws:s3:::acme-prod-reports/reports/*",
+        "s3:GetObject on arn:aws:s3:::acme-prod-reports/reports/*",
+        "s3:ListBucket on arn:aws:s3:::acme-prod-reports",
+        "s3:PutObject on arn:aws:s3:::acme-prod-reports/reports/*",
+      ]);
+      assert.deepEqual(sid(writeReportPolicy(args()), "ListChangeChunks").Condition, { StringLike: { "s3:prefix": ["reports/", "reports/*"] } });
     });
 
     it("grant KMS use only when a bucket key is configured, on exactly that key", () => {

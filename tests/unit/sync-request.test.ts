@@ -52,6 +52,18 @@ describe("the REST trigger's SyncRequest model", () => {
     }
   });
 
+  it("takes key filters in order, as the stack config and the engine do", () => {
+    const filtered = buildSyncRequest(
+      { ...(STACK_REQUEST as never as Parameters<typeof buildSyncRequest>[0]), sourcePrefix: "", destinationPrefix: "backup/", filters: ["exclude *", "include logs/*"] },
+      { sourceBucket: "acme-dev", destinationBucket: "acme-prod" },
+    );
+    assert.deepEqual(filtered.filters, ["exclude *", "include logs/*"]);
+    assert.ok(validate(filtered), JSON.stringify(validate.errors));
+    assert.deepEqual(validateRequest(filtered).filters, ["exclude *", "include logs/*"]);
+    assert.ok(!validate({ ...filtered, filters: "exclude *" }));
+    assert.ok(!validate({ ...filtered, exclude: ["*"] }), "exclude is no field of its own: the order would be lost");
+  });
+
   it("refuses a body that is not a SyncRequest: missing side, unknown mode, unknown field, wrong types", () => {
     const bad: unknown[] = [
       { source: { bucket: "acme-dev" } },
