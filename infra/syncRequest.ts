@@ -98,6 +98,8 @@ export function syncRequestJsonSchema(): Record<string, unknown> {
     // A count or a share ("5%"): the share's form is the engine's to check.
     maxDeletes: { type: ["integer", "string"] },
     keys: { type: "array", items: { type: "string", minLength: 1 } },
+    // An on-change batch's events: their fields are the engine's to check (onChangeBatch.ts).
+    changes: { type: "array", items: { type: "object" } },
   };
   return {
     $schema: "http://json-schema.org/draft-04/schema#",

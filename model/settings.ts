@@ -183,6 +183,10 @@ export const SYNC_SETTINGS = {
     default: "raw",
     description: "How `keys` are written: raw, or s3-event (URL-encoded as S3 event notifications carry them).",
   }),
+  notifyOnSuccess: setting(z.boolean(), {
+    default: true,
+    description: "Announce a successful run on the notification topic; failures and delete approvals are announced either way.",
+  }),
   timeBudgetSeconds: setting(wholeNumber(1, LAMBDA_MAX_TIMEOUT_SECONDS - SYNC_RANGE_SLACK_SECONDS), {
     default: 600,
     description: `Wall-clock budget of one sync-range call before it returns a cursor; must leave ${SYNC_RANGE_SLACK_SECONDS} s of syncRangeTimeoutSeconds.`,
