@@ -19,8 +19,12 @@ import {
   functionNames,
   nameStem,
   notificationTopicName,
+  onChangeBatchMachineName,
   onChangeDeadLetterQueueName,
+  onChangePipeName,
+  onChangeQueueName,
   onChangeRuleName,
+  onChangeRunSlotsTableName,
   reportsBucketName,
   restApiName,
   scheduleDeadLetterQueueName,
@@ -33,7 +37,8 @@ import { SyncMonitoring } from "./infra/observability";
 import { sourceBucket as sourceOf } from "./infra/source";
 import { SyncMachine } from "./infra/syncMachine";
 import { buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
-import { OnChangeSync, RestApiTrigger, SyncSchedule } from "./infra/triggers";
+import { OnChangeBatches } from "./infra/onChangeBatches";
+import { RestApiTrigger, SyncSchedule } from "./infra/triggers";
 
 async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   const config = loadStackConfig();
@@ -128,20 +133,32 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   if (config.onChangeSync && crossAccountSource) {
     new SourceAccountEvents("source-account-events", { scope, sourceAccountId });
   }
-  if (config.onChangeSync) {
-    new OnChangeSync("on-change", {
-      ruleName: onChangeRuleName(stem),
-      deadLetterQueueName: onChangeDeadLetterQueueName(stem),
-      scope,
-      stateMachine: machine.stateMachine,
-      sourceBucket,
-      sourcePrefix: config.sourcePrefix,
-      sourceAccountId: crossAccountSource ? sourceAccountId : undefined,
-      maxDeletes: config.onChangeMaxDeletes,
-      request,
-      tags,
-    });
-  }
+  const onChange = config.onChangeSync
+    ? new OnChangeBatches("on-change", {
+        scope,
+        names: {
+          rule: onChangeRuleName(stem),
+          queue: onChangeQueueName(stem),
+          deadLetterQueue: onChangeDeadLetterQueueName(stem),
+          pipe: onChangePipeName(stem),
+          batchMachine: onChangeBatchMachineName(stem),
+          runSlotsTable: onChangeRunSlotsTableName(stem),
+        },
+        sourceBucket,
+        sourcePrefix: config.sourcePrefix,
+        sourceAccountId: crossAccountSource ? sourceAccountId : undefined,
+        syncMachine: machine.stateMachine,
+        request,
+        maxDeletes: config.onChangeMaxDeletes,
+        batchWindowSeconds: config.onChangeBatchWindowSeconds,
+        maxBatchKeys: config.onChangeMaxBatchKeys,
+        maxConcurrentRuns: config.onChangeMaxConcurrentRuns,
+        notificationTopic: notifications.topic,
+        dashboardName: `${dashboardName(stem)}-on-change`,
+        region: config.region,
+        tags,
+      })
+    : undefined;
 
   const api = config.apiTrigger
     ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, tags })
@@ -171,6 +188,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       ),
     dashboardUrl: monitoring.dashboardUrl,
     ...(api ? { apiUrl: api.url } : {}),
+    ...(onChange ? { onChangeDashboardUrl: onChange.dashboardUrl } : {}),
   };
 }
 

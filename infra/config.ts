@@ -188,7 +188,7 @@ export const STACK_SETTINGS = {
   }),
   onChangeSync: boolean(
     false,
-    "Sync each changed key of the source bucket as soon as S3 reports it through EventBridge. Needs `eventBridgeNotifications` on the source stack (and, in another account, its backupAccountId to forward the events), the same region, and an empty sourcePrefix (S3 events carry full keys; SyncRequest.keys are relative to the source prefix).",
+    "Sync what changes in the source bucket as S3 reports it through EventBridge, in batches: events are buffered in a queue and a pipe starts one run per batch (onChangeBatchWindowSeconds, onChangeMaxBatchKeys), at most onChangeMaxConcurrentRuns at once. Needs `eventBridgeNotifications` on the source stack (and, in another account, its backupAccountId to forward the events) and the same region. Events for keys outside sourcePrefix are dropped and counted.",
   ),
   onChangeMaxDeletes: setting(wholeNumber(0, 1_000), {
     default: 100,
@@ -449,13 +449,6 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
       problems.push(
         `${key("sourceStack")} / ${key("sourceBucket")}: set exactly one of them when ${key("syncMachine")} is true ` +
           `(got ${given("sourceStack") ? "both" : "neither"})`,
-      );
-    }
-    if (c.onChangeSync && c.sourcePrefix !== "" && valid("sourcePrefix")) {
-      problem(
-        "onChangeSync",
-        `needs an empty ${key("sourcePrefix")}: S3 events carry full keys, and SyncRequest.keys are relative to the source prefix`,
-        "true",
       );
     }
   } else {

@@ -175,7 +175,6 @@ describe("parseStackConfig", () => {
         /^bucket-sync:timeBudgetSeconds: must leave 60 s of bucket-sync:syncRangeTimeoutSeconds \(900\)/,
       ],
       ["a sync-range timeout above Lambda's limit", { syncRangeTimeoutSeconds: "1200" }, /^bucket-sync:syncRangeTimeoutSeconds: must be a whole number from 61 to 900/],
-      ["on-change syncs with a source prefix", { sourcePrefix: "data/" }, /^bucket-sync:onChangeSync: needs an empty bucket-sync:sourcePrefix/],
       ["a source KMS key given by alias", { sourceKmsKeyArn: "alias/dev-data" }, /^bucket-sync:sourceKmsKeyArn: must be a KMS key ARN/],
       [
         "a source KMS key of another region",
