@@ -143,6 +143,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
           pipe: onChangePipeName(stem),
           batchMachine: onChangeBatchMachineName(stem),
           runSlotsTable: onChangeRunSlotsTableName(stem),
+          notificationTopic: notificationTopicName(stem),
         },
         sourceBucket,
         sourcePrefix: config.sourcePrefix,

@@ -77,6 +77,8 @@ export interface OnChangeBatchesArgs {
     pipe: string;
     batchMachine: string;
     runSlotsTable: string;
+    /** The notification topic's name (the topic itself is `notificationTopic`). */
+    notificationTopic: string;
   };
   /** The bucket whose changes are synced; it sends its events to EventBridge (see OnChangeSyncArgs). */
   sourceBucket: pulumi.Input<string>;
@@ -211,7 +213,7 @@ export class OnChangeBatches extends pulumi.ComponentResource {
       `${name}-batch-policy`,
       {
         role: batchRole.id,
-        policy: pulumi.all([scope, args.syncMachine.name, args.notificationTopic.arn]).apply(([s, machine, topicArn]) =>
+        policy: pulumi.all([scope, args.syncMachine.name]).apply(([s, machine]) =>
           JSON.stringify(
             onChangeBatchMachinePolicy({
               runSlotsTableArn: arns.dynamoTable(s, n.runSlotsTable),
@@ -219,7 +221,7 @@ export class OnChangeBatches extends pulumi.ComponentResource {
               syncExecutionsArn: arns.executions(s, machine),
               managedRuleArn: arns.eventRule(s, SYNC_INTEGRATION_RULE),
               deadLetterQueueArn: arns.sqsQueue(s, n.deadLetterQueue),
-              notificationTopicArn: topicArn,
+              notificationTopicArn: arns.snsTopic(s, n.notificationTopic),
             }),
           ),
         ),
