@@ -13,6 +13,7 @@ import { EXIT } from "./exitCodes";
 import { registerPreview } from "./preview";
 import { registerS3Server } from "./s3Server";
 import { registerSync } from "./sync";
+import { registerWatch } from "./watch";
 
 /** The package's version: package.json sits two levels above dist/cli/ and one above cli/. */
 function packageVersion(): string {
@@ -43,6 +44,7 @@ registerDemo(program);
 registerCheckPolicy(program);
 registerPreview(program);
 registerDiagram(program);
+registerWatch(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`bucket-sync: ${err instanceof Error ? err.message : String(err)}`);
