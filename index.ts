@@ -19,8 +19,12 @@ import {
   functionNames,
   nameStem,
   notificationTopicName,
+  onChangeBatchMachineName,
   onChangeDeadLetterQueueName,
+  onChangePipeName,
+  onChangeQueueName,
   onChangeRuleName,
+  onChangeRunSlotsTableName,
   reportsBucketName,
   restApiName,
   scheduleDeadLetterQueueName,
@@ -34,7 +38,8 @@ import { SyncMonitoring } from "./infra/observability";
 import { sourceBucket as sourceOf } from "./infra/source";
 import { SyncMachine } from "./infra/syncMachine";
 import { buildRequestCeiling, buildSyncRequest, startExecutionCommand } from "./infra/syncRequest";
-import { OnChangeSync, RestApiTrigger, SyncSchedule } from "./infra/triggers";
+import { OnChangeBatches } from "./infra/onChangeBatches";
+import { RestApiTrigger, SyncSchedule } from "./infra/triggers";
 
 async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   const config = loadStackConfig();
@@ -146,22 +151,33 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
   if (config.onChangeSync && crossAccountSource) {
     new SourceAccountEvents("source-account-events", { scope, sourceAccountId, statementId: sourceEventsStatementId(stem, sourceAccountId) });
   }
-  if (config.onChangeSync) {
-    deadLetterQueueNames.push(onChangeDeadLetterQueueName(stem));
-    new OnChangeSync("on-change", {
-      ruleName: onChangeRuleName(stem),
-      deadLetterQueueName: onChangeDeadLetterQueueName(stem),
-      scope,
-      stateMachine: machine.stateMachine,
-      startArn: machine.startArn,
-      sourceBucket,
-      sourcePrefix: config.sourcePrefix,
-      sourceAccountId: crossAccountSource ? sourceAccountId : undefined,
-      maxDeletes: config.onChangeMaxDeletes,
-      request,
-      tags,
-    });
-  }
+  const onChange = config.onChangeSync
+    ? new OnChangeBatches("on-change", {
+        scope,
+        names: {
+          rule: onChangeRuleName(stem),
+          queue: onChangeQueueName(stem),
+          deadLetterQueue: onChangeDeadLetterQueueName(stem),
+          pipe: onChangePipeName(stem),
+          batchMachine: onChangeBatchMachineName(stem),
+          runSlotsTable: onChangeRunSlotsTableName(stem),
+          notificationTopic: notificationTopicName(stem),
+        },
+        sourceBucket,
+        sourcePrefix: config.sourcePrefix,
+        sourceAccountId: crossAccountSource ? sourceAccountId : undefined,
+        syncMachine: machine.stateMachine,
+        request,
+        maxDeletes: config.onChangeMaxDeletes,
+        batchWindowSeconds: config.onChangeBatchWindowSeconds,
+        maxBatchKeys: config.onChangeMaxBatchKeys,
+        maxConcurrentRuns: config.onChangeMaxConcurrentRuns,
+        notificationTopic: notifications.topic,
+        dashboardName: `${dashboardName(stem)}-on-change`,
+        region: config.region,
+        tags,
+      })
+    : undefined;
 
   const api = config.apiTrigger
     ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, startArn: machine.startArn, ceiling, tags })
@@ -197,6 +213,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       ),
     dashboardUrl: monitoring.dashboardUrl,
     ...(api ? { apiUrl: api.url } : {}),
+    ...(onChange ? { onChangeDashboardUrl: onChange.dashboardUrl } : {}),
   };
 }
 

@@ -37,4 +37,8 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     description: "draw the sync machine a stack would deploy (run in a checkout: reads Pulumi.yaml from the current directory)",
     load: async () => (await import("./diagram")).registerDiagram,
   },
+  watch: {
+    description: "run a stack's on-change chain (buffer, batches, run slots, sync runs) on an embedded S3 server, and watch a burst of writes go through it",
+    load: async () => (await import("./watch")).registerWatch,
+  },
 };

@@ -30,8 +30,10 @@ export async function stackDefinition(stack: string, config: Record<string, stri
   if (machines.length === 0) {
     throw new Error(`stack "${stack}" has no state machine: its config does not set syncMachine (Pulumi.${stack}.yaml)`);
   }
-  if (machines.length > 1) throw new Error(`stack "${stack}" has ${machines.length} state machines; expected one`);
-  const definition = machines[0].inputs.definition;
+  // The sync machine is the one the stack exports; an on-change stack also has its batch machine.
+  const sync = machines.length === 1 ? machines : machines.filter((m) => m.outputs.arn === run.outputs.stateMachineArn);
+  if (sync.length !== 1) throw new Error(`stack "${stack}" has ${machines.length} state machines and none is its exported sync machine`);
+  const definition = sync[0].inputs.definition;
   if (typeof definition !== "string") throw new Error(`stack "${stack}": the state machine's definition is not known`);
   return JSON.parse(definition) as object;
 }

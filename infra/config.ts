@@ -29,6 +29,7 @@ import {
   type StorageClass,
 } from "../model/settings";
 import { LONGEST_BUCKET_SUFFIX, longestFunctionName, nameStem } from "./names";
+import { ON_CHANGE_LIMITS } from "../model/onChange";
 
 /** How the handlers reach Lambda (see infra/handlerPackaging.ts). */
 export type HandlerPackaging = "bundle" | "callback";
@@ -197,12 +198,27 @@ export const STACK_SETTINGS = {
   }),
   onChangeSync: boolean(
     false,
-    "Sync each changed key of the source bucket as soon as S3 reports it through EventBridge. Needs `eventBridgeNotifications` on the source stack (and, in another account, its backupAccountId to forward the events), the same region, and an empty sourcePrefix (S3 events carry full keys; SyncRequest.keys are relative to the source prefix).",
+    "Sync what changes in the source bucket as S3 reports it through EventBridge, in batches: events are buffered in a queue and a pipe starts one run per batch (onChangeBatchWindowSeconds, onChangeMaxBatchKeys), at most onChangeMaxConcurrentRuns at once. Needs `eventBridgeNotifications` on the source stack (and, in another account, its backupAccountId to forward the events) and the same region. Events for keys outside sourcePrefix are dropped and counted.",
   ),
   onChangeMaxDeletes: setting(wholeNumber(0, 1_000), {
+    default: 100,
+    description:
+      "Most objects an on-change run may delete without approval: a count, not a share. A batch run's limit is the number of keys its batch reports deleted, capped by this; a run that finds more to delete asks for approval. 0 sends every on-change delete for approval. Scheduled and on-demand runs keep maxDeletes.",
+  }),
+  onChangeBatchWindowSeconds: setting(wholeNumber(0, ON_CHANGE_LIMITS.batchWindowSeconds), {
+    default: 60,
+    description:
+      "How long the on-change pipe gathers object events before it starts one run for the batch (at most 300 s, the EventBridge Pipes limit). Longer windows mean fewer, larger runs; a write waits at most this long plus one run.",
+  }),
+  onChangeMaxBatchKeys: setting(wholeNumber(1, ON_CHANGE_LIMITS.batchSize), {
+    default: 1000,
+    description:
+      "Most object events in one on-change batch (at most 10000, the EventBridge Pipes limit for an SQS source; a batch also ends at 256 KiB of events, the Step Functions input limit). A burst of N events starts about N / this many runs.",
+  }),
+  onChangeMaxConcurrentRuns: setting(wholeNumber(1, ON_CHANGE_LIMITS.concurrentRuns), {
     default: 1,
     description:
-      "Most objects an on-change run may delete without approval: a count, not a share, because such a run sees only the changed key (10% of one object is none, so every delete would wait for a person). Each event names one key, so 1 lets a deleted source object go; 0 sends every on-change delete for approval. Scheduled and on-demand runs keep maxDeletes.",
+      "Most on-change runs at once; a batch that finds every run slot taken waits for one (its events stay in the queue meanwhile). Scheduled and on-demand runs are not counted.",
   }),
   apiTrigger: boolean(
     false,
@@ -327,6 +343,12 @@ export interface StackConfig {
   onChangeSync: boolean;
   /** The delete limit of a key-scoped (on-change) run: a count, never a share. */
   onChangeMaxDeletes: number;
+  /** The on-change pipe's batching window, in seconds. */
+  onChangeBatchWindowSeconds: number;
+  /** Most events in one on-change batch. */
+  onChangeMaxBatchKeys: number;
+  /** Most on-change runs at once. */
+  onChangeMaxConcurrentRuns: number;
   /** A REST API (IAM-signed POST) that starts syncs. */
   apiTrigger: boolean;
   notificationEmails: string[];
@@ -481,13 +503,6 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
           `(got ${given("sourceStack") ? "both" : "neither"})`,
       );
     }
-    if (c.onChangeSync && c.sourcePrefix !== "" && valid("sourcePrefix")) {
-      problem(
-        "onChangeSync",
-        `needs an empty ${key("sourcePrefix")}: S3 events carry full keys, and SyncRequest.keys are relative to the source prefix`,
-        "true",
-      );
-    }
   } else {
     // Settings that only a sync machine reads are mistakes on a stack without one.
     const unused: Array<[ConfigKey, boolean]> = [
@@ -545,6 +560,9 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     scheduleTimezone: c.scheduleTimezone,
     onChangeSync: c.onChangeSync,
     onChangeMaxDeletes: c.onChangeMaxDeletes,
+    onChangeBatchWindowSeconds: c.onChangeBatchWindowSeconds,
+    onChangeMaxBatchKeys: c.onChangeMaxBatchKeys,
+    onChangeMaxConcurrentRuns: c.onChangeMaxConcurrentRuns,
     apiTrigger: c.apiTrigger,
     notificationEmails,
     fullRunAlarmHours: c.fullRunAlarmHours,

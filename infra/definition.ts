@@ -8,7 +8,7 @@
  *        within-limit                    -> Delete partitions
  *        over-limit  -> Request delete approval (human) -> Delete partitions
  *   Delete partitions (Map: Delete range until done) -> Summarize delete -> Report
- *   Report (Write report, Publish result) -> Check outcome -> Sync succeeded | Copies failed | Objects failed
+ *   Report (Write report, Publish result unless a quiet success) -> Check outcome -> Sync succeeded | Copies failed | Objects failed
  *     (a summary of any other shape -> Unexpected summary)
  * Any error -> Notify failure -> Sync failed
  * ```
@@ -95,7 +95,9 @@ export const STATE_NAMES = {
   summarizeDelete: "Summarize delete",
   report: "Report",
   writeReport: "Write report",
+  announceResult: "Announce result?",
   publishResult: "Publish result",
+  quietSuccess: "Success not announced",
   checkOutcome: "Check outcome",
   syncSucceeded: "Sync succeeded",
   unexpectedSummary: "Unexpected summary",
@@ -464,8 +466,25 @@ function reportState(writeReportArn: string, writeReportTimeoutSeconds: number, 
             timeoutSeconds: writeReportTimeoutSeconds,
             comment: "Returns where the report is and a presigned URL valid for at most one hour.",
           },
-          { next: S.publishResult },
+          { next: S.announceResult },
         ),
+        // A routine success of a run that asked not to announce one (on-change batches) stays
+        // quiet; anything else, failures included, is announced (the default, fail closed).
+        [S.announceResult]: choice(
+          [
+            {
+              And: [
+                { Variable: "$.summary.job.notifyOnSuccess", IsPresent: true },
+                { Variable: "$.summary.job.notifyOnSuccess", BooleanEquals: false },
+                ...failedCountIs(),
+                { Variable: FAILED_COUNT, NumericEquals: 0 },
+              ],
+              Next: S.quietSuccess,
+            },
+          ],
+          S.publishResult,
+        ),
+        [S.quietSuccess]: { Type: "Pass", Comment: "The report is written; a routine success sends no message.", End: true },
         [S.publishResult]: snsPublish(
           {
             topicArn,

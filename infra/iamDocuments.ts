@@ -577,3 +577,67 @@ export function eventForwardingPolicy(args: { busArn: string }): PolicyDocument 
   return document({ Sid: "PutEventsOnBackupBus", Effect: "Allow", Action: "events:PutEvents", Resource: args.busArn });
 }
 
+// ---------------------------------------------------------------------------------------------
+// On-change batches (infra/onChangeBatches.ts)
+
+/** EventBridge Pipes assumes the on-change pipe's role, only for this account's pipes. */
+export function pipesTrustPolicy(accountId: string): PolicyDocument {
+  return serviceTrustPolicy("pipes.amazonaws.com", accountId);
+}
+
+/**
+ * The buffer queue: the on-change rule (through EventBridge, by a queue policy, not a role) may
+ * send the events it matches, and nothing else may.
+ */
+export function onChangeBufferQueuePolicy(args: { queueArn: string; ruleArn: string }): PolicyDocument {
+  return document({
+    Sid: "AcceptEventsOfTheRule",
+    Effect: "Allow",
+    Principal: { Service: "events.amazonaws.com" },
+    Action: "sqs:SendMessage",
+    Resource: args.queueArn,
+    Condition: { ArnEquals: { "aws:SourceArn": args.ruleArn } },
+  });
+}
+
+/**
+ * The pipe's role: read and delete the buffer queue's messages (what an SQS source needs,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-permissions.html), and start
+ * the batch machine.
+ */
+export function onChangePipePolicy(args: { queueArn: string; batchMachineArn: string }): PolicyDocument {
+  return document(
+    {
+      Sid: "ReadBufferQueue",
+      Effect: "Allow",
+      Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+      Resource: args.queueArn,
+    },
+    { Sid: "StartBatchRun", Effect: "Allow", Action: "states:StartExecution", Resource: args.batchMachineArn },
+  );
+}
+
+/**
+ * The batch machine's role: count run slots in its table, run the sync machine and wait for it
+ * (`startExecution.sync:2` needs DescribeExecution and StopExecution on its executions and the
+ * managed rule through which Step Functions learns that a run ended,
+ * https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html), return a failed
+ * batch to the dead-letter queue, and announce it.
+ */
+export function onChangeBatchMachinePolicy(args: {
+  runSlotsTableArn: string;
+  syncMachineArn: string;
+  syncExecutionsArn: string;
+  managedRuleArn: string;
+  deadLetterQueueArn: string;
+  notificationTopicArn: string;
+}): PolicyDocument {
+  return document(
+    { Sid: "CountRunSlots", Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: args.runSlotsTableArn },
+    { Sid: "StartSyncRun", Effect: "Allow", Action: "states:StartExecution", Resource: args.syncMachineArn },
+    { Sid: "FollowSyncRun", Effect: "Allow", Action: ["states:DescribeExecution", "states:StopExecution"], Resource: args.syncExecutionsArn },
+    { Sid: "LearnThatRunsEnd", Effect: "Allow", Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"], Resource: args.managedRuleArn },
+    { Sid: "ReturnFailedBatches", Effect: "Allow", Action: "sqs:SendMessage", Resource: args.deadLetterQueueArn },
+    { Sid: "AnnounceFailedBatches", Effect: "Allow", Action: "sns:Publish", Resource: args.notificationTopicArn },
+  );
+}

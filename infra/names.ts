@@ -105,6 +105,26 @@ export function onChangeDeadLetterQueueName(stem: string): string {
   return `${stem}-on-change-dlq`;
 }
 
+/** The queue that buffers on-change events between the rule and the pipe. */
+export function onChangeQueueName(stem: string): string {
+  return `${stem}-on-change-buffer`;
+}
+
+/** The pipe that batches buffered events into runs (and its role). */
+export function onChangePipeName(stem: string): string {
+  return `${stem}-on-change-batches`;
+}
+
+/** The state machine that runs one batch (and its role). */
+export function onChangeBatchMachineName(stem: string): string {
+  return `${stem}-on-change-batch`;
+}
+
+/** The DynamoDB table that counts the on-change runs in progress. */
+export function onChangeRunSlotsTableName(stem: string): string {
+  return `${stem}-on-change-run-slots`;
+}
+
 /** The rule (and its role) that forwards the bucket's events to the backup account's default bus. */
 export function eventForwardingName(stem: string): string {
   return `${stem}-forward-events`;
@@ -147,6 +167,8 @@ export const arns = {
     `arn:${scope.partition}:sns:${scope.region}:${scope.accountId}:${topic}`,
   sqsQueue: (scope: AwsScope, queue: string): string =>
     `arn:${scope.partition}:sqs:${scope.region}:${scope.accountId}:${queue}`,
+  dynamoTable: (scope: AwsScope, table: string): string =>
+    `arn:${scope.partition}:dynamodb:${scope.region}:${scope.accountId}:table/${table}`,
   eventRule: (scope: AwsScope, rule: string): string =>
     `arn:${scope.partition}:events:${scope.region}:${scope.accountId}:rule/${rule}`,
   role: (partition: string, accountId: string, role: string): string => `arn:${partition}:iam::${accountId}:role/${role}`,

@@ -121,6 +121,8 @@ export function syncRequestJsonSchema(ceiling?: RequestCeiling): Record<string, 
     // A count or a share ("5%"): the share's form and its ceiling are the engine's to check.
     maxDeletes: { type: ["integer", "string"], minimum: 0, maxLength: 16 },
     keys: { type: "array", maxItems: MAX_REQUEST_KEYS, items: { type: "string", minLength: 1, maxLength: MAX_KEY_BYTES } },
+    // An on-change batch's events: their fields are the engine's to check (onChangeBatch.ts).
+    changes: { type: "array", items: { type: "object" } },
   };
   return {
     $schema: "http://json-schema.org/draft-04/schema#",

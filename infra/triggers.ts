@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { RequestCeiling, SyncRequest } from "../model/contract";
+import { LIFECYCLE_EXPIRATION_REASON } from "../model/onChange";
 import {
   apiGatewayTrustPolicy,
   eventsTrustPolicy,
@@ -173,8 +174,7 @@ export interface OnChangeSyncArgs extends StartTriggerArgs {
   maxDeletes?: pulumi.Input<number>;
 }
 
-/** The `detail.reason` of an S3 event for a deletion by a lifecycle rule. */
-export const LIFECYCLE_EXPIRATION_REASON = "Lifecycle Expiration";
+export { LIFECYCLE_EXPIRATION_REASON };
 
 /**
  * The S3 events that start an on-change sync: objects created or deleted in the bucket (under the

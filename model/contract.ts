@@ -6,6 +6,8 @@
  * and the keys of the local runner's dispatch table.
  */
 
+import type { OnChangeBatchCounts, OnChangeRecord } from "./onChange";
+
 /** How the destination is made to follow the source. */
 export type SyncMode = "backup" | "mirror" | "two-way";
 export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way"];
@@ -93,6 +95,18 @@ export interface SyncRequest {
    * more than a full run would. @default "raw"
    */
   keysEncoding?: KeysEncoding;
+  /**
+   * The batch of S3 object events an on-change run syncs (model/onChange.ts), instead of `keys`:
+   * validate-input turns it into the distinct keys (or a prefix or full run for a large batch)
+   * and a delete limit of the batch's own deletions, at most `maxDeletes` (then a count).
+   * @default none
+   */
+  changes?: OnChangeRecord[];
+  /**
+   * Announce a successful run on the notification topic ("sync finished"). On-change runs set it
+   * to false: failures, and requests to approve deletes, are announced either way. @default true
+   */
+  notifyOnSuccess?: boolean;
   /** Wall-clock budget of one `sync-range` call before it returns a cursor. @default 600 */
   timeBudgetSeconds?: number;
   /**
@@ -149,6 +163,10 @@ export interface SyncJob {
   timeBudgetSeconds: number;
   /** Key filters, in order (see SyncRequest.filters); absent or empty: every key. */
   filters?: string[];
+  /** Announce success too (SyncRequest.notifyOnSuccess); absent in a job from before it, meaning true. */
+  notifyOnSuccess?: boolean;
+  /** What the batch of an on-change run held (SyncRequest.changes). */
+  onChange?: OnChangeBatchCounts;
 }
 
 /**

@@ -333,6 +333,10 @@ export const SYNC_SETTINGS = {
     description:
       'Which keys the run covers, as aws s3 sync\'s --exclude/--include: "exclude PATTERN" or "include PATTERN", matched against the key relative to the source prefix (* matches any characters, / included); the last filter that matches decides. An excluded key is never copied or deleted.',
   }),
+  notifyOnSuccess: setting(z.boolean(), {
+    default: true,
+    description: "Announce a successful run on the notification topic; failures and delete approvals are announced either way.",
+  }),
   timeBudgetSeconds: setting(wholeNumber(1, LAMBDA_MAX_TIMEOUT_SECONDS - SYNC_RANGE_SLACK_SECONDS), {
     default: 600,
     description: `Wall-clock budget of one sync-range call before it returns a cursor; must leave ${SYNC_RANGE_SLACK_SECONDS} s of syncRangeTimeoutSeconds.`,

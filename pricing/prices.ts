@@ -24,4 +24,9 @@ export const AWS_PRICES = {
   dataSyncEnhancedGb: { usd: 0.015, per: "GB copied by a DataSync Enhanced-mode task", source: "https://aws.amazon.com/datasync/pricing/" },
   dataSyncEnhancedExecution: { usd: 0.55, per: "DataSync Enhanced-mode task execution", source: "https://aws.amazon.com/datasync/pricing/" },
   dataSyncBasicGb: { usd: 0.0125, per: "GB copied by a DataSync Basic-mode task", source: "https://aws.amazon.com/datasync/pricing/" },
+  sqsRequest: { usd: 0.4 / 1_000_000, per: "SQS standard queue request (each 64 KB chunk of a request counts as one)", source: "https://aws.amazon.com/sqs/pricing/" },
+  pipesRequest: { usd: 0.4 / 1_000_000, per: "EventBridge Pipes request (each 64 KB chunk of a batch's payload counts as one)", source: "https://aws.amazon.com/eventbridge/pricing/" },
+  dynamoDbWrite: { usd: 0.625 / 1_000_000, per: "DynamoDB on-demand write request unit", source: "https://aws.amazon.com/dynamodb/pricing/on-demand/" },
+  s3ReplicationTimeControlGb: { usd: 0.015, per: "GB replicated with S3 Replication Time Control", source: "https://aws.amazon.com/s3/pricing/ (Replication)" },
+  interRegionTransferGb: { usd: 0.02, per: "GB transferred between regions (S3 Cross-Region Replication)", source: "https://aws.amazon.com/s3/pricing/ (Data transfer)" },
 } satisfies Record<string, Price>;

@@ -60,6 +60,11 @@ export interface EmbeddedS3Options {
   directory?: string;
   /** Suppress s3rver's per-request log lines. @default true */
   silent?: boolean;
+  /**
+   * Called for each object created or deleted, as S3 event notifications report it: what
+   * `bucket-sync watch` feeds to the local on-change chain. @default none
+   */
+  onObjectEvent?: (record: S3NotificationRecord) => void;
 }
 
 /**
@@ -69,6 +74,15 @@ export interface EmbeddedS3Options {
 interface S3rverApp {
   callback(): Parameters<typeof createServer>[0];
   logger: { close(): void };
+  /** s3rver emits an S3 event notification (`{ Records: [...] }`) for each put, copy and delete. */
+  on(event: "event", listener: (notification: { Records: S3NotificationRecord[] }) => void): void;
+}
+
+/** One record of an S3 event notification, the fields read here. */
+export interface S3NotificationRecord {
+  /** `ObjectCreated:Put`, `ObjectCreated:Copy`, `ObjectCreated:Post`, `ObjectRemoved:Delete`. */
+  eventName: string;
+  s3: { bucket: { name: string }; object: { key: string } };
 }
 type S3rverConstructor = new (options: {
   directory: string;
@@ -95,6 +109,8 @@ export async function startEmbeddedS3(options: EmbeddedS3Options = {}): Promise<
   // Requests reach us as http://127.0.0.1:<port>/<bucket>/<key>; vhostBuckets off so that a
   // Host header such as "localhost.localdomain" is never taken for a bucket name.
   const app = new S3rver({ directory, silent: options.silent ?? true, vhostBuckets: false });
+  const onObjectEvent = options.onObjectEvent;
+  if (onObjectEvent) app.on("event", (notification) => notification.Records.forEach((record) => onObjectEvent(record)));
 
   // Our own http.Server rather than s3rver's run(): its listen() never rejects when the port
   // is taken (the 'error' event goes unhandled), and we need closeAllConnections() on stop.

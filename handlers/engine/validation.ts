@@ -20,7 +20,9 @@ import {
   type SyncSettingName,
   type SyncSettingValues,
 } from "../../model/settings";
+import type { OnChangeBatchCounts } from "../../model/onChange";
 import { checkContractVersion, ValidationError } from "./errors";
+import { planBatch } from "./onChangeBatch";
 
 export { parseDeleteLimit };
 
@@ -112,6 +114,24 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
     }
   }
   if (ceiling) problems.push(...ceilingProblems(r, source, destination, settings, ceiling));
+  let maxDeletes = s.maxDeletes;
+  let onChange = r.changes === undefined ? onChangeCounts((r as unknown as SyncJob).onChange) : undefined;
+  if (r.changes !== undefined && problems.length === 0) {
+    if (r.keys !== undefined) problems.push("give keys or changes, not both");
+    if (!("count" in s.maxDeletes)) problems.push(`maxDeletes of an on-change batch must be a count, got ${JSON.stringify(r.maxDeletes)}`);
+    if (problems.length === 0) {
+      const plan = planBatch(r.changes, { sourceBucket: source.bucket, sourcePrefix: source.prefix });
+      onChange = plan.counts;
+      // The delete guard counts the batch's deletions: a run may delete at most the keys its
+      // batch reports deleted, and never more than the stack's on-change limit.
+      maxDeletes = { count: Math.min(plan.counts.deletes, (s.maxDeletes as { count: number }).count) };
+      if (plan.counts.scope === "keys") keys = [...new Set(plan.keys.flatMap(eventKeyCandidates))];
+      else {
+        source.prefix += plan.commonFolder;
+        destination.prefix += plan.commonFolder;
+      }
+    }
+  }
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     version: CONTRACT_VERSION,
@@ -120,7 +140,7 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
     mode: s.mode,
     conflictPolicy: s.conflictPolicy,
     dryRun: s.dryRun,
-    maxDeletes: s.maxDeletes,
+    maxDeletes,
     concurrency: s.concurrency,
     multipartThresholdBytes: s.multipartThresholdBytes,
     partSizeBytes: s.partSizeBytes,
@@ -132,6 +152,8 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
     keys,
     timeBudgetSeconds: s.timeBudgetSeconds,
     filters: s.filters,
+    notifyOnSuccess: s.notifyOnSuccess,
+    ...(onChange ? { onChange } : {}),
   };
 }
 
@@ -203,6 +225,14 @@ function ceilingProblems(
     }
   }
   return problems;
+
+/** A job's batch counts, carried through re-validation as they are; anything else is dropped. */
+function onChangeCounts(value: unknown): OnChangeBatchCounts | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const counts = value as OnChangeBatchCounts;
+  const numbers = ["events", "keys", "duplicates", "deletes", "lifecycleIgnored", "outsidePrefix"] as const;
+  if (!numbers.every((n) => Number.isInteger(counts[n])) || !["keys", "prefix", "full"].includes(counts.scope)) return undefined;
+  return counts;
 }
 
 /**

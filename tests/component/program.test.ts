@@ -67,6 +67,13 @@ const PROD_BUCKET = `bucket-sync-${MOCK_ACCOUNT_ID}-prod`;
 /** The alias every trigger starts. */
 const ALIAS_ARN = `arn:aws:states:eu-west-1:${MOCK_ACCOUNT_ID}:stateMachine:bucket-sync-prod:live`;
 
+/** The sync machine (the stack's other state machine runs on-change batches). */
+function syncMachineOf(run: ProgramRun): RecordedResource {
+  const found = resourcesOfType(run, T.stateMachine).filter((m) => m.name === "sync-machine-state-machine");
+  assert.equal(found.length, 1, "expected one sync machine");
+  return found[0];
+}
+
 function only(run: ProgramRun, type: string): RecordedResource {
   const found = resourcesOfType(run, type);
   assert.equal(found.length, 1, `expected one ${type}, found ${found.map((r) => r.name).join(", ") || "none"}`);
@@ -134,11 +141,11 @@ describe("bucket-sync program", () => {
         functions.map((f) => f.inputs.name).sort(),
         HANDLER_NAMES.map((h) => `bucket-sync-prod-${h}`).sort(),
       );
-      const machine = only(prod, T.stateMachine);
+      const machine = syncMachineOf(prod);
       assert.equal(machine.inputs.name, "bucket-sync-prod");
       assert.equal(machine.inputs.type, "STANDARD");
-      // five function roles and the state machine's, plus the two triggers'
-      assert.equal(resourcesOfType(prod, T.role).length, HANDLER_NAMES.length + 3);
+      // five function roles and the state machine's, the schedule's, and the on-change pipe's and batch machine's
+      assert.equal(resourcesOfType(prod, T.role).length, HANDLER_NAMES.length + 4);
       const roleArns = new Set(functions.map((f) => f.inputs.role));
       assert.equal(roleArns.size, HANDLER_NAMES.length, "each function has a role of its own");
       for (const fn of functions) {
@@ -167,7 +174,7 @@ describe("bucket-sync program", () => {
     });
 
     it("logs the state machine to a log group with retention and traces it with X-Ray", () => {
-      const machine = only(prod, T.stateMachine);
+      const machine = syncMachineOf(prod);
       const logging = machine.inputs.loggingConfiguration as Record<string, unknown>;
       const logGroup = resourcesOfType(prod, T.logGroup).find((g) => g.inputs.name === "/aws/vendedlogs/states/bucket-sync-prod");
       assert.ok(logGroup);
@@ -201,7 +208,7 @@ describe("bucket-sync program", () => {
         maxConcurrency: 16,
         syncRangeTimeoutSeconds: 900,
       });
-      assert.deepEqual(JSON.parse(String(only(prod, T.stateMachine).inputs.definition)), expected);
+      assert.deepEqual(JSON.parse(String(syncMachineOf(prod).inputs.definition)), expected);
     });
 
     it("publishes a state machine version per change and points the live alias at it, all of it", () => {
@@ -215,7 +222,7 @@ describe("bucket-sync program", () => {
 
     it("gives every Lambda Task a timeout at least TASK_TIMEOUT_MARGIN_SECONDS above its function's", () => {
       const timeoutOf = new Map(resourcesOfType(prod, T.fn).map((f) => [String(f.outputs.qualifiedArn), Number(f.inputs.timeout)]));
-      const definition = JSON.parse(String(only(prod, T.stateMachine).inputs.definition)) as StateMachineDefinition;
+      const definition = JSON.parse(String(syncMachineOf(prod).inputs.definition)) as StateMachineDefinition;
       const tasks = allStates(definition).flatMap(({ name, state }) => (state.Type === "Task" ? [{ name, state }] : []));
       const invokes = tasks.filter((t) => String(t.state.Resource).endsWith(":lambda:invoke"));
       assert.ok(invokes.length >= HANDLER_NAMES.length, `only ${invokes.length} Lambda Tasks`);
@@ -253,33 +260,45 @@ describe("bucket-sync program", () => {
       );
     });
 
-    it("syncs each changed key of the dev bucket through an EventBridge rule and an input transformer", () => {
+    it("buffers the dev bucket's object events in a queue that a pipe batches into batch runs, never a run per event", () => {
       const rule = only(prod, T.rule);
       assert.deepEqual(JSON.parse(String(rule.inputs.eventPattern)), {
         source: ["aws.s3"],
         "detail-type": ["Object Created", "Object Deleted"],
-        // Deletions by the dev bucket's own lifecycle rule start no run.
+        // Deletions by the dev bucket's own lifecycle rule are never buffered.
         detail: { bucket: { name: [DEV_BUCKET] }, reason: [{ "anything-but": ["Lifecycle Expiration"] }] },
       });
       const target = only(prod, T.target);
-      assert.equal(target.inputs.arn, ALIAS_ARN, "the rule starts the live alias");
-      const transformer = target.inputs.inputTransformer as { inputPaths: Record<string, string>; inputTemplate: string };
-      assert.deepEqual(transformer.inputPaths, { key: "$.detail.object.key" });
-      // EventBridge puts the key, JSON-encoded, where the unquoted placeholder stands.
-      const key = 'photos/2024/a "quoted" name.jpg';
-      const request = JSON.parse(transformer.inputTemplate.replace("<key>", JSON.stringify(key))) as SyncRequest;
-      assert.deepEqual(request.keys, [key]);
-      assert.deepEqual(request.source, { bucket: DEV_BUCKET, prefix: "" });
-      // An absolute delete limit (onChangeMaxDeletes), not the schedule's share of one object.
-      assert.equal(request.maxDeletes, 1);
+      const buffer = resourcesOfType(prod, T.queue).find((q) => q.inputs.name === "bucket-sync-prod-on-change-buffer");
+      assert.ok(buffer, "the buffer queue");
+      assert.equal(target.inputs.arn, buffer.outputs.arn, "the rule sends events to the queue, not to a state machine");
+      const pipe = only(prod, "aws:pipes/pipe:Pipe");
+      assert.equal(pipe.inputs.source, buffer.outputs.arn);
+      assert.deepEqual((pipe.inputs.sourceParameters as Record<string, unknown>).sqsQueueParameters, { batchSize: 1000, maximumBatchingWindowInSeconds: 60 });
+      const batchMachine = resourcesOfType(prod, T.stateMachine).find((m) => m.inputs.name === "bucket-sync-prod-on-change-batch");
+      assert.ok(batchMachine);
+      assert.equal(pipe.inputs.target, batchMachine.outputs.arn);
+      assert.notEqual(pipe.inputs.target, syncMachineOf(prod).outputs.arn);
+      const definition = JSON.parse(String(batchMachine.inputs.definition)) as StateMachineDefinition;
+      const sync = definition.States["Sync batch"] as unknown as { Resource: string; Parameters: { StateMachineArn: string; Input: Record<string, unknown> } };
+      assert.equal(sync.Resource, "arn:aws:states:::states:startExecution.sync:2");
+      assert.equal(sync.Parameters.StateMachineArn, syncMachineOf(prod).outputs.arn);
+      assert.equal(sync.Parameters.Input.maxDeletes, 100, "onChangeMaxDeletes, a count");
+      assert.equal(sync.Parameters.Input.notifyOnSuccess, false);
       assert.equal((JSON.parse(String((only(prod, T.schedule).inputs.target as Record<string, unknown>).input)) as SyncRequest).maxDeletes, "10%");
-      assert.deepEqual(policyNamed(prod, "on-change-policy").Statement.map((s) => s.Action), ["states:StartExecution"]);
     });
 
-    it("takes the on-change delete limit from onChangeMaxDeletes", async () => {
-      const run = await runProgram({ stack: "prod", config: { onChangeMaxDeletes: "5" } });
-      const template = (only(run, T.target).inputs.inputTransformer as { inputTemplate: string }).inputTemplate;
-      assert.equal((JSON.parse(template.replace("<key>", '"k"')) as SyncRequest).maxDeletes, 5);
+    it("takes the batch settings from config", async () => {
+      const run = await runProgram({
+        stack: "prod",
+        config: { onChangeMaxDeletes: "5", onChangeBatchWindowSeconds: "120", onChangeMaxBatchKeys: "5000", onChangeMaxConcurrentRuns: "3" },
+      });
+      const pipe = only(run, "aws:pipes/pipe:Pipe");
+      assert.deepEqual((pipe.inputs.sourceParameters as Record<string, unknown>).sqsQueueParameters, { batchSize: 5000, maximumBatchingWindowInSeconds: 120 });
+      const batchMachine = resourcesOfType(run, T.stateMachine).find((m) => m.inputs.name === "bucket-sync-prod-on-change-batch");
+      const text = String(batchMachine?.inputs.definition);
+      assert.match(text, /"maxDeletes":5\b/);
+      assert.match(text, /":max":\{"N":"3"\}/);
     });
 
     it("alarms on executions that fail, time out or abort, on backups that stop, and on both dead-letter queues, to the notification topic", () => {
@@ -321,7 +340,7 @@ describe("bucket-sync program", () => {
     });
 
     it("draws a dashboard of the state machine and its functions", () => {
-      const body = JSON.parse(String(only(prod, T.dashboard).inputs.dashboardBody)) as { widgets: unknown[] };
+      const body = JSON.parse(String(resourcesOfType(prod, T.dashboard).find((d) => d.inputs.dashboardName === "bucket-sync-prod")?.inputs.dashboardBody)) as { widgets: unknown[] };
       const text = JSON.stringify(body);
       assert.ok(text.includes("AWS/States") && text.includes("AWS/Lambda"));
       assert.ok(body.widgets.length >= 5);
@@ -439,7 +458,7 @@ describe("bucket-sync program", () => {
     });
 
     it("let only states.amazonaws.com, for this account, assume the state machine's role", () => {
-      const machine = only(prod, T.stateMachine);
+      const machine = syncMachineOf(prod);
       const role = resourcesOfType(prod, T.role).find((r) => r.outputs.arn === machine.inputs.roleArn);
       assert.ok(role);
       const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as IamDocument;
@@ -472,7 +491,7 @@ describe("bucket-sync program", () => {
         resourcesOfType(prod, T.fn).map((f) => `${f.outputs.arn}:*`).sort(),
       );
       assert.equal(statement(policy, "PublishNotifications").Resource, only(prod, T.topic).outputs.arn);
-      assert.equal(statement(policy, "StartDistributedMapChildren").Resource, only(prod, T.stateMachine).outputs.arn);
+      assert.equal(statement(policy, "StartDistributedMapChildren").Resource, syncMachineOf(prod).outputs.arn);
       // As "IAM policies for using Distributed Map states" documents: parent and child executions.
       assert.deepEqual(statement(policy, "ManageDistributedMapExecutions"), {
         Sid: "ManageDistributedMapExecutions",
@@ -516,7 +535,7 @@ describe("bucket-sync program", () => {
         assert.ok(!containsUnknown(text), `${resource.name}.${property} is unknown at preview`);
       }
       // ...while what AWS computes is unknown, as in a real preview.
-      assert.equal(only(preview, T.stateMachine).inputs.definition, UNKNOWN);
+      assert.equal(syncMachineOf(preview).inputs.definition, UNKNOWN);
       assert.equal(preview.outputs.stateMachineArn, UNKNOWN);
     });
 

@@ -416,7 +416,8 @@ describe("buildDefinition", () => {
       assert.equal(report.Branches.length, 1);
       const branch = report.Branches[0];
       assert.equal(branch.StartAt, S.writeReport);
-      assert.equal((branch.States[S.writeReport] as TaskState).Next, S.publishResult);
+      assert.equal((branch.States[S.writeReport] as TaskState).Next, S.announceResult);
+      assert.equal((branch.States[S.announceResult] as ChoiceState).Default, S.publishResult, "announce unless told otherwise");
       const publish = branch.States[S.publishResult] as TaskState;
       assert.equal(publish.Resource, SNS_PUBLISH);
       assert.equal((publish.Parameters!.Message as Record<string, string>)["reportUrl.$"], "$.report.location.url");
