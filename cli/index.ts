@@ -11,6 +11,7 @@ import { registerDemo } from "./demo";
 import { registerDiagram } from "./diagram";
 import { EXIT } from "./exitCodes";
 import { registerPreview } from "./preview";
+import { registerRestore } from "./restore";
 import { registerS3Server } from "./s3Server";
 import { registerSync } from "./sync";
 
@@ -38,6 +39,7 @@ const program = new Command("bucket-sync")
 
 // subcommands: one line each
 registerSync(program);
+registerRestore(program);
 registerS3Server(program);
 registerDemo(program);
 registerCheckPolicy(program);

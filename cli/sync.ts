@@ -101,7 +101,7 @@ export function defaultReportDirectory(env: NodeJS.ProcessEnv = process.env): st
 }
 
 /** The report location: --report-to (`s3://bucket/prefix/` or a local directory), else the default directory. */
-function reportLocation(options: SyncOptions): { bucket: string; prefix: string } | { directory: string } {
+export function reportLocation(options: Pick<SyncOptions, "reportTo">): { bucket: string; prefix: string } | { directory: string } {
   if (options.reportTo === undefined) return { directory: defaultReportDirectory() };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.reportTo)) {
     const location = parseS3Url(options.reportTo, "--report-to");
@@ -191,6 +191,23 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
     console.error(`bucket-sync sync: ${(err as Error).message}`);
     return EXIT.badInput;
   }
+  return runRequest(request, options, report, endpoint, "sync");
+}
+
+/** What a run of a validated request reads from its command's options. */
+export type RunOptions = Pick<SyncOptions, "json" | "verbose" | "approveDeletes">;
+
+/**
+ * Runs a validated request through the local state machine and prints its outcome; the exit
+ * code. `command` names the subcommand in messages (`sync`, `restore`).
+ */
+export async function runRequest(
+  request: SyncRequest,
+  options: RunOptions,
+  report: ReturnType<typeof reportLocation>,
+  endpoint: string | undefined,
+  command: string,
+): Promise<number> {
   const { ENDPOINT_UNREACHABLE, runLocalSync } = await import("./localSync");
   const { createProgress } = await import("./progress");
   const progress = createProgress(process.stderr, { dryRun: request.dryRun });
@@ -215,10 +232,10 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   progress.stop();
   if (result.error === ENDPOINT_UNREACHABLE && !options.json) {
     // nothing ran: one line, not a summary of zeros with a cost
-    console.error(`bucket-sync sync: ${causeMessage(result.cause)}`);
+    console.error(`bucket-sync ${command}: ${causeMessage(result.cause)}`);
     return EXIT.failed;
   }
-  printResult(result, options.json ?? false);
+  printResult(result, options.json ?? false, command);
   const verdict = dryRunVerdict(result.summary);
   if (verdict !== undefined && !options.json) console.log(verdict);
   if (result.status === "SUCCEEDED") return EXIT.ok;
@@ -266,7 +283,7 @@ export function resultDocument(result: LocalSyncResult) {
  */
 export function summaryLine(doc: ReturnType<typeof resultDocument>): string {
   const verb = (done: string, planned: string) => (doc.dryRun ? planned : done);
-  const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : "synced";
+  const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : doc.mode === "restore" ? "restored" : "synced";
   const toSource = doc.mode === "two-way" || doc.copiedToSource > 0 ? `, ${verb("copied", "would copy")} to source ${doc.copiedToSource}` : "";
   const approved =
     !doc.dryRun && doc.deleted > 0 && doc.deleteDecision === "over-limit"
@@ -292,7 +309,7 @@ export function conflictLine(doc: ReturnType<typeof resultDocument>): string | u
   return `conflicts: ${keys} changed on both sides ${left} (--conflict-policy report); the report lists them with the newer side`;
 }
 
-function printResult(result: LocalSyncResult, json: boolean): void {
+function printResult(result: LocalSyncResult, json: boolean, command = "sync"): void {
   const doc = resultDocument(result);
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
@@ -302,7 +319,7 @@ function printResult(result: LocalSyncResult, json: boolean): void {
     if (conflicts) console.log(conflicts);
     if (doc.report) console.log(`report: ${reportPath(doc.report)}`);
   }
-  if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
+  if (result.status !== "SUCCEEDED") console.error(`bucket-sync ${command}: ${failureMessage(result)}`);
 }
 
 /** Why a run failed, in a user's words where the CLI knows them better than the state machine. */

@@ -27,6 +27,8 @@ import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
 import { type RangeEvent, syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
+import { checkRestore, parseGrant } from "./engine/restore";
+import type { Location } from "../model/contract";
 import { REPORT_PREFIX } from "../model/settings";
 
 /** What the Lambda runtime passes beside the event (the part the handlers read). */
@@ -63,6 +65,8 @@ export interface HandlerSettings {
   records?: RunRecords;
   /** Told of each sync-range call's work key by key (a local run's progress); deployed functions have none. */
   observe?: (event: RangeEvent) => void;
+  /** The one location a restore may write (the restore role's grant). @default any */
+  restoreTarget?: Location;
 }
 
 /** Reads the handler settings from the environment (names in HANDLER_ENV). */
@@ -72,6 +76,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
     compatibility: (env[HANDLER_ENV.compatibility] || undefined) as S3Compatibility | undefined,
     reportBucket: env[HANDLER_ENV.reportBucket] || undefined,
     reportPrefix: env[HANDLER_ENV.reportPrefix] ?? REPORT_PREFIX.default,
+    restoreTarget: env[HANDLER_ENV.restoreTarget] ? parseGrant(env[HANDLER_ENV.restoreTarget] as string) : undefined,
   };
 }
 
@@ -89,6 +94,7 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
     async "validate-input"(event) {
       const job = validateRequest(event);
       await checkBucketsExist(client, job);
+      await checkRestore(client, job, { grant: settings.restoreTarget });
       return job;
     },
     async "plan-partitions"(event) {

@@ -6,9 +6,13 @@
  * and the keys of the local runner's dispatch table.
  */
 
-/** How the destination is made to follow the source. */
-export type SyncMode = "backup" | "mirror" | "two-way";
-export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way"];
+/**
+ * How the destination is made to follow the source. `restore` reads the source, a versioned
+ * backup, as it was at `asOf` (each key's version current then) and copies those versions into
+ * the destination by version id; it deletes keys that did not exist then only with `delete`.
+ */
+export type SyncMode = "backup" | "mirror" | "two-way" | "restore";
+export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way", "restore"];
 
 /**
  * What `two-way` does with a key present on both sides with different content.
@@ -81,6 +85,16 @@ export interface SyncRequest {
   keysEncoding?: KeysEncoding;
   /** Wall-clock budget of one `sync-range` call before it returns a cursor. @default 600 */
   timeBudgetSeconds?: number;
+  /**
+   * `restore` only, and required there: the time (ISO 8601, e.g. `2026-12-05T01:59:00Z`) whose
+   * versions are restored. A key whose version current then was a delete marker, or which had
+   * none, did not exist.
+   */
+  asOf?: string;
+  /** `restore` only: also delete destination keys that did not exist at `asOf` (delete guard applies). @default false */
+  delete?: boolean;
+  /** `restore` only: allow writing over a destination that holds objects. @default false */
+  approveOverwrite?: boolean;
 }
 
 export type KeysEncoding = "raw" | "s3-event";
@@ -108,6 +122,17 @@ export interface SyncJob {
   /** The keys of a key-scoped run, decoded candidates included (see SyncRequest.keysEncoding). */
   keys?: string[];
   timeBudgetSeconds: number;
+  /** `restore`: the time whose versions are restored, as an ISO 8601 string in UTC. */
+  asOf?: string;
+  /** `restore`: delete destination keys that did not exist at `asOf`. @default false */
+  delete?: boolean;
+  /** `restore`: writing over a destination that holds objects was approved. @default false */
+  approveOverwrite?: boolean;
+}
+
+/** Whether a run deletes destination keys its source lacks: `mirror`, and `restore` with `delete`. */
+export function deletesExtras(job: { mode: SyncMode; delete?: boolean }): boolean {
+  return job.mode === "mirror" || (job.mode === "restore" && job.delete === true);
 }
 
 /**
@@ -319,4 +344,6 @@ export const HANDLER_ENV = {
   /** Bucket and prefix where `write-report` stores reports. */
   reportBucket: "BUCKET_SYNC_REPORT_BUCKET",
   reportPrefix: "BUCKET_SYNC_REPORT_PREFIX",
+  /** `bucket/prefix` a restore may write (the stack's restoreTarget); a restore elsewhere is refused. */
+  restoreTarget: "BUCKET_SYNC_RESTORE_TARGET",
 } as const;

@@ -130,7 +130,8 @@ export const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) 
 export const SYNC_SETTINGS = {
   mode: setting(z.enum(SYNC_MODES), {
     default: "backup",
-    description: "backup (copy and update, never delete), mirror (also delete extra objects), or two-way.",
+    description:
+      "backup (copy and update, never delete), mirror (also delete extra objects), two-way, or restore (a versioned source as of asOf).",
   }),
   conflictPolicy: setting(z.enum(CONFLICT_POLICIES), {
     default: "report",
@@ -186,6 +187,17 @@ export const SYNC_SETTINGS = {
   timeBudgetSeconds: setting(wholeNumber(1, LAMBDA_MAX_TIMEOUT_SECONDS - SYNC_RANGE_SLACK_SECONDS), {
     default: 600,
     description: `Wall-clock budget of one sync-range call before it returns a cursor; must leave ${SYNC_RANGE_SLACK_SECONDS} s of syncRangeTimeoutSeconds.`,
+  }),
+  asOf: setting(z.iso.datetime({ offset: true }), {
+    description: "restore only, and required there: restore each key's version current at this time (ISO 8601, e.g. 2026-12-05T01:59:00Z).",
+  }),
+  delete: setting(z.boolean(), {
+    default: false,
+    description: "restore only: also delete destination keys that did not exist at asOf, within maxDeletes.",
+  }),
+  approveOverwrite: setting(z.boolean(), {
+    default: false,
+    description: "restore only: allow writing over (and, with delete, deleting from) a destination that holds objects.",
   }),
 } as const;
 

@@ -4,7 +4,7 @@
  * timing, cost, limits, failures, conflicts and changes. A pure function of the report document,
  * so the same page comes from a Lambda writing to S3 and from a local run writing to disk.
  */
-import type { SyncChange, SyncSummary } from "../../model/contract";
+import { deletesExtras, type SyncChange, type SyncSummary } from "../../model/contract";
 import { compareKeys } from "./keys";
 
 /**
@@ -122,7 +122,7 @@ const location = (l: { bucket: string; prefix: string }) => `s3://${l.bucket}/${
 function verdict(report: SyncReport): { tone: "ok" | "warn" | "fail" | "dry"; title: string } {
   const { stats, job, deleteDecision, phase } = report.summary;
   if (stats.failed > 0) {
-    if (phase === "copy" && deleteDecision === "blocked-by-failures" && job.mode === "mirror") {
+    if (phase === "copy" && deleteDecision === "blocked-by-failures" && deletesExtras(job)) {
       return { tone: "fail", title: `Failed: ${objects(stats.failed)} could not be copied, so nothing was deleted` };
     }
     return { tone: "fail", title: `Failed: ${objects(stats.failed)} could not be synced` };
@@ -163,7 +163,7 @@ function figures(summary: SyncSummary): Array<{ label: string; value: string; to
     {
       label: dry ? "Would delete" : "Deleted",
       value: formatCount(dry ? summary.plannedDeletes : stats.deleted),
-      show: job.mode === "mirror",
+      show: deletesExtras(job),
     },
     { label: "Unchanged", value: formatCount(stats.unchanged), show: true },
     { label: job.mode === "backup" ? "Kept, only in destination" : "Only in destination", value: formatCount(stats.extra), show: job.mode !== "two-way" },
@@ -179,7 +179,7 @@ function figures(summary: SyncSummary): Array<{ label: string; value: string; to
 /** The delete guard's decision in words; undefined when the mode never deletes. */
 function deleteGuard(summary: SyncSummary): string | undefined {
   const { job, plannedDeletes, deleteLimit, deleteDecision, stats } = summary;
-  if (job.mode !== "mirror") return undefined;
+  if (!deletesExtras(job)) return undefined;
   const limit = "percent" in job.maxDeletes ? `${job.maxDeletes.percent}% of the destination, ${objects(deleteLimit)}` : objects(deleteLimit);
   const planned = `${objects(plannedDeletes)} only in the destination`;
   if (deleteDecision === "blocked-by-failures") {

@@ -36,13 +36,17 @@ function location(value: unknown, side: string, problems: string[]): Required<Lo
  * Validates a request and fills in defaults. Throws ValidationError listing every problem.
  * A SyncJob is a valid request too: handlers re-validate the job they are given.
  */
-export function validateRequest(request: unknown): SyncJob {
+export function validateRequest(request: unknown, now: number = Date.now()): SyncJob {
   const problems: string[] = [];
   if (typeof request !== "object" || request === null) throw new ValidationError(["the request must be an object"]);
   const r = request as SyncRequest;
   const source = location(r.source, "source", problems);
   const destination = location(r.destination, "destination", problems);
+  // A restore in place reads versions as of a past time and writes new current versions: the
+  // versions it reads are not the ones it writes.
+  const inPlaceRestore = r.mode === "restore" && source.bucket === destination.bucket && source.prefix === destination.prefix;
   if (
+    !inPlaceRestore &&
     source.bucket !== "" &&
     source.bucket === destination.bucket &&
     (source.prefix.startsWith(destination.prefix) || destination.prefix.startsWith(source.prefix))
@@ -67,6 +71,7 @@ export function validateRequest(request: unknown): SyncJob {
       keys = [...new Set(s.keysEncoding === "s3-event" ? r.keys.flatMap(eventKeyCandidates) : r.keys)];
     }
   }
+  problems.push(...restoreProblems(s, keys !== undefined, now));
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     source,
@@ -85,7 +90,25 @@ export function validateRequest(request: unknown): SyncJob {
     startAfter: s.startAfter,
     keys,
     timeBudgetSeconds: s.timeBudgetSeconds,
+    ...(s.mode === "restore" ? { asOf: new Date(s.asOf as string).toISOString() } : {}),
+    delete: s.delete,
+    approveOverwrite: s.approveOverwrite,
   };
+}
+
+/** What is wrong with a request's restore settings, or with restore settings outside a restore. */
+function restoreProblems(s: SyncSettingValues, keyScoped: boolean, now: number): string[] {
+  if (s.mode !== "restore") {
+    const misplaced = (["asOf", "delete", "approveOverwrite"] as const).filter((name) => s[name] !== undefined && s[name] !== false);
+    return misplaced.map((name) => `${name} applies to mode restore only (mode is ${s.mode})`);
+  }
+  if (s.asOf === undefined) return ['mode restore needs asOf: the time to restore, e.g. "2026-12-05T01:59:00Z"'];
+  const problems: string[] = [];
+  if (Date.parse(s.asOf) > now) {
+    problems.push(`asOf ${s.asOf} is in the future (now is ${new Date(now).toISOString()}): a restore reads versions that exist`);
+  }
+  if (keyScoped) problems.push("keys cannot be combined with mode restore: restore a prefix (source prefix) instead");
+  return problems;
 }
 
 /**
