@@ -6,7 +6,7 @@ import { Option, type Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Location, SyncRequest, SyncStats } from "../model/contract";
-import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
+import { fromText, parseSetting, requestMessage, SCHEDULED_MODE, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
 import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
 import { endpointUrl } from "./endpoint";
@@ -54,6 +54,11 @@ export const FLAG_SETTINGS = [
   "startAfter",
 ] as const satisfies readonly SyncSettingName[];
 
+/** A flag's declaration: its setting's, but `--mode` takes the scheduled modes (`restore` has its own command). */
+function flagSetting(name: (typeof FLAG_SETTINGS)[number]): Setting {
+  return name === "mode" ? SCHEDULED_MODE : SYNC_SETTINGS[name];
+}
+
 /** `conflictPolicy` -> `--conflict-policy`. */
 export function flagOf(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -61,7 +66,7 @@ export function flagOf(name: string): string {
 
 /** A setting's flag as commander declares it: `--mode <backup|mirror|two-way>`, `--dry-run`. */
 function flagOption(name: (typeof FLAG_SETTINGS)[number]): Option {
-  const declared: Setting = SYNC_SETTINGS[name];
+  const declared = flagSetting(name);
   const type = textType(declared);
   if (type === "boolean") return new Option(flagOf(name), declared.description);
   const options = (declared.schema as { options?: readonly string[] }).options;
@@ -77,7 +82,7 @@ function flagOption(name: (typeof FLAG_SETTINGS)[number]): Option {
 export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
   const fields: Record<string, unknown> = {};
   for (const name of FLAG_SETTINGS) {
-    const declared: Setting = SYNC_SETTINGS[name];
+    const declared = flagSetting(name);
     const given = options[name];
     if (given === undefined) {
       if (declared.localDefault !== undefined) fields[name] = declared.localDefault;

@@ -6,13 +6,18 @@
  * and the keys of the local runner's dispatch table.
  */
 
+/** How the destination is made to follow the source: the modes a stack's sync runs in. */
+export type SyncMode = "backup" | "mirror" | "two-way";
+export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way"];
+
 /**
- * How the destination is made to follow the source. `restore` reads the source, a versioned
- * backup, as it was at `asOf` (each key's version current then) and copies those versions into
- * the destination by version id; it deletes keys that did not exist then only with `delete`.
+ * What one run does: a sync mode, or `restore`, which reads the source (a versioned backup) as
+ * it was at `asOf` (each key's version current then) and copies those versions into the
+ * destination by version id; it deletes keys that did not exist then only with `delete`.
+ * A restore is asked for, never scheduled.
  */
-export type SyncMode = "backup" | "mirror" | "two-way" | "restore";
-export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way", "restore"];
+export type RunMode = SyncMode | "restore";
+export const RUN_MODES: readonly RunMode[] = [...SYNC_MODES, "restore"];
 
 /**
  * What `two-way` does with a key present on both sides with different content.
@@ -37,7 +42,7 @@ export interface SyncRequest {
   source: Location;
   destination: Location;
   /** @default "backup" (copy and update, never delete) */
-  mode?: SyncMode;
+  mode?: RunMode;
   /** Only for `two-way`. @default "report" */
   conflictPolicy?: ConflictPolicy;
   /** Plan and report, write nothing. @default false */
@@ -107,7 +112,7 @@ export type DeleteLimit = { count: number } | { percent: number };
 export interface SyncJob {
   source: Required<Location>;
   destination: Required<Location>;
-  mode: SyncMode;
+  mode: RunMode;
   conflictPolicy: ConflictPolicy;
   dryRun: boolean;
   maxDeletes: DeleteLimit;
@@ -131,7 +136,7 @@ export interface SyncJob {
 }
 
 /** Whether a run deletes destination keys its source lacks: `mirror`, and `restore` with `delete`. */
-export function deletesExtras(job: { mode: SyncMode; delete?: boolean }): boolean {
+export function deletesExtras(job: { mode: RunMode; delete?: boolean }): boolean {
   return job.mode === "mirror" || (job.mode === "restore" && job.delete === true);
 }
 

@@ -11,7 +11,7 @@
  * user typed (`--concurrency must be a whole number from 1 to 1000, got "0"`). No Pulumi import.
  */
 import { z } from "zod";
-import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type DeleteLimit } from "./contract";
+import { CONFLICT_POLICIES, KEYS_ENCODINGS, RUN_MODES, SYNC_MODES, type DeleteLimit } from "./contract";
 
 /** How a setting is written as text (Pulumi config, a command-line flag); Pulumi.yaml's `type`. */
 export type SettingText = "string" | "integer" | "boolean" | "array";
@@ -117,6 +117,9 @@ const deleteLimit = z.unknown().transform((value, ctx): DeleteLimit => {
   return z.NEVER;
 });
 
+/** An ISO 8601 date and time with a zone (`Z` or an offset). */
+const ISO_TIME = z.iso.datetime({ offset: true });
+
 /** A whole number within bounds. */
 export const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) => z.int().min(min).max(max);
 
@@ -128,7 +131,7 @@ export const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) 
  * config keys of the same names feed them; the CLI offers the ones a user tunes as flags.
  */
 export const SYNC_SETTINGS = {
-  mode: setting(z.enum(SYNC_MODES), {
+  mode: setting(z.enum(RUN_MODES), {
     default: "backup",
     description:
       "backup (copy and update, never delete), mirror (also delete extra objects), two-way, or restore (a versioned source as of asOf).",
@@ -188,7 +191,9 @@ export const SYNC_SETTINGS = {
     default: 600,
     description: `Wall-clock budget of one sync-range call before it returns a cursor; must leave ${SYNC_RANGE_SLACK_SECONDS} s of syncRangeTimeoutSeconds.`,
   }),
-  asOf: setting(z.iso.datetime({ offset: true }), {
+  // A refinement, not z.iso.datetime: the request's JSON Schema (API Gateway, draft 4) then says
+  // "string" without a `format` its validators may not know; the engine checks the form.
+  asOf: setting(z.string().refine((value) => ISO_TIME.safeParse(value).success, { message: "must be an ISO 8601 time, e.g. 2026-12-05T01:59:00Z" }), {
     description: "restore only, and required there: restore each key's version current at this time (ISO 8601, e.g. 2026-12-05T01:59:00Z).",
   }),
   delete: setting(z.boolean(), {
@@ -202,6 +207,15 @@ export const SYNC_SETTINGS = {
 } as const;
 
 export type SyncSettingName = keyof typeof SYNC_SETTINGS;
+
+/**
+ * The mode of a scheduled sync (a stack's `mode`, `bucket-sync sync --mode`): a run's modes but
+ * `restore`, which is asked for with its `asOf` (`bucket-sync restore`, or an execution input).
+ */
+export const SCHEDULED_MODE = setting(z.enum(SYNC_MODES), {
+  default: "backup",
+  description: "backup (copy and update, never delete), mirror (also delete extra objects), or two-way.",
+});
 /** What each sync setting is once parsed (undefined: an optional setting not given). */
 export type SyncSettingValues = {
   [K in SyncSettingName]: (typeof SYNC_SETTINGS)[K] extends Setting<infer T> ? T : never;

@@ -23,7 +23,7 @@
  * A changed source always has a new ETag or LastModified, so no change is skipped; a copy made
  * by this engine matches by rule 2 or 3, so nothing is recopied forever.
  */
-import { type ConflictPolicy, deletesExtras, type SyncMode } from "../../model/contract";
+import { type ConflictPolicy, deletesExtras, type RunMode } from "../../model/contract";
 import { compareKeys } from "./keys";
 import type { ListedObject } from "./listing";
 
@@ -112,7 +112,7 @@ export type ChangeReason = "size" | "content" | "metadata";
 
 /** What the planner needs to know about the run. */
 export interface PlanSettings {
-  mode: SyncMode;
+  mode: RunMode;
   conflictPolicy: ConflictPolicy;
   /** `restore`: delete destination keys the source lacked at `asOf`. @default false */
   delete?: boolean;
