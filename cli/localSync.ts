@@ -42,6 +42,8 @@ export interface LocalSyncOptions {
   };
   /** Most partitions synced at once. @default 16 */
   maxConcurrency?: number;
+  /** The one location a restore may write, as a deployed restore role's grant. @default any */
+  restoreTarget?: { bucket: string; prefix?: string };
 }
 
 /** The outcome of a local run: the interpreter's result plus the final summary and report. */
@@ -91,7 +93,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   let reportInput: WriteReportInput | undefined;
   const phases = new PhaseClock("Validate and plan");
   const approve = options.approve ?? (async () => false);
-  const validateInput = createHandlers({ client: firstContact })["validate-input"];
+  const validateInput = createHandlers({ client: firstContact, restoreTarget: options.restoreTarget })["validate-input"];
   const tracked = {
     ...handlers,
     async "validate-input"(event: Parameters<typeof validateInput>[0]) {
