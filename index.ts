@@ -12,6 +12,8 @@ import { HANDLER_NAMES } from "./model/contract";
 import { configWarnings, loadStackConfig, sourceWarnings } from "./infra/config";
 import { BackupKeyAccess, backupBucketGrants, EventForwarding, SourceAccountEvents, type BackupStack } from "./infra/crossAccount";
 import { HardenedBucket } from "./infra/hardenedBucket";
+import { restoreTargetStatements } from "./infra/iamDocuments";
+import { RestoreRole } from "./infra/restoreRole";
 import {
   bucketName,
   dashboardName,
@@ -20,7 +22,9 @@ import {
   nameStem,
   notificationTopicName,
   onChangeDeadLetterQueueName,
+  arns,
   onChangeRuleName,
+  restoreRoleName,
   reportsBucketName,
   restApiName,
   scheduleDeadLetterQueueName,
@@ -56,8 +60,21 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     kmsKeyArn: config.kmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     eventBridgeNotifications: config.eventBridgeNotifications,
-    grants: backup ? backupBucketGrants(scope.partition, bucketName(names), backup) : [],
+    grants: backup
+      ? [
+          ...backupBucketGrants(scope.partition, bucketName(names), backup),
+          ...(config.restoreGrantPrefix !== undefined
+            ? restoreTargetStatements({
+                target: { bucketArn: arns.bucket(scope.partition, bucketName(names)), prefix: config.restoreGrantPrefix },
+                restoreRoleArn: arns.role(scope.partition, backup.accountId, restoreRoleName(nameStem(backup.project, backup.stack))),
+              })
+            : []),
+        ]
+      : [],
     protect: config.protectBuckets,
+    backup: config.syncMachine,
+    objectLock: config.objectLockMode ? { mode: config.objectLockMode, days: config.objectLockRetentionDays } : undefined,
+    breakGlassRoleArn: config.breakGlassRoleName && arns.role(scope.partition, scope.accountId, config.breakGlassRoleName),
     tags,
   });
   if (backup && config.kmsKeyArn) {
@@ -147,6 +164,19 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, tags })
     : undefined;
 
+  const restoreTarget = config.restoreTarget && /^s3:\/\/([^/]+)\/?(.*)$/.exec(config.restoreTarget);
+  const restore = restoreTarget
+    ? new RestoreRole("restore", {
+        roleName: restoreRoleName(stem),
+        partition: scope.partition,
+        accountId: scope.accountId,
+        backup: { bucketName: bucketName(names), prefix: config.destinationPrefix },
+        target: { bucketName: restoreTarget[1], prefix: restoreTarget[2] },
+        kmsKeyArns: [config.kmsKeyArn, sourceKmsKeyArn].filter((key): key is string => Boolean(key)),
+        tags,
+      })
+    : undefined;
+
   const monitoring = new SyncMonitoring("monitoring", {
     nameStem: dashboardName(stem),
     region: config.region,
@@ -171,6 +201,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
       ),
     dashboardUrl: monitoring.dashboardUrl,
     ...(api ? { apiUrl: api.url } : {}),
+    ...(restore ? { restoreRoleArn: restore.roleArn } : {}),
   };
 }
 
