@@ -131,6 +131,7 @@ function verdict(report: SyncReport): { tone: "ok" | "warn" | "fail" | "dry"; ti
   if (job.dryRun) return { tone: "dry", title: `Dry run: nothing was written${stats.conflicts ? `; ${conflicts}` : ""}` };
   if (stats.conflicts > 0) return { tone: "warn", title: `Synced, with ${conflicts} left for you` };
   const changed = stats.copied + stats.updated + stats.copiedToSource + stats.deleted;
+  if (job.mode === "restore") return { tone: "ok", title: `Restored as of ${job.asOf}` };
   return { tone: "ok", title: changed === 0 ? "In sync: nothing needed to change" : "Synced" };
 }
 
