@@ -12,6 +12,8 @@ import { HANDLER_NAMES } from "./model/contract";
 import { checkAgainstAccount, configWarnings, fullRunAlarmSeconds, loadStackConfig, sourceWarnings } from "./infra/config";
 import { BackupKeyGrant, backupBucketGrants, EventForwarding, SourceAccountEvents, StackKmsKey, type BackupStack } from "./infra/crossAccount";
 import { HardenedBucket } from "./infra/hardenedBucket";
+import { restoreTargetStatements } from "./infra/iamDocuments";
+import { RestoreRole } from "./infra/restoreRole";
 import {
   bucketName,
   dashboardName,
@@ -21,10 +23,12 @@ import {
   notificationTopicName,
   onChangeBatchMachineName,
   onChangeDeadLetterQueueName,
+  arns,
   onChangePipeName,
   onChangeQueueName,
   onChangeRuleName,
   onChangeRunSlotsTableName,
+  restoreRoleName,
   reportsBucketName,
   restApiName,
   scheduleDeadLetterQueueName,
@@ -68,8 +72,21 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     kmsKeyArn,
     noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
     eventBridgeNotifications: config.eventBridgeNotifications,
-    grants: backup ? backupBucketGrants(scope.partition, bucketName(names), backup) : [],
+    grants: backup
+      ? [
+          ...backupBucketGrants(scope.partition, bucketName(names), backup),
+          ...(config.restoreGrantPrefix !== undefined
+            ? restoreTargetStatements({
+                target: { bucketArn: arns.bucket(scope.partition, bucketName(names)), prefix: config.restoreGrantPrefix },
+                restoreRoleArn: arns.role(scope.partition, backup.accountId, restoreRoleName(nameStem(backup.project, backup.stack))),
+              })
+            : []),
+        ]
+      : [],
     protect: config.protectBuckets,
+    backup: config.syncMachine,
+    objectLock: config.objectLockMode ? { mode: config.objectLockMode, days: config.objectLockRetentionDays } : undefined,
+    breakGlassRoleArn: config.breakGlassRoleName && arns.role(scope.partition, scope.accountId, config.breakGlassRoleName),
     tags,
   });
   // A key the stack did not create keeps its policy: the backup account gets a grant instead.
@@ -183,6 +200,19 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     ? new RestApiTrigger("api", { name: restApiName(stem), scope, stateMachine: machine.stateMachine, startArn: machine.startArn, ceiling, tags })
     : undefined;
 
+  const restoreTarget = config.restoreTarget && /^s3:\/\/([^/]+)\/?(.*)$/.exec(config.restoreTarget);
+  const restore = restoreTarget
+    ? new RestoreRole("restore", {
+        roleName: restoreRoleName(stem),
+        partition: scope.partition,
+        accountId: scope.accountId,
+        backup: { bucketName: bucketName(names), prefix: config.destinationPrefix },
+        target: { bucketName: restoreTarget[1], prefix: restoreTarget[2] },
+        kmsKeyArns: [config.kmsKeyArn, sourceKmsKeyArn].filter((key): key is string => Boolean(key)),
+        tags,
+      })
+    : undefined;
+
   const monitoring = new SyncMonitoring("monitoring", {
     nameStem: dashboardName(stem),
     region: config.region,
@@ -214,6 +244,7 @@ async function bucketSync(): Promise<Record<string, pulumi.Input<string>>> {
     dashboardUrl: monitoring.dashboardUrl,
     ...(api ? { apiUrl: api.url } : {}),
     ...(onChange ? { onChangeDashboardUrl: onChange.dashboardUrl } : {}),
+    ...(restore ? { restoreRoleArn: restore.roleArn } : {}),
   };
 }
 

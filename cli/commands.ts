@@ -17,6 +17,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     description: "sync a source into a destination by running the deployed state machine on this machine",
     load: async () => (await import("./sync")).registerSync,
   },
+  restore: {
+    description: "bring a location back as it was at a time, from a versioned backup, through the same state machine",
+    load: async () => (await import("./restore")).registerRestore,
+  },
   "s3-server": {
     description: "run the embedded S3-compatible server on 127.0.0.1 until interrupted",
     load: async () => (await import("./s3Server")).registerS3Server,

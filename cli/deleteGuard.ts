@@ -3,7 +3,7 @@
  * a refusal says what was planned, the limit, and the two ways forward. Pure: from the copy
  * phase's summary.
  */
-import type { DeleteLimit, SyncSummary } from "../model/contract";
+import { type DeleteLimit, deletesExtras, type SyncSummary } from "../model/contract";
 import { realRunDeleteDecision } from "../handlers/engine/summary";
 
 /** `--max-deletes` as the user wrote it, with the count it came to: `10% (1)`, `5`. */
@@ -18,7 +18,7 @@ const objects = (n: number) => (n === 1 ? "1 object" : `${n.toLocaleString("en-U
  * unless --approve-deletes`, or within the limit. Nothing for other modes or nothing to delete.
  */
 export function dryRunVerdict(summary: SyncSummary | undefined): string | undefined {
-  if (!summary || !summary.job.dryRun || summary.job.mode !== "mirror" || summary.plannedDeletes === 0) return undefined;
+  if (!summary || !summary.job.dryRun || !deletesExtras(summary.job) || summary.plannedDeletes === 0) return undefined;
   const limit = `--max-deletes ${limitText(summary.job.maxDeletes, summary.deleteLimit)}`;
   switch (realRunDeleteDecision(summary)) {
     case "blocked-by-failures":

@@ -2,16 +2,22 @@
  * `bucket-sync demo` (what `npm start` runs): the whole system on this machine, no cloud.
  * Starts the embedded S3 server in a temporary directory, creates the dev and prod buckets as
  * the stacks name them, fills dev with a realistic tree, and runs the generated state machine:
- * a dry run, the sync, and a second sync that must change nothing. Exits non-zero unless prod
- * ends up a faithful copy of dev.
+ * a dry run, the sync, and a second sync that must change nothing; then a restore drill: some dev
+ * objects are corrupted and some deleted, the next backup sync copies the damage into prod, and
+ * dev is restored from prod's versions as of before the damage. Exits non-zero unless prod ends
+ * up a faithful copy of dev and the drill brings every damaged object back.
  */
 import { SUBCOMMANDS } from "./commands";
 import type { Command } from "commander";
 import {
   CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import type { SyncRequest } from "../model/contract";
 import { createS3Client } from "../handlers/engine/s3Client";
 import { compareCopy } from "../handlers/engine/faithfulCopy";
 import { bucketName } from "../infra/names";
@@ -77,6 +83,8 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
     const prod = bucketName({ project: PROJECT, stack: "prod", accountId: ACCOUNT });
     console.log(`embedded S3 at ${server.endpoint} (data in ${server.directory})`);
     for (const bucket of [dev, prod]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    // prod is the backup: versioned, as the stack's HardenedBucket is, so it can be restored from.
+    await client.send(new PutBucketVersioningCommand({ Bucket: prod, VersioningConfiguration: { Status: "Enabled" } }));
 
     // prod holds last night's backup: one file has changed in dev since, one was deleted from dev.
     const tree = demoTree(objects);
@@ -88,9 +96,9 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
     await putAll(client, dev, tree);
     console.log(`dev bucket ${dev}: ${tree.length} objects; prod bucket ${prod}: last backup with 1 stale and 1 deleted file`);
 
-    const run = async (title: string, dryRun: boolean) => {
+    const run = async (title: string, dryRun: boolean, request: SyncRequest = { source: { bucket: dev }, destination: { bucket: prod } }) => {
       const result = await runLocalSync({
-        request: { source: { bucket: dev }, destination: { bucket: prod }, dryRun },
+        request: { ...request, dryRun },
         endpoint: server.endpoint,
         credentials,
         region: server.region,
@@ -127,13 +135,64 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
       `\n${faithful ? "OK" : "NOT FAITHFUL"}: prod holds all ${check.objects} dev objects with equal content and metadata` +
         `${differences.length ? ` except ${differences.slice(0, 5).join(", ")}` : ""}; backup mode kept ${keptExtra.length} object deleted from dev (${keptExtra.join(", ")})`,
     );
+    const drilled = await restoreDrill(client, tree, dev, prod, keptExtra.length, run);
     if (keep) {
       console.log(`\nserver still running at ${server.endpoint}; Ctrl-C stops it`);
       await new Promise<void>((resolve) => process.once("SIGINT", resolve));
     }
-    return faithful ? EXIT.ok : EXIT.failed;
+    return faithful && drilled ? EXIT.ok : EXIT.failed;
   } finally {
     client.destroy();
     await server.stop();
   }
+}
+
+/**
+ * The restore drill: corrupt and delete some dev objects, let the nightly backup copy the damage
+ * into prod (new versions there), then restore dev as of before the damage from prod's versions
+ * and check every object is back as it was. True when it is.
+ */
+async function restoreDrill(
+  client: S3Client,
+  tree: Array<{ key: string; body: string; contentType: string }>,
+  dev: string,
+  prod: string,
+  /** Objects the backup kept after dev deleted them: they existed at asOf, so they come back too. */
+  keptInBackup: number,
+  run: (title: string, dryRun: boolean, request?: SyncRequest) => Promise<ReturnType<typeof resultDocument>>,
+): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const asOf = new Date().toISOString();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const corrupted = tree.filter((item) => item.key.startsWith("uploads/user-")).slice(0, 5);
+  const deleted = tree.filter((item) => item.key.startsWith("logs/")).slice(0, 5);
+  await putAll(client, dev, corrupted.map((item) => ({ ...item, body: "ENCRYPTED BY RANSOMWARE" })));
+  await client.send(new DeleteObjectsCommand({ Bucket: dev, Delete: { Objects: deleted.map((item) => ({ Key: item.key })) } }));
+  console.log(`
+== restore drill: at ${asOf} all was well; then ${corrupted.length} dev objects were corrupted and ${deleted.length} deleted`);
+  const damage = await run("nightly backup copies the damage into prod", false);
+  const restored = await run(`restore dev from prod as of ${asOf}`, false, {
+    source: { bucket: prod },
+    destination: { bucket: dev },
+    mode: "restore",
+    asOf,
+    approveOverwrite: true,
+  });
+  let intact = 0;
+  for (const item of [...corrupted, ...deleted]) {
+    const object = await client.send(new GetObjectCommand({ Bucket: dev, Key: item.key })).catch(() => undefined);
+    if ((await object?.Body?.transformToString()) === item.body && object?.ContentType === item.contentType) intact++;
+  }
+  const ok =
+    damage.status === "SUCCEEDED" &&
+    damage.updated === corrupted.length &&
+    restored.status === "SUCCEEDED" &&
+    restored.copied === deleted.length + keptInBackup &&
+    restored.updated === corrupted.length &&
+    intact === corrupted.length + deleted.length;
+  console.log(
+    `\n${ok ? "OK" : "RESTORE FAILED"}: ${intact} of ${corrupted.length + deleted.length} damaged dev objects are back as they were at ${asOf}, content and Content-Type` +
+      ` (and ${keptInBackup} the backup had kept after dev deleted it)`,
+  );
+  return ok;
 }

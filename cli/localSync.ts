@@ -59,6 +59,8 @@ export interface LocalSyncOptions {
    * (local-stepfunctions/iam.ts). @default none: the endpoint's own credentials decide
    */
   iam?: IamEnforcement;
+  /** The one location a restore may write, as a deployed restore role's grant. @default any */
+  restoreTarget?: { bucket: string; prefix?: string };
 }
 
 /** The outcome of a local run: the interpreter's result plus the final summary and report. */
@@ -120,7 +122,7 @@ export async function runLocalSync(options: LocalSyncOptions): Promise<LocalSync
   // Named here, so the run's records can be found again if it ends before its report.
   const executionName = `local-${randomUUID()}`;
   const approve = options.approve ?? (async () => false);
-  const validateInput = createHandlers({ client: firstContact, requestCeiling: options.requestCeiling })["validate-input"];
+  const validateInput = createHandlers({ client: firstContact, requestCeiling: options.requestCeiling, restoreTarget: options.restoreTarget })["validate-input"];
   const tracked = {
     ...handlers,
     async "validate-input"(event: Parameters<typeof validateInput>[0]) {

@@ -7,7 +7,7 @@ import { Option, type Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Location, RequestCeiling, SyncRequest, SyncStats } from "../model/contract";
-import { fromText, parseSetting, requestMessage, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
+import { fromText, parseSetting, requestMessage, SCHEDULED_MODE, SYNC_SETTINGS, textType, type Setting, type SyncSettingName } from "../model/settings";
 import { DELETES_DENIED } from "../infra/definition";
 import { dryRunVerdict, refusalMessage } from "./deleteGuard";
 import { realRunDeleteDecision } from "../handlers/engine/summary";
@@ -96,6 +96,11 @@ export const FLAG_SETTINGS = [
   "startAfter",
 ] as const satisfies readonly SyncSettingName[];
 
+/** A flag's declaration: its setting's, but `--mode` takes the scheduled modes (`restore` has its own command). */
+function flagSetting(name: (typeof FLAG_SETTINGS)[number]): Setting {
+  return name === "mode" ? SCHEDULED_MODE : SYNC_SETTINGS[name];
+}
+
 /** `conflictPolicy` -> `--conflict-policy`. */
 export function flagOf(name: string): string {
   return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -117,7 +122,7 @@ const BYTE_SETTINGS = new Set<string>(["partSizeBytes", "multipartThresholdBytes
 
 /** A setting's flag as commander declares it: `--mode <backup|mirror|two-way>`, `--dry-run`. */
 function flagOption(name: (typeof FLAG_SETTINGS)[number]): Option {
-  const declared: Setting = SYNC_SETTINGS[name];
+  const declared = flagSetting(name);
   const description = LOCAL_HELP[name] ?? declared.description;
   const type = textType(declared);
   if (type === "boolean") return new Option(flagOf(name), description);
@@ -176,7 +181,7 @@ Exit codes:
 export function settingsFromFlags(options: SyncOptions): Partial<SyncRequest> {
   const fields: Record<string, unknown> = {};
   for (const name of FLAG_SETTINGS) {
-    const declared: Setting = SYNC_SETTINGS[name];
+    const declared = flagSetting(name);
     const given = options[name];
     if (given === undefined) {
       if (declared.localDefault !== undefined && options.stack === undefined) fields[name] = declared.localDefault;
@@ -205,7 +210,7 @@ export function defaultReportDirectory(env: NodeJS.ProcessEnv = process.env): st
 }
 
 /** The report location: --report-to (`s3://bucket/prefix/` or a local directory), else the default directory. */
-function reportLocation(options: SyncOptions): { bucket: string; prefix: string } | { directory: string } {
+export function reportLocation(options: Pick<SyncOptions, "reportTo">): { bucket: string; prefix: string } | { directory: string } {
   if (options.reportTo === undefined) return { directory: defaultReportDirectory() };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.reportTo)) {
     const location = parseS3Url(options.reportTo, "--report-to");
@@ -378,6 +383,26 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
       return EXIT.badInput;
     }
   }
+  return runRequest(request, options, report, endpoint, "sync", { requestCeiling, iam });
+}
+
+/** What a run of a validated request reads from its command's options. */
+export type RunOptions = Pick<SyncOptions, "json" | "verbose" | "approveDeletes" | "quiet" | "progress">;
+
+/**
+ * Runs a validated request through the local state machine and prints its outcome; the exit
+ * code. `command` names the subcommand in messages (`sync`, `restore`).
+ */
+export async function runRequest(
+  request: SyncRequest,
+  options: RunOptions,
+  report: ReturnType<typeof reportLocation>,
+  endpoint: string | undefined,
+  command: string,
+  stack: { requestCeiling?: RequestCeiling; iam?: import("../local-stepfunctions/iam").IamEnforcement } = {},
+): Promise<number> {
+  const { requestCeiling, iam } = stack;
+  const dryRun = request.dryRun ?? false;
   const { ENDPOINT_UNREACHABLE, REPORT_LOCATION_UNWRITABLE, runLocalSync } = await import("./localSync");
   const { createProgress, humanBytes, ProgressTally } = await import("./progress");
   const quiet = options.quiet ?? false;
@@ -428,13 +453,13 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   }
   if (result.error === ENDPOINT_UNREACHABLE && !options.json) {
     // nothing ran: one line, not a summary of zeros with a cost
-    console.error(`bucket-sync sync: ${causeMessage(result.cause)}`);
+    console.error(`bucket-sync ${command}: ${causeMessage(result.cause)}`);
     return EXIT.failed;
   }
   if (quiet && !options.json) {
-    if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
+    if (result.status !== "SUCCEEDED") console.error(`bucket-sync ${command}: ${failureMessage(result)}`);
   } else {
-    printResult(result, options.json ?? false);
+    printResult(result, options.json ?? false, command);
   }
   const verdict = dryRunVerdict(result.summary);
   if (verdict !== undefined && !options.json && !quiet) console.log(verdict);
@@ -514,7 +539,7 @@ export function resultDocument(result: LocalSyncResult) {
  */
 export function summaryLine(doc: ReturnType<typeof resultDocument>): string {
   const verb = (done: string, planned: string) => (doc.dryRun ? planned : done);
-  const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : "synced";
+  const outcome = doc.status !== "SUCCEEDED" ? "FAILED" : doc.dryRun ? "dry run" : doc.mode === "restore" ? "restored" : "synced";
   const toSource = doc.mode === "two-way" || doc.copiedToSource > 0 ? `, ${verb("copied", "would copy")} to source ${doc.copiedToSource}` : "";
   const approved =
     !doc.dryRun && doc.deleted > 0 && doc.deleteDecision === "over-limit"
@@ -540,7 +565,7 @@ export function conflictLine(doc: ReturnType<typeof resultDocument>): string | u
   return `conflicts: ${keys} changed on both sides ${left} (--conflict-policy report); the report lists them with the newer side`;
 }
 
-function printResult(result: LocalSyncResult, json: boolean): void {
+function printResult(result: LocalSyncResult, json: boolean, command = "sync"): void {
   const doc = resultDocument(result);
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
@@ -556,7 +581,7 @@ function printResult(result: LocalSyncResult, json: boolean): void {
       console.log(`changes: ${where} (${doc.report.changeCount ?? 0} listed, in key order)`);
     }
   }
-  if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
+  if (result.status !== "SUCCEEDED") console.error(`bucket-sync ${command}: ${failureMessage(result)}`);
 }
 
 /** Why a run failed, in a user's words where the CLI knows them better than the state machine. */

@@ -35,6 +35,8 @@ import { summarize } from "./engine/summary";
 import { type RangeEvent, syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
 import { checkContractVersion } from "./engine/errors";
+import { checkRestore, parseGrant } from "./engine/restore";
+import type { Location } from "../model/contract";
 import { REPORT_PREFIX } from "../model/settings";
 
 /** What the Lambda runtime passes beside the event (the part the handlers read). */
@@ -95,6 +97,8 @@ export interface HandlerSettings {
   printMetrics?: (line: string) => void;
   /** Told of each sync-range call's work key by key (a local run's progress); deployed functions have none. */
   observe?: (event: RangeEvent) => void;
+  /** The one location a restore may write (the restore role's grant). @default any */
+  restoreTarget?: Location;
 }
 
 /** Reads the handler settings from the environment (names in HANDLER_ENV). */
@@ -107,6 +111,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): HandlerSettings {
     requestCeiling: ceilingFromEnv(env[HANDLER_ENV.requestCeiling]),
     deleteBudget: deleteBudgetFromEnv(env[HANDLER_ENV.deleteBudget]),
     metricsStack: env[HANDLER_ENV.metricsStack] || undefined,
+    restoreTarget: env[HANDLER_ENV.restoreTarget] ? parseGrant(env[HANDLER_ENV.restoreTarget] as string) : undefined,
   };
 }
 
@@ -156,6 +161,7 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
       // The ceiling first: a request over it fails here, before any listing.
       const job = validateRequest(event, settings.requestCeiling);
       await checkBucketsExist(client, job);
+      await checkRestore(client, job, { grant: settings.restoreTarget });
       return job;
     },
     "plan-partitions": (async (event: PlanPartitionsInput) => {

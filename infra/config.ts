@@ -21,6 +21,7 @@ import {
   parseSetting,
   setting,
   SYNC_RANGE_SLACK_SECONDS,
+  SCHEDULED_MODE,
   SYNC_SETTINGS,
   textType,
   wholeNumber,
@@ -52,6 +53,7 @@ const SCHEDULE = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /** IAM would read these as wildcards or policy variables inside an ARN. */
 const IAM_SPECIAL = /[*?$]/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
 /** A key prefix that IAM documents can name: empty, or ending in `/`, without IAM's special characters. */
 const keyPrefix = z.string().check((ctx) => {
@@ -122,6 +124,34 @@ export const STACK_SETTINGS = {
       description: "Name of the backup stack in backupAccountId; its sync roles are named `<project>-<backupStack>-<handler>`.",
     },
   ),
+  restoreGrantPrefix: setting(keyPrefix, {
+    description:
+      "With backupAccountId: the prefix of this bucket (ending in /) that the backup stack's restore role `<project>-<backupStack>-restore` may list and write, named by its ARN in the bucket policy. Empty grants nothing.",
+  }),
+
+  // History (the backup bucket)
+  objectLockMode: setting(z.enum(["GOVERNANCE", "COMPLIANCE"]), {
+    description:
+      "S3 Object Lock default retention on this stack's bucket: GOVERNANCE (s3:BypassGovernanceRetention may still delete early) or COMPLIANCE (nobody can, until objectLockRetentionDays pass). Once on, Object Lock cannot be turned off. Empty means none.",
+  }),
+  objectLockRetentionDays: setting(wholeNumber(1, 36_500), {
+    default: 30,
+    description: "Days each new object version is locked, with objectLockMode.",
+  }),
+  breakGlassRoleName: setting(
+    z.string().refine((v) => ROLE_NAME.test(v), "must be an IAM role name (1-64 letters, digits and +=,.@_-)"),
+    {
+      description:
+        "The role of this stack's account that alone may delete object versions, change the lifecycle, versioning, Object Lock or the policy of this stack's bucket: the bucket policy denies those to every other principal. Deploy later bucket changes as this role. Empty means no such guard.",
+    },
+  ),
+  restoreTarget: setting(
+    z.string().refine((v) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v), "must be s3://bucket or s3://bucket/prefix/"),
+    {
+      description:
+        "With syncMachine: create the restore role `<project>-<stack>-restore`, which reads this bucket's versions and may write only this location (s3://bucket/prefix/, usually the source bucket). Empty means no restore role.",
+    },
+  ),
 
   // Sync machine (the stack that receives the copies, e.g. prod)
   syncMachine: boolean(false, "Create the sync machine (functions, state machine, notifications, alarms, triggers) in this stack."),
@@ -152,7 +182,7 @@ export const STACK_SETTINGS = {
     default: "",
     description: "Key prefix to sync into, in this stack's bucket (empty, or ending in `/`).",
   }),
-  mode: SYNC_SETTINGS.mode,
+  mode: SCHEDULED_MODE,
   conflictPolicy: SYNC_SETTINGS.conflictPolicy,
   dryRun: SYNC_SETTINGS.dryRun,
   maxDeletes: SYNC_SETTINGS.maxDeletes,
@@ -309,6 +339,13 @@ export interface StackConfig {
   backupAccountId?: string;
   /** The name of that stack, whose sync roles are named after it. */
   backupStack: string;
+  /** The prefix of this bucket the backup stack's restore role may write; unset grants nothing. */
+  restoreGrantPrefix?: string;
+  objectLockMode?: "GOVERNANCE" | "COMPLIANCE";
+  objectLockRetentionDays: number;
+  breakGlassRoleName?: string;
+  /** `s3://bucket/prefix/` the restore role may write; unset: no restore role. */
+  restoreTarget?: string;
 
   // Sync machine
   syncMachine: boolean;
@@ -534,6 +571,11 @@ export function parseStackConfig(values: ConfigValues, context: ConfigContext): 
     eventBridgeNotifications: c.eventBridgeNotifications,
     backupAccountId: c.backupAccountId,
     backupStack: c.backupStack,
+    restoreGrantPrefix: given("restoreGrantPrefix") ? c.restoreGrantPrefix : undefined,
+    objectLockMode: c.objectLockMode,
+    objectLockRetentionDays: c.objectLockRetentionDays,
+    breakGlassRoleName: c.breakGlassRoleName,
+    restoreTarget: c.restoreTarget,
     syncMachine: c.syncMachine,
     sourceStack,
     sourceBucket: c.sourceBucket,

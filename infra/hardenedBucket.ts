@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tlsOnlyBucketPolicy, type PolicyStatement } from "./iamDocuments";
+import { historyGuardStatement, tlsOnlyBucketPolicy, type PolicyStatement } from "./iamDocuments";
 import { arns } from "./names";
 
 export interface HardenedBucketArgs {
@@ -33,8 +33,33 @@ export interface HardenedBucketArgs {
   grants?: pulumi.Input<PolicyStatement[]>;
   /** `protect` the bucket (a resource option, hence plain) so Pulumi refuses to delete or replace it. @default false */
   protect?: boolean;
+  /**
+   * The bucket holds a backup: tagged `bucket-sync:backup` so the policy pack holds it to the
+   * history rules (retention, and the history guard below). A plain boolean. @default false
+   */
+  backup?: boolean;
+  /**
+   * S3 Object Lock default retention for new object versions: GOVERNANCE (a principal with
+   * s3:BypassGovernanceRetention may still delete early) or COMPLIANCE (nobody, the root user
+   * included, until the days pass). Object Lock needs versioning, and once on it can never be
+   * turned off nor versioning suspended. AWS now enables it on an existing bucket too
+   * (PutObjectLockConfiguration, "Enable Object Lock on an existing S3 bucket",
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html), so adding
+   * it to a deployed stack does not replace the bucket; the retention applies to versions written
+   * from then on, not to those already there. @default none
+   */
+  objectLock?: pulumi.Input<{ mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | undefined>;
+  /**
+   * The only role that may shorten the history: the bucket policy denies every other principal
+   * the HISTORY_ACTIONS (see iamDocuments.ts `historyGuardStatement`). Deploy later changes to the
+   * bucket's lifecycle or policy as this role. @default no guard
+   */
+  breakGlassRoleArn?: pulumi.Input<string | undefined>;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+/** The tag that marks a bucket holding a backup, for the policy pack's history rule. */
+export const BACKUP_TAG = "bucket-sync:backup";
 
 /**
  * An S3 bucket with the hardening every bucket of this project gets: versioning, default
@@ -50,9 +75,12 @@ export class HardenedBucket extends pulumi.ComponentResource {
   constructor(name: string, args: HardenedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bucketsync:index:HardenedBucket", name, args, opts);
 
+    const tags = args.backup
+      ? pulumi.output(args.tags ?? {}).apply((given) => ({ ...given, [BACKUP_TAG]: "true" }))
+      : args.tags;
     this.bucket = new aws.s3.Bucket(
       `${name}-bucket`,
-      { bucket: args.bucketName, forceDestroy: false, tags: args.tags },
+      { bucket: args.bucketName, forceDestroy: false, tags },
       { parent: this, protect: args.protect ?? false },
     );
     const bucket = this.bucket.bucket;
@@ -97,9 +125,10 @@ export class HardenedBucket extends pulumi.ComponentResource {
       `${name}-policy`,
       {
         bucket,
-        policy: pulumi.all([bucketArn, args.grants ?? []]).apply(([arn, grants]) => {
+        policy: pulumi.all([bucketArn, args.grants ?? [], args.breakGlassRoleArn]).apply(([arn, grants, breakGlass]) => {
           const policy = tlsOnlyBucketPolicy(arn);
-          return JSON.stringify({ ...policy, Statement: [...policy.Statement, ...grants] });
+          const guard = breakGlass ? [historyGuardStatement(arn, breakGlass)] : [];
+          return JSON.stringify({ ...policy, Statement: [...policy.Statement, ...guard, ...grants] });
         }),
       },
       // After the public access block: S3 judges a policy against the block in force. Once named
@@ -126,6 +155,18 @@ export class HardenedBucket extends pulumi.ComponentResource {
       // Lifecycle rules on noncurrent versions need versioning first.
       { parent: this, dependsOn: [versioning] },
     );
+    if (args.objectLock !== undefined) {
+      new aws.s3.BucketObjectLockConfiguration(
+        `${name}-object-lock`,
+        {
+          bucket,
+          objectLockEnabled: "Enabled",
+          rule: pulumi.output(args.objectLock).apply((lock) => (lock ? { defaultRetention: { mode: lock.mode, days: lock.days } } : undefined)),
+        },
+        // Object Lock needs versioning on first.
+        { parent: this, dependsOn: [versioning] },
+      );
+    }
     if (args.eventBridgeNotifications) {
       new aws.s3.BucketNotification(`${name}-notifications`, { bucket, eventbridge: true }, { parent: this });
     }

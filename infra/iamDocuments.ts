@@ -617,6 +617,95 @@ export function onChangePipePolicy(args: { queueArn: string; batchMachineArn: st
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Restore, and a history that cannot be cut short
+
+/**
+ * The actions that would shorten or destroy a backup's history: deleting versions for good,
+ * changing the lifecycle (retention), suspending versioning, rewriting the bucket policy that
+ * holds this very guard, and changing Object Lock. S3 action names from the Service Authorization
+ * Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+ */
+export const HISTORY_ACTIONS = [
+  "s3:DeleteObjectVersion",
+  "s3:PutLifecycleConfiguration",
+  "s3:PutBucketVersioning",
+  "s3:PutBucketPolicy",
+  "s3:PutBucketObjectLockConfiguration",
+] as const;
+
+/** Sid of the statement that guards a backup's history; the policy pack looks for it. */
+export const HISTORY_GUARD_SID = "DenyHistoryChangesButBreakGlass";
+
+/**
+ * Denies HISTORY_ACTIONS to every principal but the break-glass role (by `aws:PrincipalArn`, which
+ * matches the role whatever session assumed it). An explicit Deny in the bucket policy wins over
+ * any Allow, an account admin's included, so only that role can shorten the history. The stack's
+ * own deployments change the lifecycle and the policy too: deploy a backup stack as the
+ * break-glass role once this is on.
+ */
+export function historyGuardStatement(bucketArn: string, breakGlassRoleArn: string): PolicyStatement {
+  return {
+    Sid: HISTORY_GUARD_SID,
+    Effect: "Deny",
+    Principal: "*",
+    Action: [...HISTORY_ACTIONS],
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { ArnNotEquals: { "aws:PrincipalArn": breakGlassRoleArn } },
+  };
+}
+
+/**
+ * IAM in the backup's account decides who may assume the restore role: its trust names the
+ * account, and that account's administrators grant sts:AssumeRole on it to the people and tools
+ * who restore (`bucket-sync restore` runs under it).
+ */
+export function restoreTrustPolicy(partition: string, accountId: string): PolicyDocument {
+  return document({
+    Effect: "Allow",
+    Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+    Action: "sts:AssumeRole",
+  });
+}
+
+/** What a restore reads in the backup and writes in its one target. */
+export interface RestorePolicyArgs {
+  backup: BucketScope;
+  target: BucketScope;
+  /** KMS keys of the backup and the target (SSE-KMS). @default none */
+  kmsKeyArns?: readonly string[];
+}
+
+/**
+ * The restore role: reads the backup's versions (ListObjectVersions, GetObjectVersion and its
+ * tags, the versioning and lifecycle that validate-input checks) and writes only the target
+ * location: PutObject (copies, multipart parts and their tags), DeleteObject (`--delete`) and the
+ * multipart bookkeeping, nothing outside the target prefix.
+ */
+export function restoreRolePolicy(args: RestorePolicyArgs): PolicyDocument {
+  const { backup, target } = args;
+  return document(
+    {
+      Sid: "ListBackupVersions",
+      Effect: "Allow",
+      Action: "s3:ListBucketVersions",
+      Resource: backup.bucketArn,
+      ...(backup.prefix ? { Condition: { StringLike: { "s3:prefix": [backup.prefix, `${backup.prefix}*`] } } } : {}),
+    },
+    { Sid: "CheckBackupHistory", Effect: "Allow", Action: ["s3:GetBucketVersioning", "s3:GetLifecycleConfiguration"], Resource: backup.bucketArn },
+    { Sid: "ReadBackupVersions", Effect: "Allow", Action: ["s3:GetObjectVersion", "s3:GetObjectVersionTagging"], Resource: objectArn(backup) },
+    listPrefixStatement("ListTarget", target),
+    { Sid: "ListTargetUploads", Effect: "Allow", Action: "s3:ListBucketMultipartUploads", Resource: target.bucketArn },
+    {
+      Sid: "WriteTarget",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+      Resource: objectArn(target),
+    },
+    ...kmsStatement("UseBucketKeys", args.kmsKeyArns ?? []),
+  );
+}
+
 /**
  * The batch machine's role: count run slots in its table, run the sync machine and wait for it
  * (`startExecution.sync:2` needs DescribeExecution and StopExecution on its executions and the
@@ -640,4 +729,24 @@ export function onChangeBatchMachinePolicy(args: {
     { Sid: "ReturnFailedBatches", Effect: "Allow", Action: "sqs:SendMessage", Resource: args.deadLetterQueueArn },
     { Sid: "AnnounceFailedBatches", Effect: "Allow", Action: "sns:Publish", Resource: args.notificationTopicArn },
   );
+}
+
+/**
+ * The target bucket's side of a cross-account restore (the dev stack): the backup account's
+ * restore role, named by its ARN as the sync roles' reads are (never the account root, never
+ * `*`), may list and write under one prefix. Added beside the bucket's other statements.
+ */
+export function restoreTargetStatements(args: { target: BucketScope; restoreRoleArn: string }): PolicyStatement[] {
+  const principal = { AWS: args.restoreRoleArn };
+  return [
+    { ...listPrefixStatement("RestoreRoleLists", args.target), Principal: principal },
+    { Sid: "RestoreRoleListsUploads", Effect: "Allow", Principal: principal, Action: "s3:ListBucketMultipartUploads", Resource: args.target.bucketArn },
+    {
+      Sid: "RestoreRoleWrites",
+      Effect: "Allow",
+      Principal: principal,
+      Action: ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+      Resource: objectArn(args.target),
+    },
+  ];
 }

@@ -52,6 +52,11 @@ function bucketStem(parts: NameParts): string {
 }
 
 /** One Lambda function per handler: `<stem>-<handler name>`. */
+/** The restore role (`restoreTarget`): deterministic, so a dev stack in another account can name it. */
+export function restoreRoleName(stem: string): string {
+  return `${stem}-restore`;
+}
+
 export function functionName(stem: string, handler: HandlerName): string {
   return `${stem}-${handler}`;
 }

@@ -8,9 +8,18 @@
 
 import type { OnChangeBatchCounts, OnChangeRecord } from "./onChange";
 
-/** How the destination is made to follow the source. */
+/** How the destination is made to follow the source: the modes a stack's sync runs in. */
 export type SyncMode = "backup" | "mirror" | "two-way";
 export const SYNC_MODES: readonly SyncMode[] = ["backup", "mirror", "two-way"];
+
+/**
+ * What one run does: a sync mode, or `restore`, which reads the source (a versioned backup) as
+ * it was at `asOf` (each key's version current then) and copies those versions into the
+ * destination by version id; it deletes keys that did not exist then only with `delete`.
+ * A restore is asked for, never scheduled.
+ */
+export type RunMode = SyncMode | "restore";
+export const RUN_MODES: readonly RunMode[] = [...SYNC_MODES, "restore"];
 
 /**
  * What `two-way` does with a key present on both sides with different content.
@@ -49,7 +58,7 @@ export interface SyncRequest {
   source: Location;
   destination: Location;
   /** @default "backup" (copy and update, never delete) */
-  mode?: SyncMode;
+  mode?: RunMode;
   /** Only for `two-way`. @default "report" */
   conflictPolicy?: ConflictPolicy;
   /** Plan and report, write nothing. @default false */
@@ -116,6 +125,16 @@ export interface SyncRequest {
    * is never copied, updated or deleted. @default [] (every key)
    */
   filters?: string[];
+  /**
+   * `restore` only, and required there: the time (ISO 8601, e.g. `2026-12-05T01:59:00Z`) whose
+   * versions are restored. A key whose version current then was a delete marker, or which had
+   * none, did not exist.
+   */
+  asOf?: string;
+  /** `restore` only: also delete destination keys that did not exist at `asOf` (delete guard applies). @default false */
+  delete?: boolean;
+  /** `restore` only: allow writing over a destination that holds objects. @default false */
+  approveOverwrite?: boolean;
 }
 
 export type KeysEncoding = "raw" | "s3-event";
@@ -146,7 +165,7 @@ export interface SyncJob {
   version: number;
   source: Required<Location>;
   destination: Required<Location>;
-  mode: SyncMode;
+  mode: RunMode;
   conflictPolicy: ConflictPolicy;
   dryRun: boolean;
   maxDeletes: DeleteLimit;
@@ -167,6 +186,17 @@ export interface SyncJob {
   notifyOnSuccess?: boolean;
   /** What the batch of an on-change run held (SyncRequest.changes). */
   onChange?: OnChangeBatchCounts;
+  /** `restore`: the time whose versions are restored, as an ISO 8601 string in UTC. */
+  asOf?: string;
+  /** `restore`: delete destination keys that did not exist at `asOf`. @default false */
+  delete?: boolean;
+  /** `restore`: writing over a destination that holds objects was approved. @default false */
+  approveOverwrite?: boolean;
+}
+
+/** Whether a run deletes destination keys its source lacks: `mirror`, and `restore` with `delete`. */
+export function deletesExtras(job: { mode: RunMode; delete?: boolean }): boolean {
+  return job.mode === "mirror" || (job.mode === "restore" && job.delete === true);
 }
 
 /**
@@ -479,4 +509,6 @@ export const HANDLER_ENV = {
   deleteBudget: "BUCKET_SYNC_DELETE_BUDGET",
   /** The value of the run metrics' `Stack` dimension; absent: no metrics are printed (a local run). */
   metricsStack: "BUCKET_SYNC_METRICS_STACK",
+  /** `bucket/prefix` a restore may write (the stack's restoreTarget); a restore elsewhere is refused. */
+  restoreTarget: "BUCKET_SYNC_RESTORE_TARGET",
 } as const;

@@ -11,7 +11,7 @@
  * user typed (`--concurrency must be a whole number from 1 to 1000, got "0"`). No Pulumi import.
  */
 import { z } from "zod";
-import { CONFLICT_POLICIES, KEYS_ENCODINGS, SYNC_MODES, type ConflictPolicy, type DeleteLimit, type SyncMode } from "./contract";
+import { CONFLICT_POLICIES, KEYS_ENCODINGS, RUN_MODES, SYNC_MODES, type ConflictPolicy, type DeleteLimit, type RunMode } from "./contract";
 
 /** How a setting is written as text (Pulumi config, a command-line flag); Pulumi.yaml's `type`. */
 export type SettingText = "string" | "integer" | "boolean" | "array";
@@ -220,6 +220,9 @@ const deleteLimit = z.unknown().transform((value, ctx): DeleteLimit => {
   return z.NEVER;
 });
 
+/** An ISO 8601 date and time with a zone (`Z` or an offset). */
+const ISO_TIME = z.iso.datetime({ offset: true });
+
 /** A whole number within bounds. */
 export const wholeNumber = (min: number, max: number = Number.MAX_SAFE_INTEGER) => z.int().min(min).max(max);
 
@@ -247,10 +250,12 @@ const keyFilters = z.array(
  * config keys of the same names feed them; the CLI offers the ones a user tunes as flags.
  */
 export const SYNC_SETTINGS = {
-  mode: setting(z.enum(SYNC_MODES), {
+  mode: setting(z.enum(RUN_MODES), {
     default: "backup",
-    description: "backup (copy and update, never delete), mirror (also delete extra objects), or two-way.",
-    request: stackOr<SyncMode>((ceiling) => (ceiling === "backup" ? [] : ["backup"])),
+    description:
+      "backup (copy and update, never delete), mirror (also delete extra objects), two-way, or restore (a versioned source as of asOf).",
+    // A restore is not a sync a trigger may ask for: it runs under the restore role (bucket-sync restore).
+    request: stackOr<RunMode>((ceiling) => (ceiling === "backup" ? [] : ["backup"])),
   }),
   conflictPolicy: setting(z.enum(CONFLICT_POLICIES), {
     default: "report",
@@ -343,6 +348,19 @@ export const SYNC_SETTINGS = {
     // The stack's budget fits its sync-range timeout; a larger one would not.
     request: atMost,
   }),
+  // A refinement, not z.iso.datetime: the request's JSON Schema (API Gateway, draft 4) then says
+  // "string" without a `format` its validators may not know; the engine checks the form.
+  asOf: setting(z.string().refine((value) => ISO_TIME.safeParse(value).success, { message: "must be an ISO 8601 time, e.g. 2026-12-05T01:59:00Z" }), {
+    description: "restore only, and required there: restore each key's version current at this time (ISO 8601, e.g. 2026-12-05T01:59:00Z).",
+  }),
+  delete: setting(z.boolean(), {
+    default: false,
+    description: "restore only: also delete destination keys that did not exist at asOf, within maxDeletes.",
+  }),
+  approveOverwrite: setting(z.boolean(), {
+    default: false,
+    description: "restore only: allow writing over (and, with delete, deleting from) a destination that holds objects.",
+  }),
 } as const;
 
 export type SyncSettingName = keyof typeof SYNC_SETTINGS;
@@ -353,6 +371,15 @@ export function requestPolicyOf(name: SyncSettingName): RequestPolicy<unknown> {
   if (policy === undefined) throw new Error(`sync setting ${name} declares no request policy`);
   return policy;
 }
+
+/**
+ * The mode of a scheduled sync (a stack's `mode`, `bucket-sync sync --mode`): a run's modes but
+ * `restore`, which is asked for with its `asOf` (`bucket-sync restore`, or an execution input).
+ */
+export const SCHEDULED_MODE = setting(z.enum(SYNC_MODES), {
+  default: "backup",
+  description: "backup (copy and update, never delete), mirror (also delete extra objects), or two-way.",
+});
 /** What each sync setting is once parsed (undefined: an optional setting not given). */
 export type SyncSettingValues = {
   [K in SyncSettingName]: (typeof SYNC_SETTINGS)[K] extends Setting<infer T> ? T : never;

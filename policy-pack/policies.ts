@@ -27,7 +27,17 @@ import {
   UnknownValueError,
 } from "@pulumi/policy";
 import { findManagedPolicy, isAwsManagedPolicyArn, ManagedPolicy } from "./managedPolicies";
-import { ACCOUNT_LEVEL_S3_ACTIONS, checkPolicyDocument, describeFinding, Finding, isUnknown, statementLabel, Unknown } from "./rules";
+import {
+  ACCOUNT_LEVEL_S3_ACTIONS,
+  checkBackupHistory,
+  checkPolicyDocument,
+  DEFAULT_MIN_NONCURRENT_DAYS,
+  describeFinding,
+  Finding,
+  isUnknown,
+  statementLabel,
+  Unknown,
+} from "./rules";
 
 /** Pulumi type tokens of the resources that give a role a policy (from `@pulumi/aws`, not imported: it is slow to load). */
 export const IAM_TYPES = {
@@ -383,5 +393,49 @@ export const noWildcardS3AttachedPolicy: StackValidationPolicy = {
   },
 };
 
+/** Pulumi type tokens of the bucket resources the history rule reads. */
+export const S3_TYPES = {
+  bucket: "aws:s3/bucket:Bucket",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  policy: "aws:s3/bucketPolicy:BucketPolicy",
+} as const;
+
+/** Config of the history rule. */
+export interface BackupHistoryConfig {
+  minNoncurrentVersionDays?: number;
+}
+
+export const backupHistoryProtected: StackValidationPolicy = {
+  name: "backup-history-protected",
+  description:
+    "A backup bucket keeps noncurrent versions at least a minimum number of days, and its policy denies deleting versions or changing lifecycle, versioning, policy or Object Lock to all but a break-glass role.",
+  enforcementLevel,
+  severity: "high",
+  configSchema: {
+    properties: {
+      minNoncurrentVersionDays: {
+        type: "integer" as const,
+        minimum: 1,
+        default: DEFAULT_MIN_NONCURRENT_DAYS,
+        description: "Fewest days a backup bucket may keep noncurrent versions.",
+      },
+    },
+  },
+  remediationSteps: "Set noncurrentVersionRetentionDays to at least the minimum, and breakGlassRoleName on the backup stack.",
+  validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
+    const minDays = args.getConfig<BackupHistoryConfig>().minNoncurrentVersionDays ?? DEFAULT_MIN_NONCURRENT_DAYS;
+    const of = (type: string) => args.resources.filter((r) => r.type === type);
+    const violations = checkBackupHistory(
+      {
+        buckets: of(S3_TYPES.bucket).map((r) => ({ bucket: r.props.bucket, tags: r.props.tags })),
+        lifecycles: of(S3_TYPES.lifecycle).map((r) => ({ bucket: r.props.bucket, rules: r.props.rules ?? [] })),
+        policies: of(S3_TYPES.policy).map((r) => ({ bucket: r.props.bucket, policy: r.props.policy })),
+      },
+      minDays,
+    );
+    for (const violation of violations) reportViolation(violation);
+  },
+};
+
 /** Every policy of the pack; a test checks that each exported policy is listed here. */
-export const policies: Policies = [noWildcardS3RolePolicy, noWildcardS3ManagedPolicy, noWildcardS3AttachedPolicy];
+export const policies: Policies = [noWildcardS3RolePolicy, noWildcardS3ManagedPolicy, noWildcardS3AttachedPolicy, backupHistoryProtected];

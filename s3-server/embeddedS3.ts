@@ -6,7 +6,9 @@
  * checkout's `prepare`; the packed CLI bundles the patched copy): UTF-8 byte-order listings with exact pagination, root-level CommonPrefixes,
  * continuation tokens that work on OpenSSL 3, per-segment-decoded `CopySource`, `aws-chunked`
  * upload bodies, UploadPartCopy, Abort/ListMultipartUploads, `x-amz-copy-source-if-(none-)match`,
- * S3-form multipart ETags, and tags that follow their object. There is no versioning.
+ * S3-form multipart ETags, tags that follow their object, and versioning (PutBucketVersioning,
+ * versioned PUT and COPY, ListObjectVersions, GET, HEAD and copy by `versionId`, delete markers) with
+ * a lifecycle configuration kept as sent but never applied.
  *
  * Clients must use path-style addressing (`forcePathStyle: true`). s3rver does not verify
  * SigV4 signatures, only that the access key is {@link EMBEDDED_S3_CREDENTIALS}'s. It accepts

@@ -33,9 +33,14 @@ export const MAX_PARTS = 10_000;
 /** Most keys one DeleteObjects request takes. */
 export const DELETE_BATCH = 1000;
 
-/** Builds `CopySource`: bucket and key encoded per path segment, so `+ ? # %` keys survive. */
-export function copySource(bucket: string, key: string): string {
-  return [bucket, ...key.split("/")].map(encodeURIComponent).join("/");
+/**
+ * Builds `CopySource`: bucket and key encoded per path segment, so `+ ? # %` keys survive, and
+ * `?versionId=` to copy one version (a key's literal `?` is encoded, so the first raw `?` starts
+ * the version: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+ */
+export function copySource(bucket: string, key: string, versionId?: string): string {
+  const path = [bucket, ...key.split("/")].map(encodeURIComponent).join("/");
+  return versionId === undefined ? path : `${path}?versionId=${encodeURIComponent(versionId)}`;
 }
 
 /**
@@ -55,10 +60,11 @@ export async function headObject(
   bucket: string,
   key: string,
   signal?: AbortSignal,
+  versionId?: string,
 ): Promise<ObjectDetails | undefined> {
   let head: HeadObjectCommandOutput;
   try {
-    head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }), { abortSignal: requestSignal(signal) });
+    head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, ChecksumMode: "ENABLED" }), { abortSignal: requestSignal(signal) });
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404) return undefined;
@@ -124,6 +130,8 @@ export interface CopyRequest {
   destinationKey: string;
   size: number;
   etag: string;
+  /** Copy this version of the source (a restore), not its current object. */
+  sourceVersionId?: string;
 }
 
 export interface CopyResult {
@@ -184,7 +192,7 @@ export class Copier {
       const result = await this.client.send(
         new CopyObjectCommand({
           ...this.target(request),
-          CopySource: copySource(request.sourceBucket, request.sourceKey),
+          CopySource: copySource(request.sourceBucket, request.sourceKey, request.sourceVersionId),
           MetadataDirective: "COPY",
         }),
         { abortSignal: requestSignal(signal) },
@@ -193,7 +201,7 @@ export class Copier {
       if (copiedEtag === request.etag) return { bytes: request.size, method: "copy" };
       // Either the source was rewritten since it was listed (then the copy is of the new
       // version and matches it), or this destination gives copies new ETags.
-      const current = await headObject(this.client, request.sourceBucket, request.sourceKey, signal);
+      const current = await headObject(this.client, request.sourceBucket, request.sourceKey, signal, request.sourceVersionId);
       if (current?.etag === copiedEtag) return { bytes: request.size, method: "copy" };
       this.etagsChangeOnCopy = true;
     }
@@ -213,7 +221,7 @@ export class Copier {
 
   /** The source's carried headers plus the marker, for writes that replace metadata. */
   private async carriedHeaders(request: CopyRequest, signal?: AbortSignal) {
-    const details = await headObject(this.client, request.sourceBucket, request.sourceKey, signal);
+    const details = await headObject(this.client, request.sourceBucket, request.sourceKey, signal, request.sourceVersionId);
     if (!details) throw Object.assign(new Error(`source object vanished: ${request.sourceKey}`), { name: "NoSuchKey" });
     if (details.etag !== request.etag) {
       throw Object.assign(new Error(`source object changed during the sync: ${request.sourceKey}; the next run copies it`), {
@@ -237,7 +245,7 @@ export class Copier {
       new CopyObjectCommand({
         ...this.target(request),
         ...(await this.carriedHeaders(request, signal)),
-        CopySource: copySource(request.sourceBucket, request.sourceKey),
+        CopySource: copySource(request.sourceBucket, request.sourceKey, request.sourceVersionId),
         CopySourceIfMatch: `"${request.etag}"`,
         MetadataDirective: "REPLACE",
       }),
@@ -253,7 +261,7 @@ export class Copier {
   private async sourceTagging(request: CopyRequest, signal?: AbortSignal): Promise<string | undefined> {
     try {
       const tagging = await this.client.send(
-        new GetObjectTaggingCommand({ Bucket: request.sourceBucket, Key: request.sourceKey }),
+        new GetObjectTaggingCommand({ Bucket: request.sourceBucket, Key: request.sourceKey, VersionId: request.sourceVersionId }),
         { abortSignal: requestSignal(signal) },
       );
       const tags = tagging.TagSet ?? [];
@@ -349,7 +357,7 @@ export class Copier {
                     ...target,
                     UploadId: id,
                     PartNumber: number,
-                    CopySource: copySource(request.sourceBucket, request.sourceKey),
+                    CopySource: copySource(request.sourceBucket, request.sourceKey, request.sourceVersionId),
                     CopySourceIfMatch: `"${request.etag}"`,
                     CopySourceRange: request.size === 0 ? undefined : `bytes=${first}-${last}`,
                   }),

@@ -17,7 +17,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { Partition, SyncJob } from "../../model/contract";
 import { compareKeys, successor } from "./keys";
 import { type Cumulative, type KeyLister, KeySample, PAGE_KEYS } from "./keySample";
-import { s3KeyLister } from "./listing";
+import { s3KeyLister, s3VersionKeyLister } from "./listing";
 import { schedulingOrder } from "./schedule";
 
 /** Most keys in one partition of a key-scoped (on-change) run. */
@@ -216,7 +216,9 @@ export async function planPartitions(client: S3Client, job: SyncJob): Promise<Pa
     return partitionsFromKeys(after === undefined ? job.keys : job.keys.filter((key) => compareKeys(key, after) > 0));
   }
   if (job.partitions <= 1) return partitionsFromBoundaries([], job.startAfter);
-  const plan = await planRanges(s3KeyLister(client, job.source), s3KeyLister(client, job.destination), {
+  // A restore plans over the source as it was at asOf: the keys it will copy.
+  const source = job.mode === "restore" && job.asOf !== undefined ? s3VersionKeyLister(client, job.source, Date.parse(job.asOf)) : s3KeyLister(client, job.source);
+  const plan = await planRanges(source, s3KeyLister(client, job.destination), {
     partitions: job.partitions,
     minKeysPerPartition: job.minKeysPerPartition,
     startAfter: job.startAfter,

@@ -23,7 +23,7 @@
  * A changed source always has a new ETag or LastModified, so no change is skipped; a copy made
  * by this engine matches by rule 2 or 3, so nothing is recopied forever.
  */
-import type { ConflictPolicy, SyncMode } from "../../model/contract";
+import { type ConflictPolicy, deletesExtras, type RunMode } from "../../model/contract";
 import { compareKeys } from "./keys";
 import type { ListedObject } from "./listing";
 
@@ -112,8 +112,10 @@ export type ChangeReason = "size" | "content" | "metadata";
 
 /** What the planner needs to know about the run. */
 export interface PlanSettings {
-  mode: SyncMode;
+  mode: RunMode;
   conflictPolicy: ConflictPolicy;
+  /** `restore`: delete destination keys the source lacked at `asOf`. @default false */
+  delete?: boolean;
 }
 
 /** Decides a pair from its listings alone; `inspect` means "fetch details and decideInspected". */
@@ -121,13 +123,17 @@ export function decideListed(pair: PlanPair, settings: PlanSettings): Verdict {
   const { source, destination } = pair;
   if (source && !destination) return { action: "copy", reason: "missing" };
   if (!source && destination) {
-    if (settings.mode === "mirror") return { action: "delete", reason: "extra" };
+    if (deletesExtras(settings)) return { action: "delete", reason: "extra" };
     if (settings.mode === "two-way") return { action: "copy-to-source", reason: "missing in source" };
     return { action: "extra", reason: "extra" };
   }
   if (!source || !destination) throw new Error(`empty pair for key "${pair.key}"`);
   if (source.size !== destination.size) return changed("size", source, destination, settings);
   if (source.etag === destination.etag && source.lastModified < destination.lastModified) {
+    return { action: "unchanged" };
+  }
+  // A restore in place reads the very version the destination holds: same ETag, same write.
+  if (settings.mode === "restore" && source.etag === destination.etag && source.lastModified === destination.lastModified) {
     return { action: "unchanged" };
   }
   // ETags differ and the destination was written before the source's current version, so it

@@ -4,7 +4,7 @@
  * timing, cost, limits, failures, conflicts and changes. A pure function of the report document,
  * so the same page comes from a Lambda writing to S3 and from a local run writing to disk.
  */
-import type { SyncChange, SyncSummary } from "../../model/contract";
+import { deletesExtras, type SyncChange, type SyncSummary } from "../../model/contract";
 import { compareKeys } from "./keys";
 
 /**
@@ -130,7 +130,7 @@ const location = (l: { bucket: string; prefix: string }) => `s3://${l.bucket}/${
 function verdict(report: SyncReport): { tone: "ok" | "warn" | "fail" | "dry"; title: string } {
   const { stats, job, deleteDecision, phase } = report.summary;
   if (stats.failed > 0) {
-    if (phase === "copy" && deleteDecision === "blocked-by-failures" && job.mode === "mirror") {
+    if (phase === "copy" && deleteDecision === "blocked-by-failures" && deletesExtras(job)) {
       return { tone: "fail", title: `Failed: ${objects(stats.failed)} could not be copied, so nothing was deleted` };
     }
     return { tone: "fail", title: `Failed: ${objects(stats.failed)} could not be synced` };
@@ -139,6 +139,7 @@ function verdict(report: SyncReport): { tone: "ok" | "warn" | "fail" | "dry"; ti
   if (job.dryRun) return { tone: "dry", title: `Dry run: nothing was written${stats.conflicts ? `; ${conflicts}` : ""}` };
   if (stats.conflicts > 0) return { tone: "warn", title: `Synced, with ${conflicts} left for you` };
   const changed = stats.copied + stats.updated + stats.copiedToSource + stats.deleted;
+  if (job.mode === "restore") return { tone: "ok", title: `Restored as of ${job.asOf}` };
   return { tone: "ok", title: changed === 0 ? "In sync: nothing needed to change" : "Synced" };
 }
 
@@ -171,7 +172,7 @@ function figures(summary: SyncSummary): Array<{ label: string; value: string; to
     {
       label: dry ? "Would delete" : "Deleted",
       value: formatCount(dry ? summary.plannedDeletes : stats.deleted),
-      show: job.mode === "mirror",
+      show: deletesExtras(job),
     },
     { label: "Unchanged", value: formatCount(stats.unchanged), show: true },
     { label: job.mode === "backup" ? "Kept, only in destination" : "Only in destination", value: formatCount(stats.extra), show: job.mode !== "two-way" },
@@ -187,7 +188,7 @@ function figures(summary: SyncSummary): Array<{ label: string; value: string; to
 /** The delete guard's decision in words; undefined when the mode never deletes. */
 function deleteGuard(summary: SyncSummary): string | undefined {
   const { job, plannedDeletes, deleteLimit, deleteDecision, stats } = summary;
-  if (job.mode !== "mirror") return undefined;
+  if (!deletesExtras(job)) return undefined;
   const limit = "percent" in job.maxDeletes ? `${job.maxDeletes.percent}% of the destination, ${objects(deleteLimit)}` : objects(deleteLimit);
   const planned = `${objects(plannedDeletes)} only in the destination`;
   if (deleteDecision === "blocked-by-failures") {

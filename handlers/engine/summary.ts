@@ -1,7 +1,7 @@
 /**
  * Summaries: the totals of every partition, and the delete guard's decision. Pure.
  */
-import type { DeleteDecision, DeleteLimit, SummarizeInput, SyncRangeResult, SyncSummary } from "../../model/contract";
+import { type DeleteDecision, type DeleteLimit, deletesExtras, type SummarizeInput, type SyncRangeResult, type SyncSummary } from "../../model/contract";
 import { addStats } from "./stats";
 
 /** Most failures and change samples a summary keeps. */
@@ -45,7 +45,7 @@ export function summarize(input: SummarizeInput & { results: SyncRangeResult[] }
   // let it run ("over-limit" there means a human approved), not a new one.
   if (phase === "delete" && previous) deleteDecision = previous.deleteDecision;
   else if (stats.failed > 0) deleteDecision = "blocked-by-failures";
-  else if (job.mode !== "mirror" || job.dryRun || plannedDeletes === 0) deleteDecision = "no-deletes";
+  else if (!deletesExtras(job) || job.dryRun || plannedDeletes === 0) deleteDecision = "no-deletes";
   else deleteDecision = plannedDeletes > deleteLimit ? "over-limit" : "within-limit";
   const deletePartitions =
     phase === "copy" && deleteDecision !== "no-deletes" && deleteDecision !== "blocked-by-failures"

@@ -13,6 +13,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import {
+  deletesExtras,
   type PendingUpload,
   SAMPLE_LIMIT,
   type SyncChange,
@@ -27,7 +28,7 @@ import { changeChunk } from "./changeLog";
 import { describeError, EngineError, ERROR_NAMES } from "./errors";
 import { compileFilters } from "./filters";
 import { compareKeys, inRange } from "./keys";
-import { type ListedObject, listObjects } from "./listing";
+import { type ListedObject, listObjects, listVersionsAsOf } from "./listing";
 import { Copier, type CopyRequest, DELETE_BATCH, deleteObjects, headObject } from "./objects";
 import { OrderedWindow, UNFINISHED } from "./orderedWindow";
 
@@ -131,7 +132,7 @@ export async function syncRange(
     cursor: run.cursor ?? null,
     done: !stopped && !run.unfinished && uploads.length === 0,
     stats: run.stats,
-    plannedDeletes: input.phase === "copy" && input.job.mode === "mirror" ? run.stats.extra : 0,
+    plannedDeletes: input.phase === "copy" && deletesExtras(input.job) ? run.stats.extra : 0,
     failures: run.failures,
     changes: run.changes,
     uploads,
@@ -179,8 +180,11 @@ async function* unfilteredWorkItems(client: S3Client, input: SyncRangeInput, sig
   if (partition.endBefore !== undefined && startAfter !== undefined && !inRange(startAfter, undefined, partition.endBefore)) {
     return;
   }
+  const sourceRange = { ...job.source, startAfter, endBefore: partition.endBefore, abortSignal: signal };
   yield* pairListings(
-    listObjects(client, { ...job.source, startAfter, endBefore: partition.endBefore, abortSignal: signal }),
+    job.mode === "restore" && job.asOf !== undefined
+      ? listVersionsAsOf(client, { ...sourceRange, asOf: Date.parse(job.asOf) })
+      : listObjects(client, sourceRange),
     listObjects(client, { ...job.destination, startAfter, endBefore: partition.endBefore, abortSignal: signal }),
   );
 }
@@ -402,6 +406,7 @@ class RangeRun {
                 destinationKey: this.job.destination.prefix + item.key,
                 size: source.size,
                 etag: source.etag,
+                sourceVersionId: source.versionId,
               },
               undefined,
               verdict.action,
@@ -459,7 +464,8 @@ class RangeRun {
   private async inspect(item: WorkItem): Promise<Verdict> {
     const { signal } = this.limits;
     const [source, destination] = await Promise.all([
-      item.sourceDetails ?? headObject(this.client, this.job.source.bucket, this.job.source.prefix + item.key, signal),
+      item.sourceDetails ??
+        headObject(this.client, this.job.source.bucket, this.job.source.prefix + item.key, signal, item.source?.versionId),
       item.destinationDetails ??
         headObject(this.client, this.job.destination.bucket, this.job.destination.prefix + item.key, signal),
     ]);
@@ -471,7 +477,7 @@ class RangeRun {
   }
 
   private async handleDelete(item: WorkItem): Promise<void> {
-    if (item.source || !item.destination || this.job.mode !== "mirror") return;
+    if (item.source || !item.destination || !deletesExtras(this.job)) return;
     const budget = this.input.deleteBudget ?? 0;
     if (this.stats.deleted + this.stats.failed + this.deleteBatch.length + 1 > budget) {
       throw new EngineError(

@@ -64,7 +64,7 @@ function utf8Bytes(text: string): number {
  * a request that would widen the stack's configuration is refused: one problem per setting,
  * naming the value asked and the ceiling (see RequestPolicy in model/settings.ts).
  */
-export function validateRequest(request: unknown, ceiling?: RequestCeiling): SyncJob {
+export function validateRequest(request: unknown, ceiling?: RequestCeiling, now: number = Date.now()): SyncJob {
   const problems: string[] = [];
   if (typeof request !== "object" || request === null || Array.isArray(request)) throw new ValidationError(["the request must be an object"]);
   const inputBytes = utf8Bytes(JSON.stringify(request));
@@ -77,7 +77,11 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
   if (r.version !== undefined) checkContractVersion(r.version, "the request");
   const source = location(r.source, "source", problems);
   const destination = location(r.destination, "destination", problems);
+  // A restore in place reads versions as of a past time and writes new current versions: the
+  // versions it reads are not the ones it writes.
+  const inPlaceRestore = r.mode === "restore" && source.bucket === destination.bucket && source.prefix === destination.prefix;
   if (
+    !inPlaceRestore &&
     source.bucket !== "" &&
     source.bucket === destination.bucket &&
     (source.prefix.startsWith(destination.prefix) || destination.prefix.startsWith(source.prefix))
@@ -132,6 +136,7 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
       }
     }
   }
+  problems.push(...restoreProblems(s, keys !== undefined, now));
   if (problems.length > 0) throw new ValidationError(problems);
   return {
     version: CONTRACT_VERSION,
@@ -154,6 +159,9 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling): Syn
     filters: s.filters,
     notifyOnSuccess: s.notifyOnSuccess,
     ...(onChange ? { onChange } : {}),
+    ...(s.mode === "restore" ? { asOf: new Date(s.asOf as string).toISOString() } : {}),
+    delete: s.delete,
+    approveOverwrite: s.approveOverwrite,
   };
 }
 
@@ -233,6 +241,22 @@ function onChangeCounts(value: unknown): OnChangeBatchCounts | undefined {
   const numbers = ["events", "keys", "duplicates", "deletes", "lifecycleIgnored", "outsidePrefix"] as const;
   if (!numbers.every((n) => Number.isInteger(counts[n])) || !["keys", "prefix", "full"].includes(counts.scope)) return undefined;
   return counts;
+}
+
+
+/** What is wrong with a request's restore settings, or with restore settings outside a restore. */
+function restoreProblems(s: SyncSettingValues, keyScoped: boolean, now: number): string[] {
+  if (s.mode !== "restore") {
+    const misplaced = (["asOf", "delete", "approveOverwrite"] as const).filter((name) => s[name] !== undefined && s[name] !== false);
+    return misplaced.map((name) => `${name} applies to mode restore only (mode is ${s.mode})`);
+  }
+  if (s.asOf === undefined) return ['mode restore needs asOf: the time to restore, e.g. "2026-12-05T01:59:00Z"'];
+  const problems: string[] = [];
+  if (Date.parse(s.asOf) > now) {
+    problems.push(`asOf ${s.asOf} is in the future (now is ${new Date(now).toISOString()}): a restore reads versions that exist`);
+  }
+  if (keyScoped) problems.push("keys cannot be combined with mode restore: restore a prefix (source prefix) instead");
+  return problems;
 }
 
 /**

@@ -9,3 +9,4 @@ export { globMatches, hasWildcard } from "./glob";
 export { analyzeResource, ResourceShape } from "./resources";
 export { ACCOUNT_LEVEL_S3_ACTIONS, S3_ACTIONS } from "./s3Actions";
 export { isUnknown, Unknown } from "./unknown";
+export { BACKUP_TAG, BackupHistoryInput, checkBackupHistory, DEFAULT_MIN_NONCURRENT_DAYS, HISTORY_ACTIONS } from "./history";

@@ -277,11 +277,12 @@ describe("bucket-sync CLI", function () {
       const run = await runCli(["demo", "--objects", "200"], { timeoutMs: 90_000, env: { XDG_STATE_HOME: state } });
       assert.equal(run.code, 0, run.stderr + run.stdout);
       assert.match(run.stdout, /^OK: prod holds all 200 dev objects/m);
+      assert.match(run.stdout, /^OK: 10 of 10 damaged dev objects are back as they were at \S+, content and Content-Type/m);
       const pages = [...run.stdout.matchAll(/^ {3}report: (.+)$/gm)].map((match) => match[1]);
-      assert.equal(pages.length, 3, run.stdout);
+      assert.equal(pages.length, 5, run.stdout); // dry run, sync, second sync; the drill's backup and restore
       for (const page of pages) {
         assert.ok(page.startsWith(join(state, "bucket-sync", "reports")) && existsSync(page), `${page} exists after the demo`);
-        assert.match(readFileSync(page, "utf8"), /<h1>(Dry run: nothing was written|Synced|In sync: nothing needed to change)<\/h1>/);
+        assert.match(readFileSync(page, "utf8"), /<h1>(Dry run: nothing was written|Synced|In sync: nothing needed to change|Restored as of \S+)<\/h1>/);
       }
     } finally {
       await rm(state, { recursive: true, force: true });

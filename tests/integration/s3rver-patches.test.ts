@@ -13,14 +13,20 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandInput,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
@@ -227,7 +233,7 @@ describe("s3rver patches (s3-server/patches/s3rver+3.7.1.patch)", function () {
       }
     });
 
-    it("ignores a ?versionId= suffix on CopySource", async function () {
+    it("copies the version \"null\" (?versionId=null) of an unversioned bucket", async function () {
       const bucket = await newBucket(["q?mark"]);
 
       await client.send(
@@ -452,6 +458,169 @@ describe("s3rver patches (s3-server/patches/s3rver+3.7.1.patch)", function () {
 
       const res = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: "t" }));
       assert.deepEqual(res.TagSet, [{ Key: "n", Value: "007" }, { Key: "b", Value: "true" }]);
+    });
+
+    describe("versioning", function () {
+      async function versionedBucket(): Promise<string> {
+        const bucket = await newBucket();
+        await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+        return bucket;
+      }
+
+      /** Every version and delete marker of a bucket, paged by key and version markers. */
+      async function allVersions(bucket: string, maxKeys = 1000, prefix?: string) {
+        const versions: Array<{ key: string; id: string; latest: boolean; marker: boolean; modified: number; etag?: string }> = [];
+        let keyMarker: string | undefined;
+        let versionIdMarker: string | undefined;
+        for (;;) {
+          const page = await client.send(
+            new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, MaxKeys: maxKeys, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+          );
+          const entries = [
+            ...(page.Versions ?? []).map((v) => ({ key: v.Key!, id: v.VersionId!, latest: v.IsLatest!, marker: false, modified: v.LastModified!.getTime(), etag: v.ETag })),
+            ...(page.DeleteMarkers ?? []).map((v) => ({ key: v.Key!, id: v.VersionId!, latest: v.IsLatest!, marker: true, modified: v.LastModified!.getTime() })),
+          ];
+          assert.ok(entries.length <= maxKeys, "page exceeds MaxKeys");
+          versions.push(...entries.sort((a, b) => byteOrder(a.key, b.key) || b.modified - a.modified));
+          if (!page.IsTruncated) return versions;
+          [keyMarker, versionIdMarker] = [page.NextKeyMarker, page.NextVersionIdMarker];
+        }
+      }
+
+      it("turns versioning on and says so (GetBucketVersioning), and leaves new buckets unversioned", async function () {
+        const plain = await newBucket();
+        const versioned = await versionedBucket();
+
+        assert.equal((await client.send(new GetBucketVersioningCommand({ Bucket: plain }))).Status, undefined);
+        assert.equal((await client.send(new GetBucketVersioningCommand({ Bucket: versioned }))).Status, "Enabled");
+      });
+
+      it("keeps every PUT and COPY as a version, readable by GET and HEAD with versionId", async function () {
+        const bucket = await versionedBucket();
+        const ids: string[] = [];
+        for (const body of ["one", "two", "three"]) {
+          ids.push((await client.send(new PutObjectCommand({ Bucket: bucket, Key: "k", Body: body }))).VersionId!);
+        }
+        const copied = await client.send(new CopyObjectCommand({ Bucket: bucket, Key: "k", CopySource: copySource(bucket, "k"), MetadataDirective: "REPLACE" }));
+
+        assert.equal(new Set([...ids, copied.VersionId]).size, 4, "each write has its own version id");
+        for (const [i, body] of ["one", "two", "three"].entries()) {
+          const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: "k", VersionId: ids[i] }));
+          assert.equal(await res.Body!.transformToString(), body);
+          assert.equal(res.VersionId, ids[i]);
+          const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: "k", VersionId: ids[i] }));
+          assert.equal(head.ContentLength, body.length);
+        }
+        assert.equal((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: "k" }))).VersionId, copied.VersionId);
+        await assert.rejects(client.send(new GetObjectCommand({ Bucket: bucket, Key: "k", VersionId: "no-such-version" })), { name: "NoSuchVersion" });
+      });
+
+      it("copies by ?versionId= (CopyObject and UploadPartCopy), encoded per segment", async function () {
+        const bucket = await versionedBucket();
+        const key = "dir/q?mark plus+";
+        const first = (await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "old bytes", ContentType: "text/old" }))).VersionId!;
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "new bytes" }));
+        const source = `${copySource(bucket, key)}?versionId=${encodeURIComponent(first)}`;
+
+        const copy = await client.send(new CopyObjectCommand({ Bucket: bucket, Key: "restored", CopySource: source }));
+        const upload = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "parted" }));
+        const part = await client.send(
+          new UploadPartCopyCommand({ Bucket: bucket, Key: "parted", UploadId: upload.UploadId, PartNumber: 1, CopySource: source, CopySourceRange: "bytes=0-2" }),
+        );
+        await client.send(
+          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: "parted", UploadId: upload.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.CopyPartResult!.ETag }] } }),
+        );
+
+        assert.equal(copy.CopySourceVersionId, first);
+        const restored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: "restored" }));
+        assert.equal(await restored.Body!.transformToString(), "old bytes");
+        assert.equal(restored.ContentType, "text/old");
+        assert.equal((await readBody(bucket, "parted")).toString(), "old");
+      });
+
+      it("deletes by writing a delete marker; the versions stay, and deleting the marker brings the object back", async function () {
+        const bucket = await versionedBucket();
+        const put = await client.send(new PutObjectCommand({ Bucket: bucket, Key: "k", Body: "kept" }));
+
+        const deleted = await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "k" }));
+        assert.equal(deleted.DeleteMarker, true);
+        await assert.rejects(client.send(new HeadObjectCommand({ Bucket: bucket, Key: "k" })), { name: "NotFound" });
+        assert.deepEqual((await client.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 0);
+        const byVersion = await client.send(new GetObjectCommand({ Bucket: bucket, Key: "k", VersionId: put.VersionId }));
+        assert.equal(await byVersion.Body!.transformToString(), "kept");
+        await assert.rejects(
+          client.send(new GetObjectCommand({ Bucket: bucket, Key: "k", VersionId: deleted.VersionId })),
+          (err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode === 405,
+        );
+
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "k", VersionId: deleted.VersionId }));
+        assert.equal((await readBody(bucket, "k")).toString(), "kept");
+      });
+
+      it("writes delete markers from DeleteObjects and deletes named versions for good", async function () {
+        const bucket = await versionedBucket();
+        const a = await client.send(new PutObjectCommand({ Bucket: bucket, Key: "a", Body: "a1" }));
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: "b", Body: "b1" }));
+
+        const res = await client.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: "a", VersionId: a.VersionId }, { Key: "b" }] } }),
+        );
+
+        const deleted = Object.fromEntries((res.Deleted ?? []).map((d) => [d.Key, d]));
+        assert.equal(deleted.a.VersionId, a.VersionId);
+        assert.equal(deleted.b.DeleteMarker, true);
+        const versions = await allVersions(bucket);
+        assert.deepEqual(versions.map((v) => [v.key, v.marker, v.latest]), [["b", true, true], ["b", false, false]]);
+      });
+
+      it("lists versions newest first per key in byte order, paging by key and version-id markers", async function () {
+        const bucket = await versionedBucket();
+        const keys = ["a", "é", "b/c", "😀", "\uFF21"];
+        for (const key of keys) {
+          for (let i = 0; i < 3; i++) await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${key} ${i}` }));
+        }
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: "a" }));
+
+        const whole = await allVersions(bucket, 1000);
+        const paged = await allVersions(bucket, 2);
+
+        assert.deepEqual(paged.map((v) => v.id), whole.map((v) => v.id), "paging loses or repeats nothing");
+        assert.equal(whole.length, 16);
+        assert.deepEqual([...new Set(whole.map((v) => v.key))], sortedByBytes(keys));
+        for (const key of keys) {
+          const own = whole.filter((v) => v.key === key);
+          assert.deepEqual(own.map((v) => v.latest), [true, ...own.slice(1).map(() => false)], key);
+          assert.ok(own.every((v, i) => i === 0 || own[i - 1].modified >= v.modified), `${key}: newest first`);
+        }
+        assert.deepEqual(whole.filter((v) => v.key === "a").map((v) => v.marker), [true, false, false, false]);
+        assert.deepEqual((await allVersions(bucket, 1000, "b/")).map((v) => v.key), ["b/c", "b/c", "b/c"]);
+      });
+
+      it("keeps an object written before versioning as the version \"null\"", async function () {
+        const bucket = await newBucket(["old"]);
+        await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: "old", Body: "new" }));
+
+        const versions = await allVersions(bucket);
+        assert.deepEqual(versions.map((v) => [v.latest, v.id === "null"]), [[true, false], [false, true]]);
+        const nullVersion = await client.send(new GetObjectCommand({ Bucket: bucket, Key: "old", VersionId: "null" }));
+        assert.equal(await nullVersion.Body!.transformToString(), "body of old");
+      });
+
+      it("keeps a lifecycle configuration as sent (GetBucketLifecycleConfiguration)", async function () {
+        const bucket = await newBucket();
+        await assert.rejects(client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), { name: "NoSuchLifecycleConfiguration" });
+
+        await client.send(
+          new PutBucketLifecycleConfigurationCommand({
+            Bucket: bucket,
+            LifecycleConfiguration: { Rules: [{ ID: "history", Status: "Enabled", Filter: { Prefix: "" }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
+          }),
+        );
+
+        const rules = (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules;
+        assert.equal(rules?.[0].NoncurrentVersionExpiration?.NoncurrentDays, 30);
+      });
     });
   });
 

@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import { flagOf, settingsFromFlags } from "../../cli/sync";
 import { validateRequest } from "../../handlers/engine/validation";
-import { parseSetting, REPORT_PREFIX, SYNC_SETTINGS, type Setting } from "../../model/settings";
+import { parseSetting, REPORT_PREFIX, SCHEDULED_MODE, SYNC_SETTINGS, type Setting } from "../../model/settings";
 import { ConfigError, parseStackConfig, STACK_SETTINGS } from "../../infra/config";
 import { stackConfig } from "../helpers/pulumiMocks";
 
@@ -35,7 +35,8 @@ describe("settings", () => {
   });
 
   it("gives the stack the very declarations the engine validates with", () => {
-    for (const name of ["mode", "conflictPolicy", "dryRun", "maxDeletes", "concurrency", "partitions", "storageClass", "timeBudgetSeconds"] as const) {
+    assert.equal(STACK_SETTINGS.mode, SCHEDULED_MODE, "a stack schedules syncs; restores are asked for");
+    for (const name of ["conflictPolicy", "dryRun", "maxDeletes", "concurrency", "partitions", "storageClass", "timeBudgetSeconds"] as const) {
       assert.equal(STACK_SETTINGS[name], SYNC_SETTINGS[name], name);
     }
   });
