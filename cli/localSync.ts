@@ -7,7 +7,7 @@ import type { PlanPartitionsInput, ReportLocation, RequestCeiling, SyncRequest, 
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { join, resolve } from "node:path";
-import { HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { deleteObjects } from "../handlers/engine/objects";
 import { pathToFileURL } from "node:url";
 import { createHandlers } from "../handlers/index";
@@ -15,7 +15,6 @@ import { CHANGE_LOG_FILE, type ChunkSource, mergeChangeChunks } from "../handler
 import { buildReport, writeReport } from "../handlers/engine/report";
 import { type ChangeLogFacts, renderHtml, type RunFacts } from "../handlers/engine/reportPage";
 import { changeChunkPath, changesFolder, parsePlan, phaseFolder, planMissing, planPath, recordPath, type RunRecords, s3RunRecords } from "../handlers/engine/runRecords";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { ObjectStore } from "../local-stepfunctions/emulation";
 import { createS3Client, type S3Compatibility } from "../handlers/engine/s3Client";
 import type { RangeEvent } from "../handlers/engine/syncRange";
@@ -379,6 +378,8 @@ function locatedRecords(records: RunRecords, where: string): RunRecords {
       }
     };
   return {
+    putPlan: located("writing the run's plan to", records.putPlan),
+    getPlan: located("reading the run's plan from", records.getPlan),
     put: located("writing a partition's result to", records.put),
     list: located("reading the partition results from", records.list),
     putChanges: located("writing changes to", records.putChanges),

@@ -11,7 +11,7 @@
  * its own.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { HandlerName, SyncStats } from "../model/contract";
+import type { HandlerName, PlanPartitionsInput, SyncStats } from "../model/contract";
 import { createHandlers, type HandlerSettings, type Handlers, type InvocationContext } from "./index";
 
 /** The `message` of every call line: the one thing a query filters on. */
@@ -94,7 +94,7 @@ export function createLambdaHandlers(settings?: HandlerSettings, logger = new Lo
   const handlers = createHandlers(settings);
   return {
     "validate-input": withCallLog("validate-input", handlers["validate-input"], logger),
-    "plan-partitions": withCallLog("plan-partitions", handlers["plan-partitions"], logger),
+    "plan-partitions": withCallLog("plan-partitions", handlers["plan-partitions"] as (event: PlanPartitionsInput) => Promise<unknown>, logger) as Handlers["plan-partitions"],
     "sync-range": withCallLog("sync-range", handlers["sync-range"], logger),
     summarize: withCallLog("summarize", handlers.summarize, logger),
     "write-report": withCallLog("write-report", handlers["write-report"], logger),

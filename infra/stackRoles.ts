@@ -95,6 +95,8 @@ export function stackRoles(args: StackRolesArgs): StackRoles {
         stateMachineArn,
         executionsArn: arns.executions(scope, machineName),
         childExecutionsArn: arns.childExecutions(scope, machineName),
+        reports: { bucketArn: arns.bucket(scope.partition, args.reportsBucket), prefix: args.reportPrefix ?? REPORT_PREFIX.default },
+        kmsKeyArns: args.kmsKeyArn ? [args.kmsKeyArn] : [],
       }),
     },
     functionArns,

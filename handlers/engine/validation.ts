@@ -233,6 +233,7 @@ function ceilingProblems(
     }
   }
   return problems;
+}
 
 /** A job's batch counts, carried through re-validation as they are; anything else is dropped. */
 function onChangeCounts(value: unknown): OnChangeBatchCounts | undefined {
@@ -242,7 +243,6 @@ function onChangeCounts(value: unknown): OnChangeBatchCounts | undefined {
   if (!numbers.every((n) => Number.isInteger(counts[n])) || !["keys", "prefix", "full"].includes(counts.scope)) return undefined;
   return counts;
 }
-
 
 /** What is wrong with a request's restore settings, or with restore settings outside a restore. */
 function restoreProblems(s: SyncSettingValues, keyScoped: boolean, now: number): string[] {

@@ -45,7 +45,7 @@ export function requestStackRoles(request: SyncRequest, options: Omit<StackIamOp
     destination: { bucket: request.destination.bucket, prefix: request.destination.prefix ?? "" },
     reportsBucket: options.reports.bucket,
     reportPrefix: options.reports.prefix ?? "reports/",
-    mode: options.mode ?? request.mode ?? "backup",
+    mode: options.mode ?? (request.mode === "restore" ? undefined : request.mode) ?? "backup",
     kmsKeyArn: options.kmsKeyArn,
     sourceKmsKeyArn: options.sourceKmsKeyArn,
   });

@@ -18,7 +18,7 @@ import { buildDefinition } from "../../infra/definition";
 import { backupBucketGrants, backupRoleArns } from "../../infra/crossAccount";
 import {
   apiGatewayTrustPolicy,
-  backupKeyPolicy,
+  stackKeyPolicy,
   eventsTrustPolicy,
   GRANTS_NOT_EXERCISED_LOCALLY,
   schedulePolicy,
@@ -276,8 +276,8 @@ describe("IAM enforcement of local runs", function () {
         if (grants.bucket) sourcePolicy.Statement.push(...backupBucketGrants("aws", source, grantee));
         const roleArns = backupRoleArns("aws", grantee);
         const keyPolicy = grants.key
-          ? backupKeyPolicy({ partition: "aws", region: "us-east-1", keyAccountId: DEV, decryptRoleArns: HANDLER_NAMES.filter((h) => h === "sync-range").map((h) => roleArns[h]) })
-          : backupKeyPolicy({ partition: "aws", region: "us-east-1", keyAccountId: DEV, decryptRoleArns: [`arn:aws:iam::${DEV}:root`] });
+          ? stackKeyPolicy({ partition: "aws", region: "us-east-1", keyAccountId: DEV, decryptRoleArns: HANDLER_NAMES.filter((h) => h === "sync-range").map((h) => roleArns[h]) })
+          : stackKeyPolicy({ partition: "aws", region: "us-east-1", keyAccountId: DEV });
         return stackIam(request, {
           reports: { bucket: reports, prefix: "reports/" },
           clients: [client, reportClient],
