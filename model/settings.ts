@@ -96,6 +96,21 @@ function stackOr<T extends string>(narrower: (ceiling: T) => readonly T[]): Requ
   };
 }
 
+/**
+ * Filters narrow only: a request keeps the stack's filters, in order, and may add `exclude`
+ * filters after them. An added `include` could take back a key the stack leaves out, so it is
+ * refused; an added `exclude` only ever leaves more out.
+ */
+const onlyMoreExcludes: RequestPolicy<string[]> = {
+  kind: "narrow-only",
+  within: (asked, ceiling) =>
+    asked.length >= ceiling.length &&
+    ceiling.every((filter, i) => asked[i] === filter) &&
+    asked.slice(ceiling.length).every((filter) => filter.startsWith("exclude ")),
+  allowed: (ceiling) =>
+    ceiling.length === 0 ? "exclude filters only" : `the stack's filters ${JSON.stringify(ceiling)}, then exclude filters only`,
+};
+
 /** The most deletes a limit allows out of `total` objects (a share rounds down). */
 export function deleteLimitOf(limit: DeleteLimit, total: number): number {
   return "count" in limit ? limit.count : Math.floor((total * limit.percent) / 100);
@@ -337,10 +352,13 @@ export const SYNC_SETTINGS = {
     default: [],
     description:
       'Which keys the run covers, as aws s3 sync\'s --exclude/--include: "exclude PATTERN" or "include PATTERN", matched against the key relative to the source prefix (* matches any characters, / included); the last filter that matches decides. An excluded key is never copied or deleted.',
+    request: onlyMoreExcludes,
   }),
   notifyOnSuccess: setting(z.boolean(), {
     default: true,
     description: "Announce a successful run on the notification topic; failures and delete approvals are announced either way.",
+    // Quieter or louder, it changes no object.
+    request: FREE,
   }),
   timeBudgetSeconds: setting(wholeNumber(1, LAMBDA_MAX_TIMEOUT_SECONDS - SYNC_RANGE_SLACK_SECONDS), {
     default: 600,
@@ -352,14 +370,18 @@ export const SYNC_SETTINGS = {
   // "string" without a `format` its validators may not know; the engine checks the form.
   asOf: setting(z.string().refine((value) => ISO_TIME.safeParse(value).success, { message: "must be an ISO 8601 time, e.g. 2026-12-05T01:59:00Z" }), {
     description: "restore only, and required there: restore each key's version current at this time (ISO 8601, e.g. 2026-12-05T01:59:00Z).",
+    // A stack's triggers never restore: a restore runs under the restore role (bucket-sync restore).
+    request: FIXED,
   }),
   delete: setting(z.boolean(), {
     default: false,
     description: "restore only: also delete destination keys that did not exist at asOf, within maxDeletes.",
+    request: FIXED,
   }),
   approveOverwrite: setting(z.boolean(), {
     default: false,
     description: "restore only: allow writing over (and, with delete, deleting from) a destination that holds objects.",
+    request: FIXED,
   }),
 } as const;
 

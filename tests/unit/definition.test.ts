@@ -132,7 +132,7 @@ describe("buildDefinition", () => {
         }
       };
       walk(def, "$");
-      assert.ok(seen.includes("$.plan.partitionIds") && seen.includes("$.summary.deletePartitionIds"), "the id lists travel by plain paths");
+      assert.ok(seen.includes("$.plan.location") && seen.includes("$.summary.deletePartitionIds"), "the id lists travel by plain paths");
       assert.ok(seen.length > 40, `${seen.length} paths checked`);
     });
 
@@ -228,7 +228,7 @@ describe("buildDefinition", () => {
         assert.equal(task.Parameters!.FunctionName, ARGS.functionArns[handler as keyof DefinitionArgs["functionArns"]], name);
         assert.ok("Payload.$" in task.Parameters! || "Payload" in task.Parameters!, `${name}: Payload`);
         const selected = Object.values(task.ResultSelector!);
-        if (name === S.planPartitions) assert.deepEqual(task.ResultSelector, { "partitions.$": "$.Payload.partitions", "partitionIds.$": "$.Payload.partitionIds" });
+        if (name === S.planPartitions) assert.deepEqual(task.ResultSelector, { "location.$": "$.Payload" });
         else assert.deepEqual(selected, ["$.Payload"], name);
       }
     });
