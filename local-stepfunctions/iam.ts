@@ -364,7 +364,11 @@ export class IamEnforcement {
       "aws:RequestedRegion": this.region,
       ...(authorization.action.startsWith("kms:") ? { "kms:CallerAccount": callerAccount } : {}),
     };
-    const cacheKey = JSON.stringify([role, authorization.action, authorization.resource, context]);
+    // Two resources that every Resource/NotResource pattern of the policies involved matches
+    // alike get the same decision (no policy here has variables in its resources, and no
+    // condition key depends on the object), so a run over millions of keys evaluates each kind of
+    // request once, not each key.
+    const cacheKey = JSON.stringify([role, authorization.action, resourceSignature(authorization.resource, [identity, resourcePolicy]), resourceAccount, context]);
     let reason = this.decisions.get(cacheKey);
     if (!this.decisions.has(cacheKey)) {
       const response = await this.evaluator.runSimulation(
@@ -408,6 +412,33 @@ export class IamEnforcement {
     // Lambda functions, topics and state machines of the stack: no resource policy.
     return { resourceAccount: owner.accountId || callerAccount };
   }
+}
+
+/**
+ * How a resource ARN relates to the policies' resource patterns: which of them it matches (IAM's
+ * `*` and `?` wildcards, case-sensitive). With a policy variable (`${...}`) in a pattern, the
+ * resource itself.
+ */
+function resourceSignature(resource: string, policies: Array<PolicyDocument | undefined>): string {
+  const patterns = new Set<string>();
+  for (const policy of policies) {
+    for (const statement of policy?.Statement ?? []) {
+      const { Resource, NotResource } = statement as PolicyStatement & { NotResource?: string | string[] };
+      for (const pattern of [Resource ?? [], NotResource ?? []].flat()) patterns.add(pattern);
+    }
+  }
+  if ([...patterns].some((p) => p.includes("${"))) return resource;
+  return [...patterns].map((p) => (globMatches(p, resource) ? "1" : "0")).join("");
+}
+
+const globs = new Map<string, RegExp>();
+function globMatches(pattern: string, value: string): boolean {
+  let regex = globs.get(pattern);
+  if (!regex) {
+    regex = new RegExp(`^${pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`, "s");
+    globs.set(pattern, regex);
+  }
+  return regex.test(value);
 }
 
 /** Why AWS denied: the wording of its AccessDenied messages. */

@@ -4,6 +4,7 @@
  * (local-stepfunctions/iam.ts). Every spec that runs the machine with the real handlers passes
  * `iam: await stackIam(...)` to `runLocally`.
  */
+import { writeFileSync } from "node:fs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SyncMode, SyncRequest } from "../../model/contract";
 import { stackRoles, type StackRoles } from "../../infra/stackRoles";
@@ -35,6 +36,13 @@ export interface StackIamOptions {
 }
 
 const enforcements: IamEnforcement[] = [];
+
+// BUCKET_SYNC_IAM_USAGE=<file>: at exit, what every enforced run of this process (a whole
+// `npm test`, say) granted and exercised per role, as JSON.
+if (process.env.BUCKET_SYNC_IAM_USAGE) {
+  const file = process.env.BUCKET_SYNC_IAM_USAGE;
+  process.on("exit", () => writeFileSync(file, `${JSON.stringify(suiteUsage(), null, 2)}\n`));
+}
 
 /** The roles of the stack a spec's request stands for. */
 export function requestStackRoles(request: SyncRequest, options: Omit<StackIamOptions, "clients">): StackRoles {

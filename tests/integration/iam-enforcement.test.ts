@@ -92,6 +92,27 @@ describe("IAM enforcement of local runs", function () {
       await assert.rejects(stackIam(request, { ...base, mutate }), /plan-partitions role's policy: statement "ListSourcePrefix" allows "s3:ListBuckett", which is not an action of any AWS service/);
     });
 
+    it("judges every key by its own resource: under the granted prefix allowed, outside refused, in any order", async () => {
+      const iam = await stackIam({ source: { bucket: "dev", prefix: "data/" }, destination: { bucket: "prod", prefix: "backup/" } }, base);
+      const read = (key: string) =>
+        iam.authorize("sync-range", { action: "s3:GetObject", resource: `arn:aws:s3:::dev/${key}`, owner: { bucket: "dev" }, context: {} }).then(
+          () => "allowed",
+          (err: Error) => err.name,
+        );
+      for (const [key, expected] of [["data/a", "allowed"], ["other/a", "AccessDenied"], ["data/b/c", "allowed"], ["dat", "AccessDenied"], ["data/", "allowed"], ["other/b", "AccessDenied"]]) {
+        assert.equal(await read(key), expected, key);
+      }
+      const list = (prefix: string | undefined) =>
+        iam.authorize("plan-partitions", s3Authorizations("ListObjectsV2Command", { Bucket: "prod", ...(prefix === undefined ? {} : { Prefix: prefix }) }, { partition: "aws", region: "us-east-1", bucketKey: () => undefined })[0]).then(
+          () => "allowed",
+          (err: Error) => err.name,
+        );
+      assert.equal(await list("backup/"), "allowed");
+      assert.equal(await list("backup/x"), "allowed");
+      assert.equal(await list("elsewhere/"), "AccessDenied");
+      assert.equal(await list(undefined), "AccessDenied", "a listing without a prefix is the whole bucket");
+    });
+
     it("treats a request the mapping does not know as an error, never as allowed", async () => {
       assert.throws(() => s3Authorizations("PutBucketPolicyCommand", { Bucket: "b" }, { partition: "aws", region: "us-east-1", bucketKey: () => undefined }), UnmappedRequestError);
       const iam = await stackIam(request, base);
