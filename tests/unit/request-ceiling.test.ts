@@ -4,7 +4,7 @@ import { ValidationError } from "../../handlers/engine/errors";
 import { validateRequest } from "../../handlers/engine/validation";
 import type { RequestCeiling, SyncRequest } from "../../model/contract";
 import { MAX_REQUEST_KEYS, SYNC_SETTINGS, type Setting, type SyncSettingName } from "../../model/settings";
-import { buildRequestCeiling, syncRequestJsonSchema } from "../../infra/syncRequest";
+import { buildRequestCeiling, onChangeInputTemplate, syncRequestJsonSchema } from "../../infra/syncRequest";
 
 /** A mirror stack syncing dev/ of the dev bucket into backup/ of the prod bucket. */
 const STACK: SyncRequest = {
@@ -84,6 +84,12 @@ describe("the request ceiling", () => {
       { keys: ["a.txt"], keysEncoding: "s3-event", maxDeletes: 1 },
     ];
     for (const request of narrower) assert.deepEqual(problemsOf(request), [], JSON.stringify(request));
+  });
+
+  it("accepts what the stack's own triggers send: the scheduled request and the on-change one", () => {
+    const onChange = JSON.parse(onChangeInputTemplate(STACK, 1).replace("<key>", JSON.stringify("photos/a b.jpg"))) as SyncRequest;
+    assert.deepEqual(problemsOf(STACK), []);
+    assert.deepEqual(problemsOf(onChange), []);
   });
 
   it("refuses a count above the on-change limit in a key-scoped run", () => {
