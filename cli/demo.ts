@@ -177,6 +177,9 @@ async function restoreDrill(
     mode: "restore",
     asOf,
     approveOverwrite: true,
+    // One partition, as `bucket-sync restore` plans locally (model/settings.ts `localDefault`):
+    // every partition of a local run shares one process and one server.
+    partitions: 1,
   });
   let intact = 0;
   for (const item of [...corrupted, ...deleted]) {

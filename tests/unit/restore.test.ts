@@ -1,7 +1,7 @@
 /**
  * The pure parts of a restore: its request rules, the retention window a lifecycle gives, the
- * grant a destination must lie in, how a pair is decided, and how a version is named in
- * CopySource.
+ * grant a destination must lie in, how a pair is decided, how a version is named in
+ * CopySource, and the policy rule that keeps a backup's history.
  */
 import { strict as assert } from "node:assert";
 import { deletesExtras } from "../../model/contract";
@@ -9,6 +9,7 @@ import { copySource } from "../../handlers/engine/objects";
 import { decideListed } from "../../handlers/engine/planner";
 import { parseGrant, retentionDays, withinGrant } from "../../handlers/engine/restore";
 import { validateRequest } from "../../handlers/engine/validation";
+import { BACKUP_TAG, checkBackupHistory, HISTORY_ACTIONS } from "../../policy-pack/rules";
 
 const NOW = Date.parse("2026-12-06T05:00:00Z");
 const restore = { source: { bucket: "prod-backup" }, destination: { bucket: "dev-data" }, mode: "restore", asOf: "2026-12-05T01:59:00Z" };
@@ -97,5 +98,38 @@ describe("restore checks", () => {
   it("names a version in CopySource after the per-segment-encoded key", () => {
     assert.equal(copySource("b", "dir/q?mark plus+", "3/L4kqtJl+cD=="), "b/dir/q%3Fmark%20plus%2B?versionId=3%2FL4kqtJl%2BcD%3D%3D");
     assert.equal(copySource("b", "k"), "b/k");
+  });
+});
+
+describe("backup-history-protected rule", () => {
+  const guard = {
+    Effect: "Deny",
+    Principal: "*",
+    Action: [...HISTORY_ACTIONS],
+    Resource: ["arn:aws:s3:::prod", "arn:aws:s3:::prod/*"],
+    Condition: { ArnNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/break-glass" } },
+  };
+  const stack = (statement: object, days = 30, tags: Record<string, string> = { [BACKUP_TAG]: "true" }) => ({
+    buckets: [{ bucket: "prod", tags }],
+    lifecycles: [{ bucket: "prod", rules: [{ status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: days } }] }],
+    policies: [{ bucket: "prod", policy: JSON.stringify({ Version: "2012-10-17", Statement: [statement] }) }],
+  });
+
+  it("passes a guarded backup that keeps its versions the minimum, and ignores buckets not marked as backups", () => {
+    assert.deepEqual(checkBackupHistory(stack(guard)), []);
+    assert.deepEqual(checkBackupHistory(stack({}, 1, {})), []);
+  });
+
+  it("fails a guard that leaves an action out, covers only the bucket, or excepts by anything but the principal", () => {
+    const problems = (statement: object) => checkBackupHistory(stack(statement)).length;
+    assert.equal(problems({ ...guard, Action: HISTORY_ACTIONS.slice(1) }), 1);
+    assert.equal(problems({ ...guard, Resource: "arn:aws:s3:::prod" }), 1);
+    assert.equal(problems({ ...guard, Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }), 1);
+    assert.equal(problems({ ...guard, Effect: "Allow" }), 1);
+  });
+
+  it("fails retention below a configurable minimum", () => {
+    assert.match(checkBackupHistory(stack(guard, 29))[0], /expires noncurrent versions after 29 days, below the minimum of 30/);
+    assert.deepEqual(checkBackupHistory(stack(guard, 29), 7), []);
   });
 });
