@@ -137,7 +137,8 @@ export class BackupKeyGrant extends pulumi.ComponentResource {
     this.grant = new aws.kms.Grant(
       `${name}-grant`,
       {
-        name: `${nameStem(args.backup.project, args.backup.stack)}-reads-${args.bucketName}`.slice(0, 256),
+        // Grant names allow letters, digits and `:/_-` (a bucket name may hold dots); at most 256.
+        name: `${nameStem(args.backup.project, args.backup.stack)}-reads-${args.bucketName}`.replace(/[^A-Za-z0-9:/_-]/g, "-").slice(0, 256),
         keyId: args.kmsKeyArn,
         granteePrincipal: `arn:${partition}:iam::${args.backup.accountId}:root`,
         operations: ["Decrypt"],

@@ -291,6 +291,18 @@ describe("s3rver patches (s3-server/patches/s3rver+3.7.1.patch)", function () {
       assert.equal(await lastModified(), res.CopyObjectResult!.LastModified!.getTime());
     });
 
+    it("gives a CopyObject to another key a new LastModified, not its source's (fs.copyFile keeps timestamps on Node 24)", async function () {
+      const bucket = await newBucket(["src"]);
+      const lastModified = async (key: string) =>
+        (await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).LastModified!.getTime();
+      const before = await lastModified("src");
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // LastModified has whole seconds
+
+      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: "copy", CopySource: copySource(bucket, "src") }));
+
+      assert.ok((await lastModified("copy")) > before, "the copy is a new object, written after its source");
+    });
+
     it("implements UploadPartCopy with x-amz-copy-source-range", async function () {
       const source = Buffer.concat([Buffer.alloc(5 * 1024 * 1024, "a"), Buffer.from("tail+")]);
       const bucket = await newBucket(["big+source"], () => source);
