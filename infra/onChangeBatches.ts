@@ -25,6 +25,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { SyncRequest } from "../model/contract";
+import { ON_CHANGE_RECORD_TEMPLATE } from "../model/onChange";
 import {
   onChangeBatchMachinePolicy,
   onChangeBufferQueuePolicy,
@@ -37,6 +38,8 @@ import { arns, type AwsScope } from "./names";
 import { buildOnChangeDefinition } from "./onChangeDefinition";
 import { onChangeEventPattern } from "./triggers";
 
+export { ON_CHANGE_RECORD_TEMPLATE };
+
 /** A message the pipe could not hand over this many times moves to the dead-letter queue. */
 export const MAX_RECEIVES = 5;
 /** The SQS maximum: failed events wait 14 days for someone to redrive them. */
@@ -48,24 +51,6 @@ const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 const BUFFER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 /** The managed rule through which a `.sync` integration learns that a run ended. */
 const SYNC_INTEGRATION_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule";
-
-/**
- * The fields of each buffered event the batch machine receives (model/onChange.ts OnChangeRecord):
- * the pipe applies its input template to each record of a batch, the SQS message body parsed as
- * JSON ("Amazon EventBridge Pipes input transformation",
- * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-input-transformation.html).
- * The placeholders stand outside quotes, so each value arrives as JSON (a key escaped).
- */
-export const ON_CHANGE_RECORD_TEMPLATE = [
-  "{",
-  '"messageId": <$.messageId>,',
-  '"type": <$.body.detail-type>,',
-  '"bucket": <$.body.detail.bucket.name>,',
-  '"key": <$.body.detail.object.key>,',
-  '"reason": <$.body.detail.reason>,',
-  '"time": <$.body.time>',
-  "}",
-].join(" ");
 
 export interface OnChangeBatchesArgs {
   scope: pulumi.Input<AwsScope>;
