@@ -112,7 +112,7 @@ export class OnChangeChain {
   /** Events the rule buffered and no batch took yet. */
   readonly buffer: BufferedMessage[] = [];
   /** Messages of failed batches (their events, as JSON) and events the rule could not place. */
-  readonly deadLetters: Array<{ body: string; execution?: string; error?: string }> = [];
+  readonly deadLetters: Array<{ body: string; execution?: string }> = [];
   /** Every batch execution, in the order they ended. */
   readonly executions: BatchExecution[] = [];
   /** Failure notifications of batches. */
@@ -215,7 +215,7 @@ export class OnChangeChain {
           [S.giveBackRunSlotAfterFailure]: () => this.giveBack(),
           [S.returnBatch]: (input) => {
             const message = input as unknown as { MessageBody: string; MessageAttributes: Record<string, { StringValue: string }> };
-            this.deadLetters.push({ body: message.MessageBody, execution: message.MessageAttributes.execution.StringValue, error: message.MessageAttributes.error.StringValue });
+            this.deadLetters.push({ body: message.MessageBody, execution: message.MessageAttributes.execution.StringValue });
             return { MessageId: randomUUID() };
           },
           [S.notifyBatchFailure]: (input) => {

@@ -100,6 +100,7 @@ export class OnChangeBatches extends pulumi.ComponentResource {
   readonly batchMachine: aws.sfn.StateMachine;
   readonly runSlots: aws.dynamodb.Table;
   readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
+  readonly failedBatchesAlarm: aws.cloudwatch.MetricAlarm;
   readonly dashboard: aws.cloudwatch.Dashboard;
   readonly dashboardUrl: pulumi.Output<string>;
 
@@ -292,6 +293,29 @@ export class OnChangeBatches extends pulumi.ComponentResource {
         metricName: "ApproximateNumberOfMessagesVisible",
         dimensions: { QueueName: n.deadLetterQueue },
         statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [args.notificationTopic.arn],
+        okActions: [args.notificationTopic.arn],
+        tags,
+      },
+      { parent: this },
+    );
+
+    // A batch execution that fails outright (a batch too large to wrap, 256 KiB) could not put
+    // its events in the dead-letter queue: they are in its input, and someone must look.
+    this.failedBatchesAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-failed-batches-alarm`,
+      {
+        name: `${n.batchMachine}-executions-failed`,
+        alarmDescription: `An on-change batch execution of ${n.batchMachine} failed: its events are in its input and, unless it says otherwise, in ${n.deadLetterQueue}. The scheduled full run syncs them meanwhile.`,
+        namespace: "AWS/States",
+        metricName: "ExecutionsFailed",
+        dimensions: { StateMachineArn: this.batchMachine.arn },
+        statistic: "Sum",
         period: 60,
         evaluationPeriods: 1,
         threshold: 0,

@@ -261,11 +261,12 @@ describe("bucket-sync program", () => {
       assert.equal(pipe.inputs.target, batchMachine.outputs.arn);
       assert.notEqual(pipe.inputs.target, syncMachineOf(prod).outputs.arn);
       const definition = JSON.parse(String(batchMachine.inputs.definition)) as StateMachineDefinition;
-      const sync = definition.States["Sync batch"] as unknown as { Resource: string; Parameters: { StateMachineArn: string; Input: Record<string, unknown> } };
+      const sync = definition.States["Sync batch"] as unknown as { Resource: string; Parameters: { StateMachineArn: string } };
       assert.equal(sync.Resource, "arn:aws:states:::states:startExecution.sync:2");
       assert.equal(sync.Parameters.StateMachineArn, syncMachineOf(prod).outputs.arn);
-      assert.equal(sync.Parameters.Input.maxDeletes, 100, "onChangeMaxDeletes, a count");
-      assert.equal(sync.Parameters.Input.notifyOnSuccess, false);
+      const request = (definition.States["Hold batch"] as unknown as { Parameters: { request: Record<string, unknown> } }).Parameters.request;
+      assert.equal(request.maxDeletes, 100, "onChangeMaxDeletes, a count");
+      assert.equal(request.notifyOnSuccess, false);
       assert.equal((JSON.parse(String((only(prod, T.schedule).inputs.target as Record<string, unknown>).input)) as SyncRequest).maxDeletes, "10%");
     });
 
@@ -284,7 +285,8 @@ describe("bucket-sync program", () => {
 
     it("alarms on failed and on timed-out executions, to the notification topic", () => {
       const topicArn = only(prod, T.topic).outputs.arn;
-      const alarms = resourcesOfType(prod, T.alarm).filter((a) => a.inputs.namespace === "AWS/States");
+      // The sync machine's alarms (the on-change batch machine has its own).
+      const alarms = resourcesOfType(prod, T.alarm).filter((a) => a.inputs.namespace === "AWS/States" && !String(a.inputs.name).includes("on-change"));
       assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), ["ExecutionsFailed", "ExecutionsTimedOut"]);
       for (const alarm of alarms) {
         assert.equal(alarm.inputs.namespace, "AWS/States");
