@@ -8,11 +8,10 @@
  * cannot be measured here (S3 latency on AWS, Lambda time per key) is an assumption, stated below.
  */
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { ON_CHANGE_RECORD_TEMPLATE } from "../infra/onChangeBatches";
 import { applyRecordTemplate, s3ObjectEvent } from "../cli/onChangeChain";
 import { runLocalSync } from "../cli/localSync";
 import { createS3Client } from "../handlers/engine/s3Client";
-import { ON_CHANGE_LIMITS } from "../model/onChange";
+import { ON_CHANGE_LIMITS, ON_CHANGE_RECORD_TEMPLATE } from "../model/onChange";
 import { AWS_PRICES as P } from "../pricing/prices";
 import { startEmbeddedS3 } from "../s3-server/embeddedS3";
 import { mkdtemp } from "node:fs/promises";

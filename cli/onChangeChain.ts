@@ -3,7 +3,7 @@
  * -> batches as the pipe forms them -> the batch machine's very definition (run slots, the sync
  * run, the dead-letter queue) -> sync runs through the local runtime (runLocalSync). What AWS does
  * between the parts is modelled here, each part by the same declaration the stack deploys: the
- * rule's event pattern (`onChangeEventPattern`), the pipe's record template
+ * rule's event pattern (`onChangeEventPattern`, given by the caller), the pipe's record template
  * (`ON_CHANGE_RECORD_TEMPLATE`) and its batch limits, and `buildOnChangeDefinition`, interpreted by
  * aws-local-stepfunctions with its Tasks served here: the DynamoDB run-slot counter by a counter
  * with the same condition, `startExecution.sync` by a local sync run, SQS and SNS by lists.
@@ -15,10 +15,8 @@ import "core-js/actual/promise/with-resolvers";
 import { randomUUID } from "node:crypto";
 import { StateMachine, type StateMachineDefinition as InterpreterDefinition } from "aws-local-stepfunctions";
 import type { SyncRequest } from "../model/contract";
-import { ON_CHANGE_LIMITS, type OnChangeRecord } from "../model/onChange";
-import { ON_CHANGE_RECORD_TEMPLATE } from "../infra/onChangeBatches";
+import { ON_CHANGE_LIMITS, ON_CHANGE_RECORD_TEMPLATE, type OnChangeRecord } from "../model/onChange";
 import { buildOnChangeDefinition, ON_CHANGE_STATE_NAMES as S } from "../infra/onChangeDefinition";
-import { onChangeEventPattern } from "../infra/triggers";
 
 /** A message in the buffer queue: the event as the rule delivered it. */
 export interface BufferedMessage {
@@ -49,8 +47,11 @@ export interface BatchExecution {
 export interface OnChangeChainOptions {
   /** The stack's request (the sync run's settings and buckets). */
   request: SyncRequest;
-  /** The source bucket's account, when events come forwarded from another one. */
-  sourceAccountId?: string;
+  /**
+   * The rule's event pattern, as the stack deploys it: `onChangeEventPattern(sourceBucket, "")`
+   * (infra/triggers.ts; passed in so that this module loads without Pulumi).
+   */
+  eventPattern: Record<string, unknown>;
   /** onChangeMaxDeletes. */
   maxDeletes: number;
   /** onChangeMaxBatchKeys: most events in one batch. */
@@ -111,7 +112,7 @@ export class OnChangeChain {
   /** Events the rule buffered and no batch took yet. */
   readonly buffer: BufferedMessage[] = [];
   /** Messages of failed batches (their events, as JSON) and events the rule could not place. */
-  readonly deadLetters: Array<{ body: string; execution?: string; error?: string }> = [];
+  readonly deadLetters: Array<{ body: string; execution?: string }> = [];
   /** Every batch execution, in the order they ended. */
   readonly executions: BatchExecution[] = [];
   /** Failure notifications of batches. */
@@ -127,7 +128,7 @@ export class OnChangeChain {
   private readonly definition: InterpreterDefinition;
 
   constructor(private readonly options: OnChangeChainOptions) {
-    this.pattern = onChangeEventPattern(options.request.source.bucket, "", options.sourceAccountId);
+    this.pattern = options.eventPattern;
     this.definition = buildOnChangeDefinition({
       syncMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:bucket-sync",
       request: options.request,
@@ -214,7 +215,7 @@ export class OnChangeChain {
           [S.giveBackRunSlotAfterFailure]: () => this.giveBack(),
           [S.returnBatch]: (input) => {
             const message = input as unknown as { MessageBody: string; MessageAttributes: Record<string, { StringValue: string }> };
-            this.deadLetters.push({ body: message.MessageBody, execution: message.MessageAttributes.execution.StringValue, error: message.MessageAttributes.error.StringValue });
+            this.deadLetters.push({ body: message.MessageBody, execution: message.MessageAttributes.execution.StringValue });
             return { MessageId: randomUUID() };
           },
           [S.notifyBatchFailure]: (input) => {

@@ -9,16 +9,9 @@
  */
 import type { Command } from "commander";
 import { setMaxListeners } from "node:events";
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { SyncRequest } from "../model/contract";
-import { createS3Client } from "../handlers/engine/s3Client";
-import { compareCopy } from "../handlers/engine/faithfulCopy";
-import { parseStackConfig } from "../infra/config";
-import { bucketName } from "../infra/names";
-import { buildSyncRequest } from "../infra/syncRequest";
-import { stackConfig, projectName } from "../offline-pulumi/program";
-import { OnChangeChain, s3ObjectEvent, type BatchExecution } from "./onChangeChain";
-import { defaultReportDirectory } from "./sync";
+import type { BatchExecution, OnChangeChain } from "./onChangeChain";
 import { EXIT } from "./exitCodes";
 
 const ACCOUNT = "000000000000";
@@ -35,6 +28,17 @@ export interface WatchOptions {
 /** Runs the watch: a burst, its batches, and a check that the destination holds every key. */
 export async function runWatch(options: WatchOptions): Promise<number> {
   const log = options.log ?? ((line: string) => console.log(line));
+  // Loaded when the command runs: nothing heavy before a subcommand starts (cli/index.ts).
+  const { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } = await import("@aws-sdk/client-s3");
+  const { createS3Client } = await import("../handlers/engine/s3Client");
+  const { compareCopy } = await import("../handlers/engine/faithfulCopy");
+  const { parseStackConfig } = await import("../infra/config");
+  const { bucketName } = await import("../infra/names");
+  const { buildSyncRequest } = await import("../infra/syncRequest");
+  const { onChangeEventPattern } = await import("../infra/triggers");
+  const { stackConfig, projectName } = await import("../offline-pulumi/program");
+  const { OnChangeChain: Chain, s3ObjectEvent } = await import("./onChangeChain");
+  const { defaultReportDirectory } = await import("./sync");
   // Batches waiting for a run slot each hold an abort listener of the interpreter: many at once is
   // the point here, not a leak.
   setMaxListeners(1000);
@@ -97,8 +101,9 @@ export async function runWatch(options: WatchOptions): Promise<number> {
   const client: S3Client = createS3Client({ endpoint: server.endpoint, credentials, region: server.region });
   try {
     for (const bucket of [source, destination]) await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    chain = new OnChangeChain({
+    chain = new Chain({
       request,
+      eventPattern: onChangeEventPattern(source, ""),
       maxDeletes: config.onChangeMaxDeletes,
       maxBatchKeys: config.onChangeMaxBatchKeys,
       maxConcurrentRuns: config.onChangeMaxConcurrentRuns,

@@ -25,6 +25,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { SyncRequest } from "../model/contract";
+import { ON_CHANGE_RECORD_TEMPLATE } from "../model/onChange";
 import {
   onChangeBatchMachinePolicy,
   onChangeBufferQueuePolicy,
@@ -37,6 +38,8 @@ import { arns, type AwsScope } from "./names";
 import { buildOnChangeDefinition } from "./onChangeDefinition";
 import { onChangeEventPattern } from "./triggers";
 
+export { ON_CHANGE_RECORD_TEMPLATE };
+
 /** A message the pipe could not hand over this many times moves to the dead-letter queue. */
 export const MAX_RECEIVES = 5;
 /** The SQS maximum: failed events wait 14 days for someone to redrive them. */
@@ -48,24 +51,6 @@ const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 const BUFFER_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 /** The managed rule through which a `.sync` integration learns that a run ended. */
 const SYNC_INTEGRATION_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule";
-
-/**
- * The fields of each buffered event the batch machine receives (model/onChange.ts OnChangeRecord):
- * the pipe applies its input template to each record of a batch, the SQS message body parsed as
- * JSON ("Amazon EventBridge Pipes input transformation",
- * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-input-transformation.html).
- * The placeholders stand outside quotes, so each value arrives as JSON (a key escaped).
- */
-export const ON_CHANGE_RECORD_TEMPLATE = [
-  "{",
-  '"messageId": <$.messageId>,',
-  '"type": <$.body.detail-type>,',
-  '"bucket": <$.body.detail.bucket.name>,',
-  '"key": <$.body.detail.object.key>,',
-  '"reason": <$.body.detail.reason>,',
-  '"time": <$.body.time>',
-  "}",
-].join(" ");
 
 export interface OnChangeBatchesArgs {
   scope: pulumi.Input<AwsScope>;
@@ -115,6 +100,7 @@ export class OnChangeBatches extends pulumi.ComponentResource {
   readonly batchMachine: aws.sfn.StateMachine;
   readonly runSlots: aws.dynamodb.Table;
   readonly deadLetterAlarm: aws.cloudwatch.MetricAlarm;
+  readonly failedBatchesAlarm: aws.cloudwatch.MetricAlarm;
   readonly dashboard: aws.cloudwatch.Dashboard;
   readonly dashboardUrl: pulumi.Output<string>;
 
@@ -307,6 +293,29 @@ export class OnChangeBatches extends pulumi.ComponentResource {
         metricName: "ApproximateNumberOfMessagesVisible",
         dimensions: { QueueName: n.deadLetterQueue },
         statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [args.notificationTopic.arn],
+        okActions: [args.notificationTopic.arn],
+        tags,
+      },
+      { parent: this },
+    );
+
+    // A batch execution that fails outright (a batch too large to wrap, 256 KiB) could not put
+    // its events in the dead-letter queue: they are in its input, and someone must look.
+    this.failedBatchesAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-failed-batches-alarm`,
+      {
+        name: `${n.batchMachine}-executions-failed`,
+        alarmDescription: `An on-change batch execution of ${n.batchMachine} failed: its events are in its input and, unless it says otherwise, in ${n.deadLetterQueue}. The scheduled full run syncs them meanwhile.`,
+        namespace: "AWS/States",
+        metricName: "ExecutionsFailed",
+        dimensions: { StateMachineArn: this.batchMachine.arn },
+        statistic: "Sum",
         period: 60,
         evaluationPeriods: 1,
         threshold: 0,

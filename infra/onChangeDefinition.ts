@@ -26,8 +26,7 @@
  * object with conditional writes would need one to read, compare and expire the lease.
  */
 import {
-  catchAll,
-  failFromPath,
+  fail,
   retryWithBackoff,
   snsPublish,
   subMachine,
@@ -69,6 +68,12 @@ export const ON_CHANGE_STATE_NAMES = {
 } as const;
 
 const S = ON_CHANGE_STATE_NAMES;
+
+/** The error a failed batch ends with. */
+export const BATCH_FAILED = "BucketSync.BatchFailed";
+
+/** Room kept in the batch's state for the Tasks that wrap its request (see Hold batch). */
+const HEADROOM = "-".repeat(256);
 
 /** The key of the one item that counts the runs. */
 export const RUN_SLOTS_ITEM = "on-change-runs";
@@ -118,15 +123,15 @@ export function buildOnChangeDefinition(args: OnChangeDefinitionArgs): StateMach
     throw new Error(`buildOnChangeDefinition: maxDeletes must be a count, got ${args.maxDeletes}`);
   }
   const update = "arn:aws:states:::dynamodb:updateItem";
-  const giveBack = (next: string, resultPath: string | null): TaskState => ({
+  const giveBack = (next: string): TaskState => ({
     Type: "Task",
     Resource: update,
     Parameters: slotUpdate(args.runSlotsTableName, false, args.maxConcurrentRuns),
-    ResultPath: resultPath,
+    ResultPath: null,
     TimeoutSeconds: 60,
     Retry: [retryWithBackoff(SERVICE_ERRORS, { intervalSeconds: 2, maxAttempts: 6, maxDelaySeconds: 60 })],
     // A slot already given back (a retry after a lost answer) is not an error.
-    Catch: [{ ErrorEquals: ["DynamoDB.ConditionalCheckFailedException"], Next: next, ResultPath: resultPath ?? "$.giveBack" }],
+    Catch: [{ ErrorEquals: ["DynamoDB.ConditionalCheckFailedException"], Next: next, ResultPath: null }],
     Next: next,
   });
   // The request of the batch run. Its keys come from the batch (validate-input), a routine success
@@ -136,14 +141,19 @@ export function buildOnChangeDefinition(args: OnChangeDefinitionArgs): StateMach
     ...stackRequest,
     maxDeletes: args.maxDeletes,
     notifyOnSuccess: false,
-    "changes.$": "$.changes",
+    "changes.$": "$",
     // Links the run to this execution in the console (nested executions).
     "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
   };
 
   const states = {
-    // The pipe hands over a JSON array; keep it under a name so errors can be added beside it.
-    [S.holdBatch]: { Type: "Pass" as const, Parameters: { "changes.$": "$" }, Next: S.takeRunSlot },
+    // The pipe hands over a JSON array of up to 262,144 characters, and every state's data is
+    // limited to 256 KiB (States.DataLimitExceeded, which no Catch handles). So the run's whole
+    // input is built first, before a slot is taken: a batch too large to wrap fails here, holding
+    // nothing (the failed-batches alarm calls someone; its events are in this execution's input).
+    // The headroom keeps the room `Sync batch` needs to wrap the request; no later state adds
+    // more than it (errors are not kept: ResultPath null).
+    [S.holdBatch]: { Type: "Pass" as const, Parameters: { request: JSON.parse(JSON.stringify(input)) as PayloadTemplate, headroom: HEADROOM }, Next: S.takeRunSlot },
     [S.takeRunSlot]: {
       Type: "Task" as const,
       Comment: `At most ${args.maxConcurrentRuns} batch run(s) at once: waits while every slot is taken.`,
@@ -152,21 +162,23 @@ export function buildOnChangeDefinition(args: OnChangeDefinitionArgs): StateMach
       ResultPath: null,
       TimeoutSeconds: 60,
       Retry: [SLOT_WAIT, retryWithBackoff(SERVICE_ERRORS.filter((e) => e !== "States.TaskFailed"), { intervalSeconds: 2, maxAttempts: 6, maxDelaySeconds: 60 })],
-      Catch: catchAll(S.returnBatch),
+      Catch: [{ ErrorEquals: ["States.ALL"], Next: S.returnBatch, ResultPath: null }],
       Next: S.syncBatch,
     },
     [S.syncBatch]: {
       Type: "Task" as const,
       Comment: "One run of the sync machine over the batch's keys; waits for it to end.",
       Resource: "arn:aws:states:::states:startExecution.sync:2",
-      Parameters: { StateMachineArn: args.syncMachineArn, Input: JSON.parse(JSON.stringify(input)) as PayloadTemplate },
+      Parameters: { StateMachineArn: args.syncMachineArn, "Input.$": "$.request" },
       ResultPath: null,
-      Catch: catchAll(S.giveBackRunSlotAfterFailure),
+      // The run's own execution (linked from this one) says why it failed; keeping its error here
+      // could push the state past 256 KiB.
+      Catch: [{ ErrorEquals: ["States.ALL"], Next: S.giveBackRunSlotAfterFailure, ResultPath: null }],
       Next: S.giveBackRunSlot,
     },
-    [S.giveBackRunSlot]: giveBack(S.batchSynced, null),
+    [S.giveBackRunSlot]: giveBack(S.batchSynced),
     [S.batchSynced]: succeed(),
-    [S.giveBackRunSlotAfterFailure]: giveBack(S.returnBatch, "$.giveBack"),
+    [S.giveBackRunSlotAfterFailure]: giveBack(S.returnBatch),
     // No key is lost: a failed batch's events go to the dead-letter queue, whose alarm calls
     // someone; redriving them (SQS "start DLQ redrive") runs them again.
     [S.returnBatch]: {
@@ -174,16 +186,15 @@ export function buildOnChangeDefinition(args: OnChangeDefinitionArgs): StateMach
       Resource: "arn:aws:states:::sqs:sendMessage",
       Parameters: {
         QueueUrl: args.deadLetterQueueUrl,
-        "MessageBody.$": "States.JsonToString($.changes)",
+        "MessageBody.$": "States.JsonToString($.request.changes)",
         MessageAttributes: {
           execution: { DataType: "String", "StringValue.$": "$$.Execution.Name" },
-          error: { DataType: "String", "StringValue.$": "$.error.Error" },
         },
       },
-      ResultPath: "$.returned",
+      ResultPath: null,
       TimeoutSeconds: 60,
       Retry: [retryWithBackoff(SERVICE_ERRORS, { intervalSeconds: 2, maxAttempts: 6, maxDelaySeconds: 60 })],
-      Catch: catchAll(S.notifyBatchFailure, "$.returnError"),
+      Catch: [{ ErrorEquals: ["States.ALL"], Next: S.notifyBatchFailure, ResultPath: null }],
       Next: S.notifyBatchFailure,
     },
     [S.notifyBatchFailure]: snsPublish(
@@ -192,19 +203,18 @@ export function buildOnChangeDefinition(args: OnChangeDefinitionArgs): StateMach
         subject: "bucket-sync: on-change batch failed",
         message: {
           "execution.$": "$$.Execution.Name",
-          "events.$": "States.ArrayLength($.changes)",
-          "error.$": "$.error.Error",
-          "cause.$": "$.error.Cause",
+          "events.$": "States.ArrayLength($.request.changes)",
+          error: BATCH_FAILED,
+          cause: "The batch's sync run failed, or no run slot came free; this execution's history and the run it started say why.",
           deadLetterQueue: args.deadLetterQueueUrl,
           keys: "The batch's events, every key named, are in the dead-letter queue (and in this execution's input). Redrive them once the cause is fixed; the next scheduled full run syncs them in any case.",
         },
         timeoutSeconds: 60,
         catchTo: S.batchFailed,
-        catchResultPath: "$.notifyError",
       },
       { next: S.batchFailed },
     ),
-    [S.batchFailed]: failFromPath("$.error.Error", "$.error.Cause"),
+    [S.batchFailed]: fail(BATCH_FAILED, "The batch's events are in the dead-letter queue; redrive them once the cause is fixed."),
   };
   return {
     Comment: "bucket-sync on change: one sync run per batch of object events, at most a fixed number at once.",

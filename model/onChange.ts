@@ -33,6 +33,24 @@ export const ON_CHANGE_LIMITS = {
   targetPayloadChars: 262_144,
 } as const;
 
+/**
+ * The on-change pipe's input template (infra/onChangeBatches.ts): the fields of each buffered event the batch machine receives (OnChangeRecord below):
+ * the pipe applies its input template to each record of a batch, the SQS message body parsed as
+ * JSON ("Amazon EventBridge Pipes input transformation",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-input-transformation.html).
+ * The placeholders stand outside quotes, so each value arrives as JSON (a key escaped).
+ */
+export const ON_CHANGE_RECORD_TEMPLATE = [
+  "{",
+  '"messageId": <$.messageId>,',
+  '"type": <$.body.detail-type>,',
+  '"bucket": <$.body.detail.bucket.name>,',
+  '"key": <$.body.detail.object.key>,',
+  '"reason": <$.body.detail.reason>,',
+  '"time": <$.body.time>',
+  "}",
+].join(" ");
+
 /** The `detail-type`s of the S3 events the chain buffers. */
 export const ON_CHANGE_EVENT_TYPES = ["Object Created", "Object Deleted"] as const;
 export type OnChangeEventType = (typeof ON_CHANGE_EVENT_TYPES)[number];

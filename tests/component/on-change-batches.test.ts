@@ -99,9 +99,9 @@ describe("OnChangeBatches", () => {
     assert.equal(take.Resource, "arn:aws:states:::dynamodb:updateItem");
     assert.equal(take.Parameters.TableName, NAMES.runSlotsTable);
     assert.equal(take.Parameters.ExpressionAttributeValues[":max"].N, "1");
-    const sync = definition.States["Sync batch"] as unknown as { Parameters: { Input: Record<string, unknown> } };
-    assert.equal(sync.Parameters.Input.maxDeletes, 100, "a count, never the stack's share");
-    assert.equal(sync.Parameters.Input["changes.$"], "$.changes");
+    const hold = definition.States["Hold batch"] as unknown as { Parameters: { request: Record<string, unknown> } };
+    assert.equal(hold.Parameters.request.maxDeletes, 100, "a count, never the stack's share");
+    assert.equal(hold.Parameters.request["changes.$"], "$");
     const table = children.get("changes-run-slots")?.inputs;
     assert.equal(table?.billingMode, "PAY_PER_REQUEST");
     assert.deepEqual(policy(children.get("changes-batch-policy")).Statement.map((s) => [s.Sid, s.Action, s.Resource]), [
@@ -124,6 +124,9 @@ describe("OnChangeBatches", () => {
     assert.equal(alarm?.threshold, 0);
     assert.equal(alarm?.comparisonOperator, "GreaterThanThreshold");
     assert.deepEqual(alarm?.alarmActions, ["arn:aws:sns:eu-west-1:123456789012:acme-prod-notifications"]);
+    const failed = children.get("changes-failed-batches-alarm")?.inputs;
+    assert.equal(failed?.metricName, "ExecutionsFailed");
+    assert.deepEqual(failed?.dimensions, { StateMachineArn: children.get("changes-batch-machine")?.outputs.arn });
     const body = String(children.get("changes-dashboard")?.inputs.dashboardBody);
     for (const metric of ["NumberOfMessagesSent", "NumberOfMessagesDeleted", "ExecutionsStarted", "ExecutionsFailed"]) assert.ok(body.includes(metric), metric);
   });

@@ -280,11 +280,12 @@ describe("bucket-sync program", () => {
       assert.equal(pipe.inputs.target, batchMachine.outputs.arn);
       assert.notEqual(pipe.inputs.target, syncMachineOf(prod).outputs.arn);
       const definition = JSON.parse(String(batchMachine.inputs.definition)) as StateMachineDefinition;
-      const sync = definition.States["Sync batch"] as unknown as { Resource: string; Parameters: { StateMachineArn: string; Input: Record<string, unknown> } };
+      const sync = definition.States["Sync batch"] as unknown as { Resource: string; Parameters: { StateMachineArn: string } };
       assert.equal(sync.Resource, "arn:aws:states:::states:startExecution.sync:2");
       assert.equal(sync.Parameters.StateMachineArn, syncMachineOf(prod).outputs.arn);
-      assert.equal(sync.Parameters.Input.maxDeletes, 100, "onChangeMaxDeletes, a count");
-      assert.equal(sync.Parameters.Input.notifyOnSuccess, false);
+      const request = (definition.States["Hold batch"] as unknown as { Parameters: { request: Record<string, unknown> } }).Parameters.request;
+      assert.equal(request.maxDeletes, 100, "onChangeMaxDeletes, a count");
+      assert.equal(request.notifyOnSuccess, false);
       assert.equal((JSON.parse(String((only(prod, T.schedule).inputs.target as Record<string, unknown>).input)) as SyncRequest).maxDeletes, "10%");
     });
 

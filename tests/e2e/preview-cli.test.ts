@@ -79,7 +79,8 @@ describe("bucket-sync preview", () => {
       ofType(preview, T.fn).map((f) => f.inputs.name).sort(),
       HANDLER_NAMES.map((h) => `bucket-sync-prod-${h}`).sort(),
     );
-    assert.equal(ofType(preview, T.stateMachine).length, 1);
+    // The sync machine, and the machine that runs on-change batches.
+    assert.deepEqual(ofType(preview, T.stateMachine).map((m) => m.inputs.name).sort(), ["bucket-sync-prod", "bucket-sync-prod-on-change-batch"]);
     const buckets = ofType(preview, T.bucket);
     assert.deepEqual(buckets.map((b) => b.inputs.bucket).sort(), [`bucket-sync-${MOCK_ACCOUNT_ID}-prod`, `bucket-sync-${MOCK_ACCOUNT_ID}-prod-reports`]);
     assert.ok(buckets.every((b) => b.protect), "Pulumi.prod.yaml sets protectBuckets");

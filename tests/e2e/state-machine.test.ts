@@ -46,12 +46,13 @@ interface Run extends LocalRunResult {
  */
 const TRANSITIONS = {
   // Validate, Plan, Copy partitions, Summarize copy, Delete decision, Report, Write report,
-  // Publish result, Check outcome, and Sync succeeded (or Copies failed / Objects failed).
-  withoutDeletes: 10,
+  // Announce result?, Publish result, Check outcome, and Sync succeeded (or Copies failed /
+  // Objects failed).
+  withoutDeletes: 11,
   // ... plus Delete partitions and Summarize delete.
-  withDeletes: 12,
+  withDeletes: 13,
   // ... plus Request delete approval.
-  approvedDeletes: 13,
+  approvedDeletes: 14,
   // Validate, Plan, Copy partitions, Summarize copy, Delete decision, Request delete approval,
   // Notify failure, Sync failed.
   deniedDeletes: 8,

@@ -175,9 +175,9 @@ function subjects(result: LocalRunResult): string[] {
   return result.notifications.map((n) => n.subject ?? "");
 }
 
-// Transitions of a run without deletes: 10 top-level and branch states, plus per partition
-// 3 per sync-range call (Task, Choice, then Continue or Keep).
-const backupTransitions = (partitions: number, calls: number) => 10 + partitions * 3 * calls;
+// Transitions of a run without deletes: 11 top-level and branch states (Announce result? among
+// them), plus per partition 3 per sync-range call (Task, Choice, then Continue or Keep).
+const backupTransitions = (partitions: number, calls: number) => 11 + partitions * 3 * calls;
 
 // ---------------------------------------------------------------------------------------------
 

@@ -3,12 +3,14 @@
  * batches -> the batch machine's definition -> sync runs through the local runtime.
  */
 import { strict as assert } from "node:assert";
+import { setMaxListeners } from "node:events";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SyncRequest } from "../../model/contract";
 import { createS3Client } from "../../handlers/engine/s3Client";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { OnChangeChain, s3ObjectEvent, type BatchRunOutcome } from "../../cli/onChangeChain";
 import { runLocalSync, type LocalSyncResult } from "../../cli/localSync";
+import { onChangeEventPattern } from "../../infra/triggers";
 import { startS3rverProcess } from "../servers/s3rver";
 import { listKeys, newBucket, put, putMany } from "../helpers/s3";
 
@@ -18,6 +20,8 @@ describe("on-change chain (local, embedded S3)", function () {
   let client: S3Client;
 
   before(async () => {
+    // Batches waiting for a run slot each hold an abort listener of the interpreter.
+    setMaxListeners(1000);
     s3 = await startS3rverProcess();
     client = createS3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3, compatibility: "generic" });
   });
@@ -48,7 +52,7 @@ describe("on-change chain (local, embedded S3)", function () {
       runs,
       inputs,
       reports,
-      chain: new OnChangeChain({ request, maxDeletes: settings.maxDeletes ?? 100, maxBatchKeys: settings.maxBatchKeys, maxConcurrentRuns: settings.maxConcurrentRuns, runSync, slotRetryMs: 50 }),
+      chain: new OnChangeChain({ request, eventPattern: onChangeEventPattern(request.source.bucket, ""), maxDeletes: settings.maxDeletes ?? 100, maxBatchKeys: settings.maxBatchKeys, maxConcurrentRuns: settings.maxConcurrentRuns, runSync, slotRetryMs: 50 }),
     };
   }
 

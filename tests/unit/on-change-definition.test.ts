@@ -41,13 +41,27 @@ describe("buildOnChangeDefinition", () => {
     assert.ok(wait && wait.MaxAttempts >= 1000 && wait.MaxDelaySeconds <= 60);
   });
 
-  it("starts the sync run with the batch, a count as delete limit, no success message and none of the stack request's keys", () => {
-    const sync = definition.States[S.syncBatch] as unknown as { Resource: string; Parameters: { Input: Record<string, unknown> } };
-    assert.equal(sync.Resource, "arn:aws:states:::states:startExecution.sync:2");
+  it("builds the run's input before taking a slot: the batch, a count as delete limit, no success message, none of the stack request's keys", () => {
+    const hold = definition.States[S.holdBatch] as unknown as { Parameters: { request: Record<string, unknown>; headroom: string } };
+    const request = hold.Parameters.request;
     assert.deepEqual(
-      { changes: sync.Parameters.Input["changes.$"], maxDeletes: sync.Parameters.Input.maxDeletes, notifyOnSuccess: sync.Parameters.Input.notifyOnSuccess, keys: sync.Parameters.Input.keys },
-      { changes: "$.changes", maxDeletes: 100, notifyOnSuccess: false, keys: undefined },
+      { changes: request["changes.$"], maxDeletes: request.maxDeletes, notifyOnSuccess: request.notifyOnSuccess, keys: request.keys },
+      { changes: "$", maxDeletes: 100, notifyOnSuccess: false, keys: undefined },
     );
+    const sync = definition.States[S.syncBatch] as unknown as { Resource: string; Parameters: Record<string, unknown> };
+    assert.equal(sync.Resource, "arn:aws:states:::states:startExecution.sync:2");
+    assert.equal(sync.Parameters["Input.$"], "$.request");
+    // What Sync batch adds around the request fits in the headroom Hold batch keeps.
+    assert.ok(JSON.stringify({ StateMachineArn: ARGS.syncMachineArn, Input: {} }).length < hold.Parameters.headroom.length + '"headroom":""'.length);
+  });
+
+  it("keeps no error in the state after taking a slot, so no state grows past the batch's own size", () => {
+    for (const { name, state } of allStates(definition)) {
+      for (const c of (state as { Catch?: Array<{ ResultPath?: string | null }> }).Catch ?? []) {
+        if (name !== S.notifyBatchFailure) assert.equal(c.ResultPath, null, `${name}: Catch keeps its error`);
+      }
+      if (state.Type === "Task" && name !== S.notifyBatchFailure) assert.equal((state as { ResultPath?: unknown }).ResultPath, null, `${name}: ResultPath`);
+    }
   });
 
   it("ends every path in Batch synced or Batch failed", () => {
