@@ -164,7 +164,7 @@ describe("handler packaging", () => {
         const ceiling = JSON.parse(environmentOf(functionOf(run, "validate-input"))[HANDLER_ENV.requestCeiling]);
         assert.equal(ceiling.request.mode, "backup");
         assert.equal(ceiling.request.destination.bucket, `bucket-sync-${MOCK_ACCOUNT_ID}-prod`);
-        assert.equal(ceiling.keyScopedMaxDeletes, 1);
+        assert.equal(ceiling.keyScopedMaxDeletes, 100, "onChangeMaxDeletes' default");
       });
 
       it("validate-input, as deployed, refuses a request over the stack's ceiling before any S3 call", async () => {
