@@ -89,7 +89,9 @@ describe("the sync machine at hundreds of partitions", function () {
     assert.equal(document.limits.historyEventsLimit, HISTORY_EVENTS_LIMIT);
   });
 
-  it("syncs 1,000 partitions faithfully, the plan read from S3 through the ItemReader, every state under 16 KiB", async () => {
+  it("syncs 1,000 partitions faithfully, the plan read from S3 through the ItemReader, every state under 16 KiB", async function () {
+    // 2,000 LISTs of a 1,000-key bucket, which s3rver answers by reading every object's metadata
+    this.timeout(1_500_000);
     // 1,000 keys, 1,000 partitions of at least one key: each key its own range, each range a
     // Map iteration; the plan (1,000 ranges) lives in the reports bucket, not in the state.
     const source = await newBucket(client, "scale-1000-src");
