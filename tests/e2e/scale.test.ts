@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { resultDocument } from "../../cli/sync";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
@@ -107,9 +107,11 @@ describe("the sync machine at hundreds of partitions", function () {
     assert.equal(result.summary?.stats.failed, 0);
     await assertConverged(client, { bucket: source }, { bucket: destination, prefix: "copy/" });
     const execution = result.report?.jsonKey.split("/").at(-2) as string;
-    const stored = (await listKeys(client, reports, `runs/${execution}/`)).map((o) => o.key);
-    assert.ok(stored.includes(`runs/${execution}/plan.json`));
-    assert.equal(stored.filter((k) => k.startsWith(`runs/${execution}/partitions/copy/`)).length, 1000);
+    const records = (await listKeys(client, reports, `runs/${execution}/partitions/copy/`)).map((o) => o.key);
+    assert.equal(records.length, 1000);
+    const plan = await client.send(new GetObjectCommand({ Bucket: reports, Key: `runs/${execution}/plan.json` }));
+    const planned = JSON.parse(await plan.Body!.transformToString()) as Array<{ id: number }>;
+    assert.deepEqual(planned.map((p) => p.id).sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
 
     const document = resultDocument(result);
     console.log(`      limits at 1,000 partitions: ${JSON.stringify(document.limits)}`);
@@ -128,6 +130,7 @@ describe("the sync machine at hundreds of partitions", function () {
     const execution = result.report?.jsonKey.split("/").at(-2) as string;
     const stored = (await listKeys(client, reports)).map((o) => o.key);
     assert.equal(stored.filter((k) => k.startsWith(`runs/${execution}/partitions/copy/`)).length, 20);
+    assert.ok(stored.includes(`runs/${execution}/plan.json`), stored.filter((k) => !k.includes("/partitions/")).join(", "));
     assert.ok(stored.every((k) => k.startsWith(`runs/${execution}/`)), stored.join(", "));
     // Nothing but the synced objects in the destination, nothing added to the source.
     assert.deepEqual((await listKeys(client, destination)).map((o) => o.key).filter((k) => !k.startsWith("copy/")), []);
