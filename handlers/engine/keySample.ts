@@ -316,23 +316,39 @@ export class KeySample {
    * them is listed whole, exactly, for what a plain listing costs. When the side holds more, finds
    * the end of its key space, so that sampling can take over from the pages already read.
    */
-  async start(headCalls = 1): Promise<void> {
-    let page = await this.call(this.startAfter);
+  async start(headCalls = 1, findEnd = true): Promise<void> {
+    const page = await this.call(this.startAfter);
     if (page.keys.length === 0) return;
     this.pages.push(this.pageOf(page.keys, !page.truncated, false));
-    while (page.truncated && this.calls < headCalls) {
-      const head = this.pages[0];
-      page = await this.call(head.last);
-      head.followed = true;
-      if (page.keys.length === 0) {
-        head.closedAfter = true;
-        break;
-      }
-      this.pages.push(this.pageOf(page.keys, !page.truncated, true));
-      head.closedAfter = true;
-      this.join(0);
-    }
-    if (!this.complete) this.top = await this.findTop();
+    while (!this.complete && this.calls < headCalls) await this.readOn();
+    if (findEnd) await this.findEnd();
+  }
+
+  /** While the side is one run from its start: reads the page after it (a plain listing's next call). */
+  async readOn(): Promise<void> {
+    const head = this.pages[0];
+    if (this.pages.length !== 1 || head.closedAfter) return;
+    const page = await this.call(head.last);
+    head.followed = true;
+    head.closedAfter = true;
+    if (page.keys.length === 0) return;
+    this.pages.push(this.pageOf(page.keys, !page.truncated, true));
+    this.join(0);
+  }
+
+  /** Keys listed so far. */
+  get listedKeys(): number {
+    return this.pages.reduce((sum, page) => sum + page.count, 0);
+  }
+
+  /** Whether the end of the key space is known (or not needed: the side is listed whole). */
+  get endKnown(): boolean {
+    return this.complete || this.top !== "";
+  }
+
+  /** Finds the end of the key space, which sampling needs, unless the side is listed whole. */
+  async findEnd(): Promise<void> {
+    if (!this.endKnown) this.top = await this.findTop();
   }
 
   /** True when every key of the side has been listed. */

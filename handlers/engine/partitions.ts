@@ -44,6 +44,12 @@ export const HEAD_CALLS = 8;
 const LISTING_PARALLELISM = 16;
 const LISTING_SPLIT_PAGES = 8;
 /**
+ * Calls a side is read on from its start, one at a time as a plain listing reads it, before the
+ * end of its key space is looked for and the listing goes parallel: a bucket of up to this many
+ * thousand keys is planned for exactly what a listing costs.
+ */
+const LISTING_SPLIT_AFTER = 12;
+/**
  * Share of the budget a side spends listing before it samples: the sample's first estimates of a
  * large key space are far off (a number line learned from a few pages), so a side that a listing
  * would cover in this many calls is listed whatever they say.
@@ -102,12 +108,18 @@ export async function planRanges(source: KeyLister, destination: KeyLister, opti
   const sides = [new KeySample(source, options.startAfter, anchorEvery), new KeySample(destination, options.startAfter, anchorEvery)];
   const budget = listCallBudget(options.partitions);
   const headCalls = options.partitions > 1 ? Math.min(budget, HEAD_CALLS) : 1;
-  await Promise.all(sides.map((side) => side.start(headCalls)));
+  await Promise.all(sides.map((side) => side.start(headCalls, false)));
   if (options.partitions > 1) {
     for (;;) {
       const probes = sides.flatMap((side) => {
         const left = budget - side.calls;
         if (left <= 0) return [];
+        if (!side.endKnown) {
+          // Still one run from the start: read on like a plain listing while the side may be
+          // small; past LISTING_SPLIT_AFTER pages, find the end of the key space and go parallel.
+          const readOn = side.calls < Math.min(LISTING_SPLIT_AFTER, budget * LISTING_SHARE);
+          return [() => (readOn ? side.readOn() : side.findEnd())];
+        }
         const all = side.gaps();
         // the rest of the side, listed: one call per page of each gap's estimated keys
         const listing = all.reduce((sum, gap) => sum + Math.ceil(gap.count / PAGE_KEYS), 0);

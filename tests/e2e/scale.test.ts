@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { resultDocument } from "../../cli/sync";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
@@ -94,6 +94,36 @@ describe("the sync machine at hundreds of partitions", function () {
     assert.equal(document.limits.historyEventsLimit, HISTORY_EVENTS_LIMIT);
   });
 
+  it("syncs 1,000 partitions faithfully, the plan read from S3 through the ItemReader, every state under 16 KiB", async function () {
+    // 2,000 LISTs of a 1,000-key bucket, which s3rver answers by reading every object's metadata
+    this.timeout(1_500_000);
+    // 1,000 keys, 1,000 partitions of at least one key: each key its own range, each range a
+    // Map iteration; the plan (1,000 ranges) lives in the reports bucket, not in the state.
+    const source = await newBucket(client, "scale-1000-src");
+    const destination = await newBucket(client, "scale-1000-dst");
+    const reports = await newBucket(client, "scale-1000-reports");
+    const keys = Array.from({ length: 1000 }, (_, i) => `t${String(i).padStart(4, "0")}`);
+    await putMany(client, source, keys);
+
+    const result = await sync(source, destination, 1000, { bucket: reports, prefix: "runs/" });
+    assert.equal(result.status, "SUCCEEDED", `${result.error}: ${result.cause}`);
+    assert.equal(result.partitions, 1000);
+    assert.equal(result.summary?.stats.copied, keys.length);
+    assert.equal(result.summary?.stats.failed, 0);
+    await assertConverged(client, { bucket: source }, { bucket: destination, prefix: "copy/" });
+    const execution = result.report?.jsonKey.split("/").at(-2) as string;
+    const records = (await listKeys(client, reports, `runs/${execution}/partitions/copy/`)).map((o) => o.key);
+    assert.equal(records.length, 1000);
+    const plan = await client.send(new GetObjectCommand({ Bucket: reports, Key: `runs/${execution}/plan.json` }));
+    const planned = JSON.parse(await plan.Body!.transformToString()) as Array<{ id: number }>;
+    assert.deepEqual(planned.map((p) => p.id).sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+
+    const document = resultDocument(result);
+    console.log(`      limits at 1,000 partitions: ${JSON.stringify(document.limits)}`);
+    assert.equal(document.limits.partitions, 1000);
+    assert.ok(document.limits.maxStateBytes < 16 * 1024, `largest state ${document.limits.maxStateBytes} bytes`);
+  });
+
   it("keeps a run's records under the report prefix when reports go to a bucket, and nowhere else", async () => {
     const source = await newBucket(client, "scale-src2");
     const destination = await newBucket(client, "scale-dst2");
@@ -105,6 +135,7 @@ describe("the sync machine at hundreds of partitions", function () {
     const execution = result.report?.jsonKey.split("/").at(-2) as string;
     const stored = (await listKeys(client, reports)).map((o) => o.key);
     assert.equal(stored.filter((k) => k.startsWith(`runs/${execution}/partitions/copy/`)).length, 20);
+    assert.ok(stored.includes(`runs/${execution}/plan.json`), stored.filter((k) => !k.includes("/partitions/")).join(", "));
     assert.ok(stored.every((k) => k.startsWith(`runs/${execution}/`)), stored.join(", "));
     // Nothing but the synced objects in the destination, nothing added to the source.
     assert.deepEqual((await listKeys(client, destination)).map((o) => o.key).filter((k) => !k.startsWith("copy/")), []);

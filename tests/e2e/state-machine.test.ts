@@ -12,6 +12,7 @@ import type { SyncRequest, SyncSummary } from "../../model/contract";
 import { createHandlers } from "../../handlers/index";
 import { allStates, type StateMachineDefinition } from "../../infra/asl";
 import { buildDefinition, STATE_NAMES } from "../../infra/definition";
+import { emulateItemReaders, itemReaderStateName } from "../../local-stepfunctions/emulation";
 import { buildSyncRequest, CHANGED_KEY_VARIABLE, onChangeInputTemplate } from "../../infra/syncRequest";
 import { AWS_PRICES } from "../../pricing/prices";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
@@ -198,13 +199,15 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     assert.ok(interpreted.length > 0);
 
     // The interpreter's validator adds `QueryLanguage` to every state of its own copy; apart from
-    // that, it ran the very object buildDefinition returns for the local ARNs and topic.
+    // that, it ran the very object buildDefinition returns for the local ARNs and topic, with the
+    // copy Map's ItemReader emulated as emulation.ts documents (a reader Task before the Map).
     const expected = buildDefinition({ functionArns: localFunctionArns(), notificationTopicArn: LOCAL_TOPIC_ARN });
-    assert.deepEqual(withoutAddedQueryLanguage(interpreted[0].definition), expected);
+    const emulated = emulateItemReaders(expected, undefined).definition;
+    assert.deepEqual(withoutAddedQueryLanguage(interpreted[0].definition), emulated);
     assert.deepEqual(DEFINITION, expected, "running a definition leaves the caller's object as it was");
-    // Every Task of the definition, nested ones included, was bound to an emulated service.
+    // Every Task of the definition, nested ones included, was bound to an emulated service, and so was the reader.
     const tasks = taskStateNames(expected);
-    assert.deepEqual([...interpreted[0].taskStates].sort(), [...tasks].sort());
+    assert.deepEqual([...interpreted[0].taskStates].sort(), [...tasks, itemReaderStateName(STATE_NAMES.copyPartitions)].sort());
     assert.deepEqual(await listKeys(client, destination).then((keys) => keys.map((k) => k.key)), ["x/1", "y/2"]);
   });
 
@@ -266,7 +269,7 @@ describe("the sync machine end to end on the embedded S3 server", function () {
     const execution = (result.output as { report: { jsonKey: string } }).report.jsonKey.split("/").at(-2);
     const written = (await listKeys(client, reports, `reports/${execution}/`)).map((o) => o.key);
     assert.equal(writesByBucket[reports], written.length);
-    assert.deepEqual(written.filter((key) => !/^partitions\/copy\/\d+\.json$/.test(key)).sort(), ["report.html", "report.json"]);
+    assert.deepEqual(written.filter((key) => !/^partitions\/copy\/\d+\.json$/.test(key)).sort(), ["plan.json", "report.html", "report.json"]);
     assert.deepEqual(await fingerprints(client, { bucket: destination }), before);
     assertMeasured(result, TRANSITIONS.withoutDeletes);
   });

@@ -8,7 +8,17 @@ import { HANDLER_NAMES } from "../../model/contract";
 import { allStates, LAMBDA_INVOKE, SNS_PUBLISH, SNS_PUBLISH_WAIT_FOR_TASK_TOKEN } from "../../infra/asl";
 import { buildDefinition, STATE_NAMES as S } from "../../infra/definition";
 import { localFunctionArns } from "../../local-stepfunctions/runner";
-import { createEmulation, DATA_LIMIT_BYTES, exceedsDataLimit, TaskError, type HandlerTable } from "../../local-stepfunctions/emulation";
+import {
+  createEmulation,
+  DATA_LIMIT_BYTES,
+  emulateItemReaders,
+  exceedsDataLimit,
+  itemReaderStateName,
+  TaskError,
+  type HandlerTable,
+  type ObjectStore,
+} from "../../local-stepfunctions/emulation";
+import type { MapState, TaskState } from "../../infra/asl";
 
 const ARNS = localFunctionArns();
 const DEFINITION = buildDefinition({ functionArns: ARNS, notificationTopicArn: "arn:aws:sns:us-east-1:000000000000:t" });
@@ -119,5 +129,56 @@ describe("emulation", () => {
     const { context } = emulate();
     assert.equal((context.Execution as { Name: string }).Name, "run-1");
     assert.match((context.Execution as { Id: string }).Id, /^arn:aws:states:us-east-1:000000000000:execution:[^:]+:run-1$/);
+  });
+});
+
+describe("ItemReader emulation", () => {
+  const reader = itemReaderStateName(S.copyPartitions);
+  const store = (objects: Record<string, string>): ObjectStore => ({ getObject: async (bucket, key) => objects[`${bucket}/${key}`] });
+
+  it("puts a reader Task before the Map, reached by every transition that reached the Map, with the Map's Catch", () => {
+    const { definition, readerStates } = emulateItemReaders(DEFINITION, undefined);
+    assert.deepEqual([...readerStates], [reader]);
+    assert.equal((definition.States[S.planPartitions] as TaskState).Next, reader);
+    const task = definition.States[reader] as TaskState;
+    const map = definition.States[S.copyPartitions] as MapState;
+    assert.equal(task.Next, S.copyPartitions);
+    assert.equal(task.ResultPath, null, "the Map's input passes on unchanged: the items never enter the state");
+    assert.deepEqual(task.Parameters, { "Bucket.$": "$.plan.location.bucket", "Key.$": "$.plan.location.key" });
+    assert.deepEqual(task.Catch, (DEFINITION.States[S.copyPartitions] as MapState).Catch);
+    assert.equal(map.ItemReader, undefined);
+    assert.match(map.ItemsPath ?? "", /^\$\$\./);
+    // the caller's definition is left as it was
+    assert.ok((DEFINITION.States[S.copyPartitions] as MapState).ItemReader);
+    assert.equal((DEFINITION.States[S.planPartitions] as TaskState).Next, S.copyPartitions);
+  });
+
+  it("reads the JSON array the parameters name and hands it to the Map through the context", async () => {
+    const emulation = emulateItemReaders(DEFINITION, store({ "reports/run/plan.json": JSON.stringify([{ id: 1 }, { id: 0 }]) }));
+    assert.deepEqual(await emulation.taskHandlers[reader]({ Bucket: "reports", Key: "run/plan.json" }), {});
+    const slot = (emulation.definition.States[S.copyPartitions] as MapState).ItemsPath!.split(".").at(-1)!;
+    assert.deepEqual((emulation.context.ItemReaderItems as Record<string, unknown>)[slot], [{ id: 1 }, { id: 0 }]);
+  });
+
+  const failures: Array<[string, Record<string, string>, RegExp]> = [
+    ["a missing object", {}, /s3:\/\/reports\/run\/plan\.json does not exist \(NoSuchKey\)/],
+    ["text that is not JSON", { "reports/run/plan.json": "[{" }, /is not valid JSON/],
+    ["JSON that is not an array", { "reports/run/plan.json": "{}" }, /does not hold a JSON array/],
+  ];
+  for (const [what, objects, cause] of failures) {
+    it(`fails ${what} with States.ItemReaderFailed`, async () => {
+      const emulation = emulateItemReaders(DEFINITION, store(objects));
+      await assert.rejects(emulation.taskHandlers[reader]({ Bucket: "reports", Key: "run/plan.json" }), (err: Error) => {
+        assert.ok(err instanceof TaskError);
+        assert.equal(err.name, "States.ItemReaderFailed");
+        assert.match(err.message, cause);
+        return true;
+      });
+    });
+  }
+
+  it("fails a reader whose parameters name no bucket or key", async () => {
+    const emulation = emulateItemReaders(DEFINITION, store({}));
+    await assert.rejects(emulation.taskHandlers[reader]({ Bucket: "reports" }), { name: "States.ItemReaderFailed" });
   });
 });

@@ -181,15 +181,16 @@ describe("IAM documents", () => {
   });
 
   describe("state machine role", () => {
-    const machine = stateMachinePolicy({
+    const machineArgs = {
       functionArns: ["arn:aws:lambda:eu-west-1:123456789012:function:a", "arn:aws:lambda:eu-west-1:123456789012:function:b"],
       notificationTopicArn: "arn:aws:sns:eu-west-1:123456789012:t",
       stateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:m",
       executionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m:*",
       childExecutionsArn: "arn:aws:states:eu-west-1:123456789012:execution:m/*",
       reports: { bucketArn: "arn:aws:s3:::acme-prod-reports", prefix: "reports/" },
-      kmsKeyArns: [],
-    });
+      kmsKeyArns: [] as string[],
+    };
+    const machine = stateMachinePolicy(machineArgs);
 
     it("is trusted by states.amazonaws.com for this account only", () => {
       assert.deepEqual(stateMachineTrustPolicy("123456789012").Statement, [
@@ -216,6 +217,12 @@ describe("IAM documents", () => {
         "states:StopExecution on arn:aws:states:eu-west-1:123456789012:execution:m/*",
         "states:StopExecution on arn:aws:states:eu-west-1:123456789012:execution:m:*",
       ]);
+    });
+
+    it("decrypts the run plans with the reports bucket's key when it has one", () => {
+      const encrypted = stateMachinePolicy({ ...machineArgs, kmsKeyArns: ["arn:aws:kms:eu-west-1:123456789012:key/k"] });
+      assert.ok(grants(encrypted).includes("kms:Decrypt on arn:aws:kms:eu-west-1:123456789012:key/k"));
+      assert.ok(!grants(machine).some((g) => g.startsWith("kms:")));
     });
 
     it("uses `*` only for log delivery and X-Ray, which have no resource-level permissions", () => {

@@ -1,3 +1,5 @@
+import { createHandlers } from "../../handlers/index";
+import { createS3Client } from "../../handlers/engine/s3Client";
 import * as assert from "node:assert/strict";
 import { CONTRACT_VERSION, type SyncRangeResult } from "../../model/contract";
 import { ERROR_NAMES, isEngineError } from "../../handlers/engine/errors";
@@ -42,6 +44,19 @@ describe("validateRequest", () => {
         /mode "copy" is unknown/.test(err.message) &&
         /concurrency must be an integer from 1 to 1000, got 0/.test(err.message),
     );
+  });
+
+  it("names a partitions count out of bounds before any listing", async () => {
+    for (const partitions of [0, 4097]) {
+      assert.throws(() => validateRequest({ source: { bucket: "aaa" }, destination: { bucket: "bbb" }, partitions }), new RegExp(`partitions must be an integer from 1 to 4096, got ${partitions}`));
+    }
+    // plan-partitions checks the job it is given before its first LIST
+    let requests = 0;
+    const client = createS3Client({ endpoint: "http://127.0.0.1:9" });
+    client.middlewareStack.add((next) => (args) => (requests++, next(args)), { step: "initialize" });
+    const job = { ...validateRequest({ source: { bucket: "aaa" }, destination: { bucket: "bbb" } }), partitions: 5000 };
+    await assert.rejects(createHandlers({ client })["plan-partitions"]({ job }), /partitions must be an integer from 1 to 4096, got 5000/);
+    assert.equal(requests, 0);
   });
 
   it("accepts disjoint prefixes in one bucket and refuses nested ones", () => {
