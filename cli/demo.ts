@@ -57,7 +57,7 @@ async function putAll(client: S3Client, bucket: string, items: Array<{ key: stri
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description(SUBCOMMANDS["demo"].description)
+    .description(SUBCOMMANDS["demo"])
     .option("--objects <n>", "objects in the dev bucket", "3000")
     .option("--keep", "keep the server running afterwards, to look around")
     .action(async (options: { objects: string; keep?: boolean }) => {

@@ -262,7 +262,7 @@ export function registerSync(program: Command): void {
   const compatible = compatibleOptions();
   program
     .command("sync")
-    .description(SUBCOMMANDS["sync"].description)
+    .description(SUBCOMMANDS["sync"])
     .argument("[source]", "source, s3://bucket[/prefix] (or --source)")
     .argument("[destination]", "destination, s3://bucket[/prefix] (or --destination)")
     .option("--source <s3url>", "source, s3://bucket[/prefix]")
