@@ -393,7 +393,7 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
   if (quiet && !options.json) {
     if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
   } else {
-    printResult(result, options.json ?? false);
+    printResult(result, options.json ?? false, progress.counts?.());
   }
   const verdict = dryRunVerdict(result.summary);
   if (verdict !== undefined && !options.json && !quiet) console.log(verdict);
@@ -499,7 +499,7 @@ export function conflictLine(doc: ReturnType<typeof resultDocument>): string | u
   return `conflicts: ${keys} changed on both sides ${left} (--conflict-policy report); the report lists them with the newer side`;
 }
 
-function printResult(result: LocalSyncResult, json: boolean): void {
+function printResult(result: LocalSyncResult, json: boolean, sofar?: import("./progress").ProgressCounts): void {
   const doc = resultDocument(result);
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
@@ -514,6 +514,13 @@ function printResult(result: LocalSyncResult, json: boolean): void {
       const where = doc.report.bucket === "" ? doc.report.changesKey : `s3://${doc.report.bucket}/${doc.report.changesKey}`;
       console.log(`changes: ${where} (${doc.report.changeCount ?? 0} listed, in key order)`);
     }
+  } else if (sofar !== undefined && sofar.done > 0) {
+    // Failed mid-run, before its summary: the true counts are those the progress kept.
+    const n = (x: number) => x.toLocaleString("en-US");
+    const deleted = sofar.deleted > 0 ? `, deleted ${n(sofar.deleted)}` : "";
+    console.log(
+      `FAILED: ${doc.dryRun ? "would copy" : "copied"} ${n(sofar.copied)} (${formatBytes(sofar.transferredBytes)})${deleted}, failed ${n(sofar.failed)}, of ${n(sofar.done)} objects checked before the run stopped; run again to resume`,
+    );
   }
   if (result.status !== "SUCCEEDED") console.error(`bucket-sync sync: ${failureMessage(result)}`);
 }
