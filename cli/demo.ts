@@ -69,6 +69,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
   if (!Number.isInteger(objects) || objects < 20) throw new Error(`--objects must be a whole number of at least 20`);
   const { startEmbeddedS3 } = await import("../s3-server/embeddedS3");
   const { runLocalSync } = await import("./localSync");
+  const { createProgress } = await import("./progress");
   const server = await startEmbeddedS3();
   const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
   const client = createS3Client({ endpoint: server.endpoint, credentials, region: server.region });
@@ -85,11 +86,14 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
       { ...changed, body: `${changed.body}<!-- old version -->` },
       { key: "site/removed-from-dev.html", body: "<h1>gone from dev</h1>", contentType: "text/html" },
     ]);
+    process.stderr.write(`seeding: writing ${tree.length} objects into ${dev}…\n`);
     await putAll(client, dev, tree);
     console.log(`dev bucket ${dev}: ${tree.length} objects; prod bucket ${prod}: last backup with 1 stale and 1 deleted file`);
 
     const run = async (title: string, dryRun: boolean) => {
+      const progress = createProgress(process.stderr, { dryRun });
       const result = await runLocalSync({
+        progress: { observe: progress.observe, summarized: progress.summarized, planned: progress.planned },
         request: { source: { bucket: dev }, destination: { bucket: prod }, dryRun },
         endpoint: server.endpoint,
         credentials,
@@ -97,6 +101,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
         // a directory that stays after the demo, unlike the server's temporary one
         report: { directory: defaultReportDirectory() },
       });
+      progress.stop();
       const doc = resultDocument(result);
       console.log(`\n== ${title}: ${doc.status}`);
       console.log(`   ${summaryLine(doc)}`);
@@ -109,6 +114,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
     const sync = await run("sync", false);
     const again = await run("second sync", false);
 
+    process.stderr.write(`verifying: comparing every object of ${prod} with ${dev} (content and metadata)…\n`);
     const check = await compareCopy(client, { bucket: dev }, { bucket: prod }, { concurrency: 32 });
     const differences = [...check.missing, ...check.changed.map((c) => c.key)];
     const keptExtra = check.extra;
