@@ -1,8 +1,10 @@
 /**
- * `--exclude`/`--include` as `aws s3 sync` has them, through the CLI in a child process against
- * the embedded S3 server: matched against the key relative to the source prefix, applied in
- * order with the last match deciding, and an excluded key never deleted by a mirror. The change
- * log: every change of a run, in key order, beside its report.
+ * The CLI as users of `aws s3 sync` and rclone expect it, in a child process against the embedded
+ * S3 server: `--exclude`/`--include` (matched against the key relative to the source prefix, the
+ * last match deciding, an excluded key never deleted by a mirror); the change log beside the
+ * report (every change, in key order); the dry run's delete verdict in --json; the report location
+ * checked before any copy; no Node warnings; errors in one line; their flags; Ctrl-C; and an
+ * installed `diagram` run in a checkout.
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
