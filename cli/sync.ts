@@ -292,7 +292,7 @@ export function registerSync(program: Command): void {
     .option("-v, --verbose", "print a line per object copied or deleted (on stderr with --json)")
     .option("--no-progress", "no progress line on stderr")
     .option("-q, --quiet", "print nothing but errors (no progress, no summary)")
-    .option("--profile <name>", "the AWS profile to take credentials and region from (as AWS_PROFILE)")
+    .option("--profile <name>", "the AWS profile to take credentials from (as AWS_PROFILE; the region comes from AWS_REGION)")
     .addHelpText("after", EXIT_HELP)
     .exitOverride(exitOnUsageError)
     .configureOutput({
@@ -311,7 +311,7 @@ export function registerSync(program: Command): void {
         process.exitCode = EXIT.badInput;
         return;
       }
-      // The SDK's default chain reads the profile (credentials, region) from AWS_PROFILE.
+      // The SDK's default credential chain reads the profile from AWS_PROFILE.
       if (folded.profile !== undefined) process.env.AWS_PROFILE = folded.profile;
       process.exitCode = await runSync(folded, source, destination);
     });
