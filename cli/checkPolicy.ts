@@ -100,10 +100,17 @@ export function formatText(reports: readonly FileReport[]): string {
     else if (report.findings.length === 0) lines.push(`${name}: pass`);
     for (const finding of report.findings) lines.push(`${name}: ${finding.kind}: ${describeFinding(finding)}`);
   }
-  const count = (verdict: FileReport["verdict"]) => reports.filter((r) => r.verdict === verdict).length;
-  const parts = (["pass", "violation", "malformed", "unchecked", "unreadable"] as const)
-    .filter((v) => count(v) > 0)
-    .map((v) => `${count(v)} ${v}`);
+  // Files that pass or cannot be read are counted as files; everything else as the findings
+  // printed above it (a file with two violations is "2 violations", not "1 violation").
+  const findings = reports.flatMap((r) => r.findings);
+  const counts: Array<[string, number]> = [
+    ["pass", reports.filter((r) => r.verdict !== "unreadable" && r.findings.length === 0).length],
+    ["violation", findings.filter((f) => f.kind === "violation").length],
+    ["malformed", findings.filter((f) => f.kind === "malformed").length],
+    ["unchecked", findings.filter((f) => f.kind === "unchecked").length],
+    ["unreadable", reports.filter((r) => r.verdict === "unreadable").length],
+  ];
+  const parts = counts.filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}${n === 1 || kind === "pass" || kind === "unreadable" || kind === "malformed" || kind === "unchecked" ? "" : "s"}`);
   lines.push(`checked ${reports.length} file${reports.length === 1 ? "" : "s"}: ${parts.join(", ")}`);
   return `${lines.join("\n")}\n`;
 }
@@ -122,7 +129,7 @@ export function formatJson(reports: readonly FileReport[]): string {
 export function registerCheckPolicy(program: Command): void {
   program
     .command("check-policy")
-    .description(SUBCOMMANDS["check-policy"].description)
+    .description(SUBCOMMANDS["check-policy"])
     .argument("<file...>", 'JSON policy documents ("-" reads standard input)')
     .option("--json", "print machine-readable findings")
     .option(

@@ -63,7 +63,7 @@ async function putAll(client: S3Client, bucket: string, items: Array<{ key: stri
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description(SUBCOMMANDS["demo"].description)
+    .description(SUBCOMMANDS["demo"])
     .option("--objects <n>", "objects in the dev bucket", "3000")
     .option("--keep", "keep the server running afterwards, to look around")
     .action(async (options: { objects: string; keep?: boolean }) => {
@@ -75,6 +75,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
   if (!Number.isInteger(objects) || objects < 20) throw new Error(`--objects must be a whole number of at least 20`);
   const { startEmbeddedS3 } = await import("../s3-server/embeddedS3");
   const { runLocalSync } = await import("./localSync");
+  const { createProgress } = await import("./progress");
   const server = await startEmbeddedS3();
   const credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
   const client = createS3Client({ endpoint: server.endpoint, credentials, region: server.region });
@@ -93,11 +94,14 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
       { ...changed, body: `${changed.body}<!-- old version -->` },
       { key: "site/removed-from-dev.html", body: "<h1>gone from dev</h1>", contentType: "text/html" },
     ]);
+    process.stderr.write(`seeding: writing ${tree.length} objects into ${dev}…\n`);
     await putAll(client, dev, tree);
     console.log(`dev bucket ${dev}: ${tree.length} objects; prod bucket ${prod}: last backup with 1 stale and 1 deleted file`);
 
     const run = async (title: string, dryRun: boolean, request: SyncRequest = { source: { bucket: dev }, destination: { bucket: prod } }) => {
+      const progress = createProgress(process.stderr, { dryRun });
       const result = await runLocalSync({
+        progress: { observe: progress.observe, summarized: progress.summarized, planned: progress.planned },
         request: { ...request, dryRun },
         endpoint: server.endpoint,
         credentials,
@@ -105,6 +109,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
         // a directory that stays after the demo, unlike the server's temporary one
         report: { directory: defaultReportDirectory() },
       });
+      progress.stop();
       const doc = resultDocument(result);
       console.log(`\n== ${title}: ${doc.status}`);
       console.log(`   ${summaryLine(doc)}`);
@@ -117,6 +122,7 @@ async function runDemo(objects: number, keep: boolean): Promise<number> {
     const sync = await run("sync", false);
     const again = await run("second sync", false);
 
+    process.stderr.write(`verifying: comparing every object of ${prod} with ${dev} (content and metadata)…\n`);
     const check = await compareCopy(client, { bucket: dev }, { bucket: prod }, { concurrency: 32 });
     const differences = [...check.missing, ...check.changed.map((c) => c.key)];
     const keptExtra = check.extra;

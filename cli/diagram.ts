@@ -30,7 +30,7 @@ export interface DiagramOptions {
 export function registerDiagram(program: Command): void {
   program
     .command("diagram")
-    .description(SUBCOMMANDS["diagram"].description)
+    .description(SUBCOMMANDS["diagram"])
     .requiredOption("--stack <stack>", "the stack whose config to use, e.g. prod (a stack with syncMachine)")
     .addOption(new Option("--format <format>", "mermaid text, or an SVG rendered offline").choices(DIAGRAM_FORMATS).default("mermaid"))
     .option("--output <file>", "write to this file instead of standard output")

@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SUBCOMMANDS } from "./commands";
+import { SUBCOMMANDS, type SubcommandName } from "./commands";
 import { EXIT, exitOnUsageError } from "./exitCodes";
 
 /** The package's version: package.json sits two levels above dist/cli/ and one above cli/. */
@@ -36,15 +36,34 @@ const program = new Command("bucket-sync")
   .configureHelp({ helpWidth: process.stdout.columns || 100 });
 
 /**
+ * The module that registers each subcommand, loaded only when it runs: `--version` and the
+ * top-level help load none, and the state machine interpreter comes with `sync` and `demo` alone.
+ * `require`, not `import()`: under `node -r tsx/cjs` an `import()` of an extensionless `.ts`
+ * module goes to Node's ESM resolver, which cannot find it.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const REGISTER: Record<SubcommandName, () => (program: Command) => void> = {
+  sync: () => (require("./sync") as typeof import("./sync")).registerSync,
+  restore: () => (require("./restore") as typeof import("./restore")).registerRestore,
+  "s3-server": () => (require("./s3Server") as typeof import("./s3Server")).registerS3Server,
+  demo: () => (require("./demo") as typeof import("./demo")).registerDemo,
+  "check-policy": () => (require("./checkPolicy") as typeof import("./checkPolicy")).registerCheckPolicy,
+  preview: () => (require("./preview") as typeof import("./preview")).registerPreview,
+  diagram: () => (require("./diagram") as typeof import("./diagram")).registerDiagram,
+  watch: () => (require("./watch") as typeof import("./watch")).registerWatch,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
  * Registers the subcommand the arguments name (`bucket-sync sync ...`, `bucket-sync help sync`),
  * loading its module; every other subcommand is listed by name and description only.
  */
 async function main(argv: string[]): Promise<void> {
   const words = argv.slice(2).filter((arg) => !arg.startsWith("-"));
   const named = words[0] === "help" ? words[1] : words[0];
-  for (const [name, subcommand] of Object.entries(SUBCOMMANDS)) {
-    if (name === named) (await subcommand.load())(program);
-    else program.command(name).description(subcommand.description);
+  for (const [name, description] of Object.entries(SUBCOMMANDS) as Array<[SubcommandName, string]>) {
+    if (name === named) REGISTER[name]()(program);
+    else program.command(name).description(description);
   }
   await program.parseAsync(argv);
 }

@@ -280,7 +280,7 @@ function trustedServices(document: unknown): string {
 export function registerPreview(program: Command): void {
   program
     .command("preview")
-    .description(SUBCOMMANDS["preview"].description)
+    .description(SUBCOMMANDS["preview"])
     .requiredOption("--stack <stack>", "the stack whose Pulumi.<stack>.yaml config to use, e.g. dev or prod")
     .option("--json", 'print {"stack", "resources", "outputs", "policy"} as JSON')
     .option(

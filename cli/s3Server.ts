@@ -5,7 +5,7 @@ import type { Command } from "commander";
 export function registerS3Server(program: Command): void {
   program
     .command("s3-server")
-    .description(SUBCOMMANDS["s3-server"].description)
+    .description(SUBCOMMANDS["s3-server"])
     .option("--port <n>", "TCP port (default: a free one)", "0")
     .option("--dir <directory>", "where to keep buckets (default: a temporary directory, removed on exit)")
     .action(async (options: { port: string; dir?: string }) => {

@@ -15,14 +15,26 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** The project directory: the nearest directory above this module that holds Pulumi.yaml. */
-export function projectRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    if (path.dirname(dir) === dir) {
-      throw new Error(`no Pulumi.yaml above ${__dirname}: this command runs in a bucket-sync project checkout`);
-    }
+/** The nearest directory at or above `start` whose Pulumi.yaml is this project's (`name: bucket-sync`). */
+function projectAbove(start: string): string | undefined {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "Pulumi.yaml");
+    if (fs.existsSync(file) && /^name:\s*["']?bucket-sync["']?\s*$/m.test(fs.readFileSync(file, "utf8"))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
   }
+}
+
+/**
+ * The project directory: the checkout the user stands in (Pulumi.yaml at or above the current
+ * directory), as `pulumi preview` finds it; else the one this module sits in (the npm scripts of a
+ * checkout). A globally installed CLI has no Pulumi.yaml of its own: it previews the checkout.
+ */
+export function projectRoot(cwd: string = process.cwd()): string {
+  const root = projectAbove(cwd) ?? projectAbove(__dirname);
+  if (root === undefined) {
+    throw new Error(`no bucket-sync Pulumi.yaml at or above ${cwd}: run this command in a bucket-sync project checkout (after npm ci)`);
+  }
+  return root;
 }
 
 /** The stacks that have a `Pulumi.<stack>.yaml` in the project. */
@@ -36,17 +48,19 @@ export function projectStacks(): string[] {
 
 /** `require`s `<project>/<relative>.ts` from source, registering tsx if nothing has yet. */
 export function requireSource<T>(relative: string): T {
+  const root = projectRoot();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (!require.extensions[".ts"]) {
     let tsx: { register(): unknown };
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      tsx = require("tsx/cjs/api") as { register(): unknown };
+      // From the checkout's own node_modules: an installed CLI does not carry tsx.
+      tsx = require(require.resolve("tsx/cjs/api", { paths: [root, __dirname] })) as { register(): unknown };
     } catch {
       throw new Error("this command loads the program from its TypeScript sources and needs tsx (a devDependency): run `npm ci` in the project");
     }
     tsx.register();
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(projectRoot(), `${relative}.ts`)) as T;
+  return require(path.join(root, `${relative}.ts`)) as T;
 }

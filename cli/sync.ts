@@ -271,7 +271,7 @@ export function registerSync(program: Command): void {
   const compatible = compatibleOptions();
   program
     .command("sync")
-    .description(SUBCOMMANDS["sync"].description)
+    .description(SUBCOMMANDS["sync"])
     .argument("[source]", "source, s3://bucket[/prefix] (or --source)")
     .argument("[destination]", "destination, s3://bucket[/prefix] (or --destination)")
     .option("--source <s3url>", "source, s3://bucket[/prefix]")
@@ -309,7 +309,7 @@ export function registerSync(program: Command): void {
     )
     .option("--no-progress", "no progress line on stderr")
     .option("-q, --quiet", "print nothing but errors (no progress, no summary)")
-    .option("--profile <name>", "the AWS profile to take credentials and region from (as AWS_PROFILE)")
+    .option("--profile <name>", "the AWS profile to take credentials from (as AWS_PROFILE; the region comes from AWS_REGION)")
     .addHelpText("after", EXIT_HELP)
     .exitOverride(exitOnUsageError)
     .configureOutput({
@@ -328,7 +328,7 @@ export function registerSync(program: Command): void {
         process.exitCode = EXIT.badInput;
         return;
       }
-      // The SDK's default chain reads the profile (credentials, region) from AWS_PROFILE.
+      // The SDK's default credential chain reads the profile from AWS_PROFILE.
       if (folded.profile !== undefined) process.env.AWS_PROFILE = folded.profile;
       process.exitCode = await runSync(folded, source, destination);
     });
@@ -459,7 +459,7 @@ export async function runRequest(
   if (quiet && !options.json) {
     if (result.status !== "SUCCEEDED") console.error(`bucket-sync ${command}: ${failureMessage(result)}`);
   } else {
-    printResult(result, options.json ?? false, command);
+    printResult(result, options.json ?? false, progress.counts?.(), command);
   }
   const verdict = dryRunVerdict(result.summary);
   if (verdict !== undefined && !options.json && !quiet) console.log(verdict);
@@ -565,7 +565,7 @@ export function conflictLine(doc: ReturnType<typeof resultDocument>): string | u
   return `conflicts: ${keys} changed on both sides ${left} (--conflict-policy report); the report lists them with the newer side`;
 }
 
-function printResult(result: LocalSyncResult, json: boolean, command = "sync"): void {
+function printResult(result: LocalSyncResult, json: boolean, sofar?: import("./progress").ProgressCounts, command = "sync"): void {
   const doc = resultDocument(result);
   if (json) {
     console.log(JSON.stringify(doc, null, 2));
@@ -580,6 +580,13 @@ function printResult(result: LocalSyncResult, json: boolean, command = "sync"): 
       const where = doc.report.bucket === "" ? doc.report.changesKey : `s3://${doc.report.bucket}/${doc.report.changesKey}`;
       console.log(`changes: ${where} (${doc.report.changeCount ?? 0} listed, in key order)`);
     }
+  } else if (sofar !== undefined && sofar.done > 0) {
+    // Failed mid-run, before its summary: the true counts are those the progress kept.
+    const n = (x: number) => x.toLocaleString("en-US");
+    const deleted = sofar.deleted > 0 ? `, deleted ${n(sofar.deleted)}` : "";
+    console.log(
+      `FAILED: ${doc.dryRun ? "would copy" : "copied"} ${n(sofar.copied)} (${formatBytes(sofar.transferredBytes)})${deleted}, failed ${n(sofar.failed)}, of ${n(sofar.done)} objects checked before the run stopped; run again to resume`,
+    );
   }
   if (result.status !== "SUCCEEDED") console.error(`bucket-sync ${command}: ${failureMessage(result)}`);
 }

@@ -265,11 +265,14 @@ describe("the sync machine end to end on the embedded S3 server", function () {
       ["extra-1"],
     );
     assert.deepEqual(Object.keys(writesByBucket), [reports], "nothing written but into the reports bucket");
-    // The JSON and HTML report, and a run record per partition beside them.
+    // The JSON and HTML report, the change log, and a run record and a change chunk per partition beside them.
     const execution = (result.output as { report: { jsonKey: string } }).report.jsonKey.split("/").at(-2);
     const written = (await listKeys(client, reports, `reports/${execution}/`)).map((o) => o.key);
     assert.equal(writesByBucket[reports], written.length);
-    assert.deepEqual(written.filter((key) => !/^partitions\/copy\/\d+\.json$/.test(key)).sort(), ["plan.json", "report.html", "report.json"]);
+    assert.deepEqual(
+      written.filter((key) => !/^partitions\/copy\/\d+\.json$/.test(key) && !/^changes\/copy-\d+-[0-9a-f-]+\.jsonl$/.test(key)).sort(),
+      ["changes.jsonl", "plan.json", "report.html", "report.json"],
+    );
     assert.deepEqual(await fingerprints(client, { bucket: destination }), before);
     assertMeasured(result, TRANSITIONS.withoutDeletes);
   });

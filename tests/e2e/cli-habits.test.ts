@@ -1,18 +1,21 @@
 /**
- * `--exclude`/`--include` as `aws s3 sync` has them, through the CLI in a child process against
- * the embedded S3 server: matched against the key relative to the source prefix, applied in
- * order with the last match deciding, and an excluded key never deleted by a mirror. The change
- * log: every change of a run, in key order, beside its report.
+ * The CLI as users of `aws s3 sync` and rclone expect it, in a child process against the embedded
+ * S3 server: `--exclude`/`--include` (matched against the key relative to the source prefix, the
+ * last match deciding, an excluded key never deleted by a mirror); the change log beside the
+ * report (every change, in key order); the dry run's delete verdict in --json; the report location
+ * checked before any copy; no Node warnings; errors in one line; their flags; Ctrl-C; and an
+ * installed `diagram` run in a checkout.
  */
 import { strict as assert } from "node:assert";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type S3Client } from "@aws-sdk/client-s3";
 import type { EmbeddedS3 } from "../../s3-server/embeddedS3";
 import { startS3rverProcess } from "../servers/s3rver";
-import { credentialsEnv, finished, runCli, spawnCli } from "../helpers/cli";
+import { cliEnv, credentialsEnv, finished, ROOT, runCli, spawnCli } from "../helpers/cli";
 import { startFaultProxy } from "../helpers/faultProxy";
 import { countingClient, getText, listKeys, newBucket, putMany } from "../helpers/s3";
 
@@ -424,3 +427,31 @@ describe("bucket-sync sync: Ctrl-C", function () {
     }
   });
 });
+
+describe("bucket-sync diagram, installed, run in a checkout", function () {
+  this.timeout(180_000);
+
+  it("finds Pulumi.yaml from the current directory, not from where the CLI is installed", async () => {
+    // An install: the compiled CLI and its package.json in a directory of their own, no Pulumi.yaml.
+    const install = await mkdtemp(join(tmpdir(), "bucket-sync-install-"));
+    try {
+      cpSync(join(ROOT, "dist"), join(install, "dist"), { recursive: true });
+      cpSync(join(ROOT, "package.json"), join(install, "package.json"));
+      symlinkSync(join(ROOT, "node_modules"), join(install, "node_modules"));
+      const cli = join(install, "dist", "cli", "index.js");
+      const inCheckout = await runProcess(process.execPath, [cli, "diagram", "--stack", "prod"], ROOT);
+      assert.equal(inCheckout.code, 0, inCheckout.stderr);
+      assert.match(inCheckout.stdout, /^flowchart TD/m);
+      const elsewhere = await runProcess(process.execPath, [cli, "diagram", "--stack", "prod"], install);
+      assert.equal(elsewhere.code, 1, elsewhere.stderr);
+      assert.match(elsewhere.stderr, /no bucket-sync Pulumi.yaml at or above .*: run this command in a bucket-sync project checkout/);
+    } finally {
+      await rm(install, { recursive: true, force: true });
+    }
+  });
+});
+
+function runProcess(command: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { cwd, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  return finished(child);
+}
