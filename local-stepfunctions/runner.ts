@@ -172,7 +172,11 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   // The interpreter has no ItemReader: it runs a copy of the definition in which each reader is a
   // Task of its own (emulation.ts). It also validates with asl-validator, which writes
   // QueryLanguage into every state: either way it gets a copy, never the caller's object.
-  const readers = emulateItemReaders(opts.definition as StateMachineDefinition, opts.objects);
+  // An ItemReader reads as the state machine's role (its s3:GetObject is the role's to grant).
+  const iam = opts.iam;
+  const objects =
+    iam && opts.objects ? { getObject: (bucket: string, key: string) => iam.runAs("state-machine", () => opts.objects!.getObject(bucket, key)) } : opts.objects;
+  const readers = emulateItemReaders(opts.definition as StateMachineDefinition, objects);
   const machine = new StateMachine(readers.definition as unknown as InterpreterDefinition, {
     validationOptions: opts.validate === false ? { noValidate: true } : { checkArn: true, checkPaths: true },
   });

@@ -3,6 +3,7 @@
  * two runs racing for the same budget (held so both read before either writes), and two concurrent
  * mirror runs through the state machine, of which only one fits the day's budget.
  */
+import { s3ObjectStore } from "../../cli/localSync";
 import { strict as assert } from "node:assert";
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { HANDLER_ENV, RUN_METRICS, type SyncRequest, type SyncSummary } from "../../model/contract";
@@ -122,6 +123,7 @@ describe("the delete budget across runs (embedded S3 server)", function () {
       runLocally({
         definition: DEFINITION,
         functionArns: ARNS,
+        objects: s3ObjectStore(client),
         handlers: createHandlers({ ...settingsFromEnv(environment), client }),
         input: {
           source: { bucket: "dev", prefix: `app/${sub}/` },
@@ -165,6 +167,7 @@ describe("the delete budget across runs (embedded S3 server)", function () {
       runLocally({
         definition: DEFINITION,
         functionArns: ARNS,
+        objects: s3ObjectStore(client),
         handlers: createHandlers({ ...settingsFromEnv(environment), client, printMetrics: (line) => lines.push(line) }),
         input: { source: { bucket: "shrink-dev" }, destination: { bucket: "shrink-prod" } },
         executionName: name,

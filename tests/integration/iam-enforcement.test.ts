@@ -6,6 +6,7 @@
  * minimal (every grant is exercised by a scenario, or justified in GRANTS_NOT_EXERCISED_LOCALLY),
  * and the cross-account grants (bucket and key policies) exactly what a backup needs.
  */
+import { s3ObjectStore } from "../../cli/localSync";
 import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -207,7 +208,7 @@ describe("IAM enforcement of local runs", function () {
         },
       };
       const iam = options.iam ?? (await stackIam(request, { reports: { bucket: reports, prefix: "reports/" }, clients: [client, reportClient], ...options }));
-      const result = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: table, input: request, validate: false, approve: async () => true, retryIntervalMs: 1, iam });
+      const result = await runLocally({ definition: DEFINITION, functionArns: ARNS, handlers: table, objects: s3ObjectStore(reportClient), input: request, validate: false, approve: async () => true, retryIntervalMs: 1, iam });
       return { ...result, summary, failures };
     }
 
@@ -331,7 +332,7 @@ describe("IAM enforcement of local runs", function () {
             return summary;
           },
         };
-        const result = await runLocally({ definition: prodDefinition(roles), functionArns: roles.functionArns, handlers: table, input: request, validate: false, retryIntervalMs: 1, iam });
+        const result = await runLocally({ definition: prodDefinition(roles), functionArns: roles.functionArns, handlers: table, objects: s3ObjectStore(reportClient), input: request, validate: false, retryIntervalMs: 1, iam });
         return { ...result, failures };
       }
 

@@ -614,6 +614,7 @@ describe("local runner", () => {
         definition: DEFINITION,
         functionArns: ARNS,
         handlers: { ...handlers, summarize: async (event: SummarizeInput) => (summarized.push(event), handlers.summarize(event)) },
+        objects: s3ObjectStore(client),
         input: { source: { bucket: "dev", prefix: "single/" }, destination: { bucket: "prod", prefix: "backup/single/" }, mode: "mirror", maxDeletes: 1, partitions: 1 },
         executionName: `single-${Date.now()}`,
       });

@@ -3,6 +3,7 @@
  * as the program sets it, refuses a widened request that starts the state machine directly (as
  * `aws stepfunctions start-execution` would), before any listing, and runs a narrowed one.
  */
+import { s3ObjectStore } from "../../cli/localSync";
 import { strict as assert } from "node:assert";
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { HANDLER_ENV, type SyncRequest, type SyncSummary } from "../../model/contract";
@@ -65,6 +66,7 @@ describe("the request ceiling under the local runtime", function () {
     return runLocally({
       definition: DEFINITION,
       functionArns: ARNS,
+      objects: s3ObjectStore(client),
       handlers: createHandlers({ ...settingsFromEnv(environment), client }),
       input: input as SyncRequest,
       executionName: `ceiling-${Date.now()}`,
