@@ -222,7 +222,8 @@ export function planPartitionsPolicy(args: HandlerPolicyArgs): PolicyDocument {
     listPrefixStatement("ListSourcePrefix", args.source),
     listPrefixStatement("ListDestinationPrefix", args.destination),
     { Sid: "WriteRunPlans", Effect: "Allow", Action: "s3:PutObject", Resource: runPlanArn(args.reports) },
-    ...kmsStatement("UseReportsBucketKey", args.kmsKeyArns),
+    // One PutObject of the plan: SSE-KMS needs a data key, never a decrypt.
+    ...kmsStatement("EncryptRunPlans", args.kmsKeyArns, ["kms:GenerateDataKey"]),
     lambdaLogsStatement(args.logGroupStreamsArn),
     xrayStatement(LAMBDA_XRAY_ACTIONS),
   );
@@ -332,8 +333,17 @@ export const GRANTS_NOT_EXERCISED_LOCALLY: Readonly<Record<string, Readonly<Reco
       "s3:ListMultipartUploadParts":
         "Only a multipart copy that a later call resumes (the call's time budget ran out mid-copy) lists its parts; tests/e2e/large-copy.test.ts runs one, enforced.",
     },
-    summarize: lambdaRuntime,
-    "write-report": lambdaRuntime,
+    summarize: {
+      ...lambdaRuntime,
+      "s3:PutObject":
+        "Writes only the delete budget's ledger (maxDeletesPerDay), which these enforced runs do not configure; tests/integration/delete-budget.test.ts runs the ledger's conditional writes on the embedded server.",
+      "kms:GenerateDataKey": "Encrypts the delete budget's ledger when the reports bucket is under SSE-KMS (see s3:PutObject).",
+    },
+    "write-report": {
+      ...lambdaRuntime,
+      "s3:AbortMultipartUpload":
+        "Aborts the multipart upload of a change log too large for one PUT when writing it fails; these runs write small change logs in one PUT.",
+    },
     "state-machine": {
       "states:DescribeExecution": "Step Functions watches a Distributed Map's child executions as the machine's role.",
       "states:StopExecution": "Step Functions stops a failed Map Run's child executions as the machine's role.",

@@ -172,12 +172,14 @@ export type StorageClass = (typeof STORAGE_CLASSES)[number];
 /** S3's longest key, in UTF-8 bytes: the bound of every key and prefix a request names. */
 export const MAX_KEY_BYTES = 1024;
 /**
- * Most keys one request names. Step Functions refuses an execution input over 256 KiB, and a
- * key-scoped run's keys travel in it (and in the job every state carries): 1,000 keys of 200 bytes
- * fit with room to spare. A longer list is refused by the REST model and by validate-input; sync a
- * prefix (or `startAfter`) instead.
+ * Most keys one request names: as many as an on-change batch may hold (onChangeMaxBatchKeys'
+ * bound). A key-scoped run's keys travel in the execution input and in the job every state
+ * carries, and Step Functions refuses an input over 256 KiB, which validate-input checks too
+ * (MAX_EXECUTION_INPUT_BYTES): the count bounds the list, the bytes bound what it weighs. A longer
+ * list is refused by the REST model and by validate-input; sync a prefix (or `startAfter`) instead.
+ * S3-event keys count once however many spellings a key has (eventKeyCandidates).
  */
-export const MAX_REQUEST_KEYS = 1000;
+export const MAX_REQUEST_KEYS = 10_000;
 /** Step Functions' largest execution input and state data, in UTF-8 bytes (256 KiB). */
 export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
 

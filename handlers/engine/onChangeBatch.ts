@@ -13,6 +13,7 @@
  * - Keys whose JSON exceeds the inline bound make the run a prefix run over their longest common
  *   folder, or a full run when they share none.
  */
+import { MAX_REQUEST_KEYS } from "../../model/settings";
 import { compareKeys } from "./keys";
 import { ValidationError } from "./errors";
 import {
@@ -124,7 +125,8 @@ export function planBatch(records: unknown, options: BatchPlanOptions): BatchPla
 
   const keys = [...latest.keys()].sort(compareKeys);
   const deletes = [...latest.values()].filter((e) => e.deleted).length;
-  const inline = Buffer.byteLength(JSON.stringify(keys), "utf8") <= (options.inlineKeyBytes ?? ON_CHANGE_LIMITS.inlineKeyBytes);
+  const inline =
+    keys.length <= MAX_REQUEST_KEYS && Buffer.byteLength(JSON.stringify(keys), "utf8") <= (options.inlineKeyBytes ?? ON_CHANGE_LIMITS.inlineKeyBytes);
   // A folder as the events wrote it may be URL-encoded (`a+b/`); only a plain one names a prefix.
   const common = inline ? "" : commonFolder(keys);
   const folder = /[%+]/.test(common) ? "" : common;

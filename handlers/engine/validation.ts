@@ -109,8 +109,8 @@ export function validateRequest(request: unknown, ceiling?: RequestCeiling, now:
   if (r.keys !== undefined) {
     if (!Array.isArray(r.keys) || r.keys.some((key) => typeof key !== "string" || key === "")) {
       problems.push("keys must be a list of non-empty key names");
-    } else if (r.keys.length > MAX_REQUEST_KEYS) {
-      problems.push(`keys lists ${r.keys.length} keys: a request names at most ${MAX_REQUEST_KEYS}; sync a prefix (or startAfter) instead`);
+    } else if (distinctKeys(r.keys, s.keysEncoding) > MAX_REQUEST_KEYS) {
+      problems.push(`keys lists ${distinctKeys(r.keys, s.keysEncoding)} keys: a request names at most ${MAX_REQUEST_KEYS}; sync a prefix (or startAfter) instead`);
     } else if (r.keys.some((key) => utf8Bytes(key) > MAX_KEY_BYTES)) {
       problems.push(`keys must each be at most ${MAX_KEY_BYTES} bytes (S3's longest key)`);
     } else {
@@ -233,6 +233,11 @@ function ceilingProblems(
     }
   }
   return problems;
+}
+
+/** How many keys a list names: S3-event keys once per decoded key, however many spellings it has. */
+function distinctKeys(keys: string[], encoding: string | undefined): number {
+  return encoding === "s3-event" ? new Set(keys.map((key) => eventKeyCandidates(key).at(-1))).size : keys.length;
 }
 
 /** A job's batch counts, carried through re-validation as they are; anything else is dropped. */

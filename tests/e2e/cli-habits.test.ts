@@ -112,7 +112,7 @@ describe("bucket-sync sync: the change log beside the report", function () {
       const note = /A sample of (\d+) of 300 changes, sorted by key\. (\d+) more in <a href="changes.jsonl">changes.jsonl<\/a>/.exec(readFileSync(dryDoc.report.htmlKey, "utf8"));
       assert.ok(note, "the page says how many more changes the log lists");
       assert.equal(Number(note[1]) + Number(note[2]), 300);
-      assert.deepEqual(readdirSync(dirname(dryDoc.report.changesKey)).sort(), ["changes.jsonl", "partitions", "report.html", "report.json", "request.json"]);
+      assert.deepEqual(readdirSync(dirname(dryDoc.report.changesKey)).sort(), ["changes.jsonl", "partitions", "plan.json", "report.html", "report.json", "request.json"]);
     } finally {
       await rm(state, { recursive: true, force: true });
     }

@@ -177,7 +177,7 @@ describe("bucket-sync preview", () => {
 
   it("refuses a stack without a Pulumi.<stack>.yaml and a malformed --config, with exit 2", () => {
     assert.equal(staging.code, 2);
-    assert.match(staging.stderr, /no stack "staging" \(no Pulumi\.staging\.yaml\); stacks: dev, prod/);
+    assert.match(staging.stderr, /no stack "staging" \(no Pulumi\.staging\.yaml\); stacks: canary-dev, canary-prod, dev, prod/);
     assert.equal(malformed.code, 2);
     assert.match(malformed.stderr, /--config mode: expected key=value/);
   });

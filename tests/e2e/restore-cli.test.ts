@@ -151,7 +151,7 @@ describe("bucket-sync restore", function () {
     const planned = await restore(["--from", `s3://${backup}`, "--to", `s3://${dev}`, "--as-of", asOf, "--dry-run"]);
 
     assert.equal(run.code, 2, run.stdout);
-    assert.match(run.stderr, /ValidationError: destination s3:\/\/dev-[^ ]+ holds objects, which a restore would overwrite: approve with --approve-overwrite/);
+    assert.match(run.stderr, /destination s3:\/\/dev-[^ ]+ holds objects, which a restore would overwrite: approve with --approve-overwrite/);
     assert.equal(planned.code, 0, planned.stderr);
     assert.match(planned.stdout, /^dry run: would copy 0, would update 1/m);
     assert.equal(await getText(client, dev, "a"), "current");

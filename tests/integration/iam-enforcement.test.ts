@@ -264,7 +264,8 @@ describe("IAM enforcement of local runs", function () {
         { role: "sync-range", sid: "ReadSourceObjects", action: "s3:GetObject" },
         { role: "sync-range", sid: "WriteAndDeleteDestinationObjects", action: "s3:PutObject" },
         { role: "summarize", sid: "ReadRunRecords", action: "s3:GetObject" },
-        { role: "write-report", sid: "WriteReports", action: "s3:PutObject" },
+        // write-report reads the change log's chunks (GetObject) before it writes the report
+        { role: "write-report", sid: "WriteReports", action: "s3:GetObject" },
         { role: "state-machine", sid: "InvokeSyncFunctions", action: "lambda:InvokeFunction" },
         { role: "state-machine", sid: "PublishNotifications", action: "sns:Publish" },
         { role: "state-machine", sid: "StartDistributedMapChildren", action: "states:StartExecution" },

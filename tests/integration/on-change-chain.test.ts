@@ -76,7 +76,7 @@ describe("on-change chain (local, embedded S3)", function () {
     const executions = await c.flush();
 
     assert.ok(runs.length <= Math.ceil(5000 / batchSize), `${runs.length} runs`);
-    assert.deepEqual(executions.map((e) => e.status), executions.map(() => "SUCCEEDED"));
+    assert.deepEqual(executions.map((e) => e.status), executions.map(() => "SUCCEEDED"), JSON.stringify(runs.map((r) => [r.error, r.cause?.slice(0, 300)])));
     assert.equal(c.maxRunsAtOnce, 1, "onChangeMaxConcurrentRuns");
     const copied = runs.reduce((sum, r) => sum + (r.summary?.stats.copied ?? 0), 0);
     assert.equal(copied, 5000, "every key copied once, the duplicate too");

@@ -124,7 +124,7 @@ describe("bounded requests", () => {
   it("refuses more keys than a request may name, and a key longer than S3 allows", () => {
     const many = Array.from({ length: MAX_REQUEST_KEYS + 1 }, (_, i) => `k${i}`);
     const base = { source: { bucket: "acme-dev" }, destination: { bucket: "acme-prod" } };
-    assert.throws(() => validateRequest({ ...base, keys: many }), /keys lists 1001 keys: a request names at most 1000/);
+    assert.throws(() => validateRequest({ ...base, keys: many }), new RegExp(`keys lists ${MAX_REQUEST_KEYS + 1} keys: a request names at most ${MAX_REQUEST_KEYS}`));
     assert.throws(() => validateRequest({ ...base, keys: ["é".repeat(513)] }), /keys must each be at most 1024 bytes/);
     assert.throws(() => validateRequest({ ...base, startAfter: "x".repeat(1025) }), /startAfter must be a non-empty string of at most 1024 characters/);
     assert.throws(() => validateRequest({ ...base, source: { bucket: "acme-dev", prefix: "p".repeat(1025) } }), /source prefix is 1025 bytes long/);
