@@ -17,6 +17,44 @@ export interface StackIam {
   buckets: { source: string; destination: string; reports: string };
 }
 
+/**
+ * The environment variable that makes every `bucket-sync sync` enforce the IAM of a stack syncing
+ * exactly its locations (see {@link locationsIam}), as the suite runs its CLI specs: `1` turns it
+ * on. `--enforce-iam` names a stack instead and says so on stderr; this prints nothing.
+ */
+export const ENFORCE_IAM_ENV = "BUCKET_SYNC_ENFORCE_IAM";
+
+/**
+ * The enforcement of the roles a stack would deploy to sync exactly these locations: `source`
+ * into `destination`, reports (and run records) at `reports`, in `mode`, in the local account.
+ * Reports in a local directory are written by this process, not by a role: their bucket is the
+ * records' placeholder.
+ */
+export async function locationsIam(args: {
+  source: { bucket: string; prefix?: string };
+  destination: { bucket: string; prefix?: string };
+  reports: { bucket: string; prefix: string } | { directory: string };
+  mode?: string;
+}): Promise<IamEnforcement> {
+  const [{ stackRoles }, { IamEnforcement }, { LOCAL_RECORDS_BUCKET }] = await Promise.all([
+    import("../infra/stackRoles"),
+    import("../local-stepfunctions/iam"),
+    import("./localSync"),
+  ]);
+  const reports = "bucket" in args.reports ? args.reports : { bucket: LOCAL_RECORDS_BUCKET, prefix: REPORT_PREFIX.default };
+  const mode = args.mode === "mirror" || args.mode === "two-way" ? args.mode : "backup";
+  const roles = stackRoles({
+    nameStem: "bucket-sync",
+    scope: { partition: "aws", region: "us-east-1", accountId: LOCAL_ACCOUNT_ID },
+    source: { bucket: args.source.bucket, prefix: args.source.prefix ?? "" },
+    destination: { bucket: args.destination.bucket, prefix: args.destination.prefix ?? "" },
+    reportsBucket: reports.bucket,
+    reportPrefix: reports.prefix,
+    mode,
+  });
+  return IamEnforcement.create({ roles, region: "us-east-1" });
+}
+
 /** Loads the stack's config and builds the enforcement of its roles. Fails naming the problem. */
 export async function loadStackIam(stack: string): Promise<StackIam> {
   const [{ stackConfig, projectName, MOCK_ORGANIZATION }, { parseStackConfig }, names, { stackRoles }, { IamEnforcement }] = await Promise.all([

@@ -2,6 +2,7 @@
  * `bucket-sync sync`: runs the deployed state machine's definition on this machine against any
  * S3-compatible endpoint (or AWS), with the Lambda handlers in-process.
  */
+import { ENFORCE_IAM_ENV } from "./stackIam";
 import { SUBCOMMANDS } from "./commands";
 import { Option, type Command } from "commander";
 import { homedir } from "node:os";
@@ -382,6 +383,10 @@ async function runSync(options: SyncOptions, sourceArgument?: string, destinatio
       console.error(`bucket-sync sync: ${(err as Error).message}`);
       return EXIT.badInput;
     }
+  } else if (process.env[ENFORCE_IAM_ENV] === "1") {
+    // The suite's CLI specs: every run as the roles of a stack syncing exactly these locations.
+    const { locationsIam } = await import("./stackIam");
+    iam = await locationsIam({ source: request.source, destination: request.destination, reports: report, mode: request.mode });
   }
   return runRequest(request, options, report, endpoint, "sync", { requestCeiling, iam });
 }

@@ -40,11 +40,15 @@ export function credentialsEnv(server: S3Endpoint): Record<string, string> {
   };
 }
 
-/** Starts `bucket-sync ARGS` from the project root. */
+/**
+ * Starts `bucket-sync ARGS` from the project root. Every `sync` it runs enforces the IAM of a stack
+ * syncing exactly its locations (BUCKET_SYNC_ENFORCE_IAM, cli/stackIam.ts): the CLI specs run
+ * the machine as the roles the stack would deploy, as every other spec that runs it does.
+ */
 export function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", "cli/index.ts", ...args], {
     cwd: ROOT,
-    env: cliEnv(env),
+    env: cliEnv({ BUCKET_SYNC_ENFORCE_IAM: "1", ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
