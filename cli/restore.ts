@@ -10,6 +10,7 @@ import { fromText, parseSetting, requestMessage, type Setting, SYNC_SETTINGS } f
 import { endpointUrl } from "./endpoint";
 import { EXIT, exitOnUsageError } from "./exitCodes";
 import { parseS3Url } from "./s3Url";
+import { ENFORCE_IAM_ENV } from "./stackIam";
 import { reportLocation, runRequest } from "./sync";
 
 interface RestoreOptions {
@@ -98,5 +99,10 @@ async function runRestore(options: RestoreOptions): Promise<number> {
     console.error(`bucket-sync restore: ${(err as Error).message}`);
     return EXIT.badInput;
   }
-  return runRequest(request, options, report, endpoint, "restore");
+  // The suite's CLI specs (BUCKET_SYNC_ENFORCE_IAM): the run acts as the restore role the stack deploys.
+  const iam =
+    process.env[ENFORCE_IAM_ENV] === "1"
+      ? await (await import("./stackIam")).restoreIam({ backup: request.source, target: request.destination, reports: report })
+      : undefined;
+  return runRequest(request, options, report, endpoint, "restore", { iam });
 }

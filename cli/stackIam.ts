@@ -55,6 +55,43 @@ export async function locationsIam(args: {
   return IamEnforcement.create({ roles, region: "us-east-1" });
 }
 
+/**
+ * The enforcement of a restore from `backup` into `target` as the restore role runs it: every
+ * handler acts as that one role (infra/iamDocuments.ts `restoreRolePolicy`, the document the
+ * stack deploys with `restoreTarget`), the machine as a local stack's machine role.
+ */
+export async function restoreIam(args: {
+  backup: { bucket: string; prefix?: string };
+  target: { bucket: string; prefix?: string };
+  reports: { bucket: string; prefix: string } | { directory: string };
+}): Promise<IamEnforcement> {
+  const [{ stackRoles }, { restoreRolePolicy }, { IamEnforcement }, { LOCAL_RECORDS_BUCKET }, { HANDLER_NAMES }] = await Promise.all([
+    import("../infra/stackRoles"),
+    import("../infra/iamDocuments"),
+    import("../local-stepfunctions/iam"),
+    import("./localSync"),
+    import("../model/contract"),
+  ]);
+  const reports = "bucket" in args.reports ? args.reports : { bucket: LOCAL_RECORDS_BUCKET, prefix: REPORT_PREFIX.default };
+  const roles = stackRoles({
+    nameStem: "bucket-sync",
+    scope: { partition: "aws", region: "us-east-1", accountId: LOCAL_ACCOUNT_ID },
+    source: { bucket: args.backup.bucket, prefix: args.backup.prefix ?? "" },
+    destination: { bucket: args.target.bucket, prefix: args.target.prefix ?? "" },
+    reportsBucket: reports.bucket,
+    reportPrefix: reports.prefix,
+  });
+  const restoreRole = {
+    arn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/bucket-sync-restore`,
+    policy: restoreRolePolicy({
+      backup: { bucketArn: `arn:aws:s3:::${args.backup.bucket}`, prefix: args.backup.prefix ?? "" },
+      target: { bucketArn: `arn:aws:s3:::${args.target.bucket}`, prefix: args.target.prefix ?? "" },
+    }),
+  };
+  const handlers = Object.fromEntries(HANDLER_NAMES.map((h) => [h, restoreRole])) as typeof roles.handlers;
+  return IamEnforcement.create({ roles: { ...roles, handlers }, region: "us-east-1" });
+}
+
 /** Loads the stack's config and builds the enforcement of its roles. Fails naming the problem. */
 export async function loadStackIam(stack: string): Promise<StackIam> {
   const [{ stackConfig, projectName, MOCK_ORGANIZATION }, { parseStackConfig }, names, { stackRoles }, { IamEnforcement }] = await Promise.all([

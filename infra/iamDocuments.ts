@@ -702,6 +702,8 @@ export function restoreRolePolicy(args: RestorePolicyArgs): PolicyDocument {
       Resource: backup.bucketArn,
       ...(backup.prefix ? { Condition: { StringLike: { "s3:prefix": [backup.prefix, `${backup.prefix}*`] } } } : {}),
     },
+    // validate-input proves both sides exist with a one-key listing (checkBucketsExist).
+    listPrefixStatement("ListBackup", backup),
     { Sid: "CheckBackupHistory", Effect: "Allow", Action: ["s3:GetBucketVersioning", "s3:GetLifecycleConfiguration"], Resource: backup.bucketArn },
     { Sid: "ReadBackupVersions", Effect: "Allow", Action: ["s3:GetObjectVersion", "s3:GetObjectVersionTagging"], Resource: objectArn(backup) },
     listPrefixStatement("ListTarget", target),

@@ -106,31 +106,40 @@ export function s3Authorizations(command: string, input: Input, setting: Request
   });
   const tagging = (): Authorization[] => (input.Tagging ? [onObject("s3:PutObjectTagging")] : []);
   const source = () => parseCopySource(String(input.CopySource ?? ""));
+  // A version by its id is s3:GetObjectVersion (and its tags s3:GetObjectVersionTagging), a copy
+  // from one too: "Amazon S3 actions", https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-actions.html
+  const versioned = (action: string, versionId: unknown) => (versionId !== undefined ? action.replace(/^s3:GetObject/, "s3:GetObjectVersion") : action);
   const readSource = (): Authorization[] => {
     const { bucket: b, key } = source();
-    return [onObject("s3:GetObject", {}, b, key), ...kms("kms:Decrypt", setting.bucketKey(b))];
+    const versionId = /[?&]versionId=/.test(String(input.CopySource ?? "")) ? true : undefined;
+    return [onObject(versioned("s3:GetObject", versionId), {}, b, key), ...kms("kms:Decrypt", setting.bucketKey(b))];
   };
+  const listContext = () => ({
+    ...(input.Prefix !== undefined ? { "s3:prefix": String(input.Prefix) } : {}),
+    ...(input.Delimiter !== undefined ? { "s3:delimiter": String(input.Delimiter) } : {}),
+    ...(input.MaxKeys !== undefined ? { "s3:max-keys": String(input.MaxKeys) } : {}),
+  });
 
   switch (command) {
     case "ListObjectsV2Command":
     case "ListObjectsCommand":
-      return [
-        onBucket("s3:ListBucket", {
-          ...(input.Prefix !== undefined ? { "s3:prefix": String(input.Prefix) } : {}),
-          ...(input.Delimiter !== undefined ? { "s3:delimiter": String(input.Delimiter) } : {}),
-          ...(input.MaxKeys !== undefined ? { "s3:max-keys": String(input.MaxKeys) } : {}),
-        }),
-      ];
+      return [onBucket("s3:ListBucket", listContext())];
+    case "ListObjectVersionsCommand":
+      return [onBucket("s3:ListBucketVersions", listContext())];
+    case "GetBucketVersioningCommand":
+      return [onBucket("s3:GetBucketVersioning")];
+    case "GetBucketLifecycleConfigurationCommand":
+      return [onBucket("s3:GetLifecycleConfiguration")];
     case "HeadBucketCommand":
       return [onBucket("s3:ListBucket")];
     case "ListMultipartUploadsCommand":
       return [onBucket("s3:ListBucketMultipartUploads")];
     case "HeadObjectCommand":
-      return [onObject("s3:GetObject")];
+      return [onObject(versioned("s3:GetObject", input.VersionId))];
     case "GetObjectCommand":
-      return [onObject("s3:GetObject"), ...kms("kms:Decrypt", setting.bucketKey(bucket))];
+      return [onObject(versioned("s3:GetObject", input.VersionId)), ...kms("kms:Decrypt", setting.bucketKey(bucket))];
     case "GetObjectTaggingCommand":
-      return [onObject("s3:GetObjectTagging")];
+      return [onObject(versioned("s3:GetObjectTagging", input.VersionId))];
     case "PutObjectTaggingCommand":
       return [onObject("s3:PutObjectTagging")];
     case "PutObjectCommand":
@@ -160,7 +169,7 @@ export function s3Authorizations(command: string, input: Input, setting: Request
     case "ListPartsCommand":
       return [onObject("s3:ListMultipartUploadParts")];
     case "DeleteObjectCommand":
-      return [onObject("s3:DeleteObject")];
+      return [onObject(input.VersionId !== undefined ? "s3:DeleteObjectVersion" : "s3:DeleteObject")];
     case "DeleteObjectsCommand":
       return deleteObjectsKeys(input).map((key) => onObject("s3:DeleteObject", {}, bucket, key));
     default:
