@@ -36,11 +36,12 @@ export async function locationsIam(args: {
   reports: { bucket: string; prefix: string } | { directory: string };
   mode?: string;
 }): Promise<IamEnforcement> {
-  const [{ stackRoles }, { IamEnforcement }, { LOCAL_RECORDS_BUCKET }] = await Promise.all([
-    import("../infra/stackRoles"),
-    import("../local-stepfunctions/iam"),
-    import("./localSync"),
-  ]);
+  // `require`, not `import()`: loaded lazily, and in-process under tsx's CommonJS hook too (specs).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { stackRoles } = require("../infra/stackRoles") as typeof import("../infra/stackRoles");
+  const { IamEnforcement } = require("../local-stepfunctions/iam") as typeof import("../local-stepfunctions/iam");
+  const { LOCAL_RECORDS_BUCKET } = require("./localSync") as typeof import("./localSync");
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const reports = "bucket" in args.reports ? args.reports : { bucket: LOCAL_RECORDS_BUCKET, prefix: REPORT_PREFIX.default };
   const mode = args.mode === "mirror" || args.mode === "two-way" ? args.mode : "backup";
   const roles = stackRoles({
@@ -65,13 +66,13 @@ export async function restoreIam(args: {
   target: { bucket: string; prefix?: string };
   reports: { bucket: string; prefix: string } | { directory: string };
 }): Promise<IamEnforcement> {
-  const [{ stackRoles }, { restoreRolePolicy }, { IamEnforcement }, { LOCAL_RECORDS_BUCKET }, { HANDLER_NAMES }] = await Promise.all([
-    import("../infra/stackRoles"),
-    import("../infra/iamDocuments"),
-    import("../local-stepfunctions/iam"),
-    import("./localSync"),
-    import("../model/contract"),
-  ]);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { stackRoles } = require("../infra/stackRoles") as typeof import("../infra/stackRoles");
+  const { restoreRolePolicy } = require("../infra/iamDocuments") as typeof import("../infra/iamDocuments");
+  const { IamEnforcement } = require("../local-stepfunctions/iam") as typeof import("../local-stepfunctions/iam");
+  const { LOCAL_RECORDS_BUCKET } = require("./localSync") as typeof import("./localSync");
+  const { HANDLER_NAMES } = require("../model/contract") as typeof import("../model/contract");
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const reports = "bucket" in args.reports ? args.reports : { bucket: LOCAL_RECORDS_BUCKET, prefix: REPORT_PREFIX.default };
   const roles = stackRoles({
     nameStem: "bucket-sync",

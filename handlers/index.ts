@@ -34,8 +34,8 @@ import { createS3Client, type S3Compatibility } from "./engine/s3Client";
 import { summarize } from "./engine/summary";
 import { type RangeEvent, syncRange } from "./engine/syncRange";
 import { checkBucketsExist, validateRequest } from "./engine/validation";
-import { checkContractVersion } from "./engine/errors";
-import { checkRestore, parseGrant } from "./engine/restore";
+import { checkContractVersion, ValidationError } from "./engine/errors";
+import { checkRestore, parseGrant, restoreGrantProblem } from "./engine/restore";
 import type { Location } from "../model/contract";
 import { REPORT_PREFIX } from "../model/settings";
 
@@ -160,6 +160,8 @@ export function createHandlers(settings: HandlerSettings = settingsFromEnv(proce
     async "validate-input"(event) {
       // The ceiling first: a request over it fails here, before any listing.
       const job = validateRequest(event, settings.requestCeiling);
+      const outside = restoreGrantProblem(job, settings.restoreTarget);
+      if (outside) throw new ValidationError([outside]);
       await checkBucketsExist(client, job);
       await checkRestore(client, job, { grant: settings.restoreTarget });
       return job;

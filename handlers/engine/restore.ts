@@ -60,6 +60,16 @@ const statusOf = (err: unknown) => (err as { $metadata?: { httpStatusCode?: numb
 const nameOf = (err: unknown) => (err as { name?: string; Code?: string }).Code ?? (err as { name?: string }).name;
 
 /** Runs every check of a restore job; throws a ValidationError naming each problem found. */
+/**
+ * Why a restore's destination is outside the restore role's grant; undefined when it is inside (or
+ * there is no grant, or the job is no restore). Pure: validate-input asks it before any request,
+ * since a request to a location outside the grant is refused by IAM before it could be named.
+ */
+export function restoreGrantProblem(job: SyncJob, grant: Location | undefined): string | undefined {
+  if (job.mode !== "restore" || !grant || withinGrant(job.destination, grant)) return undefined;
+  return `destination s3://${job.destination.bucket}/${job.destination.prefix} is outside the restore role's grant s3://${grant.bucket}/${grant.prefix ?? ""}: restore there, or change the stack's restoreTarget`;
+}
+
 export async function checkRestore(client: S3Client, job: SyncJob, options: RestoreCheckOptions = {}): Promise<void> {
   if (job.mode !== "restore" || job.asOf === undefined) return;
   const now = options.now ?? Date.now();
@@ -67,11 +77,8 @@ export async function checkRestore(client: S3Client, job: SyncJob, options: Rest
   const source = `s3://${job.source.bucket}/${job.source.prefix}`;
   const destination = `s3://${job.destination.bucket}/${job.destination.prefix}`;
   const problems: string[] = [];
-  if (options.grant && !withinGrant(job.destination, options.grant)) {
-    problems.push(
-      `destination ${destination} is outside the restore role's grant s3://${options.grant.bucket}/${options.grant.prefix ?? ""}: restore there, or change the stack's restoreTarget`,
-    );
-  }
+  const outside = restoreGrantProblem(job, options.grant);
+  if (outside) problems.push(outside);
   const [versioning, lifecycle, destinationPage] = await Promise.all([
     client.send(new GetBucketVersioningCommand({ Bucket: job.source.bucket })),
     client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: job.source.bucket })).then(

@@ -4,6 +4,7 @@
  * installed, OpenStack Swift's s3api. Versions are chosen by ListObjectVersions at asOf and
  * copied by version id; a restore outside its grant is refused before any write.
  */
+import { restoreIam } from "../../cli/stackIam";
 import { strict as assert } from "node:assert";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -92,8 +93,10 @@ for (const tier of TIERS) {
       await pause(tier.resolutionMs);
       return at;
     }
-    const run = (request: SyncRequest, restoreTarget?: { bucket: string; prefix?: string }): Promise<LocalSyncResult> =>
+    // Every restore runs as the restore role the stack deploys (cli/stackIam.ts restoreIam).
+    const run = async (request: SyncRequest, restoreTarget?: { bucket: string; prefix?: string }): Promise<LocalSyncResult> =>
       runLocalSync({
+        iam: await restoreIam({ backup: request.source, target: restoreTarget ?? request.destination, reports: { directory: reports } }),
         request,
         endpoint: server!.endpoint,
         credentials: server!,
